@@ -1,0 +1,168 @@
+//! Members: role, status, identity (username, login email, password), profile and invitation.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::email::EmailAddress;
+use super::linkedin::LinkedInUrl;
+use super::password::PasswordHash;
+use super::phone::PhoneNumber;
+use super::preferences::Preferences;
+use super::products::Offering;
+use super::secret::SecretDigest;
+use super::text::{CompanyName, JobTitle, PersonName};
+use super::username::Username;
+use crate::ids::{MemberId, OrganisationId};
+
+/// What a member may do in their organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages the organisation: licences, sub-users, credits, contacts, impersonation.
+    Admin,
+    /// Manages their own profile and sees their own credits and usage.
+    SubUser,
+}
+
+impl Role {
+    /// Stable name, as stored and as shown in the API.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::SubUser => "sub_user",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str)'s output.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "sub_user" => Some(Self::SubUser),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a member holds a licence and may act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// Holds a licence (pending invitations included) and may log in once a password is set.
+    Enabled,
+    /// Holds no licence; cannot log in; sessions ended; API keys refused. Data is kept.
+    Disabled,
+}
+
+impl MemberStatus {
+    /// Stable name, as stored and as shown in the API.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str)'s output.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "enabled" => Some(Self::Enabled),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// The editable profile (rule 5). The login email is not part of it: it changes only through
+/// the verified email-change flow (rule 9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    /// First name (required).
+    pub first_name: PersonName,
+    /// Last name.
+    pub last_name: Option<PersonName>,
+    /// Phone in E.164.
+    pub phone: Option<PhoneNumber>,
+    /// Company.
+    pub company: Option<CompanyName>,
+    /// Job title.
+    pub job_title: Option<JobTitle>,
+    /// LinkedIn profile.
+    pub linkedin: Option<LinkedInUrl>,
+}
+
+impl Profile {
+    /// A profile with only a name, as an admin creates it.
+    #[must_use]
+    pub fn named(first_name: PersonName, last_name: Option<PersonName>) -> Self {
+        Self { first_name, last_name, phone: None, company: None, job_title: None, linkedin: None }
+    }
+
+    /// "First Last", for lists and mail greetings.
+    #[must_use]
+    pub fn display_name(&self) -> String {
+        match &self.last_name {
+            Some(last) => format!("{} {}", self.first_name, last),
+            None => self.first_name.to_string(),
+        }
+    }
+}
+
+/// A pending invitation to set a password (rule 4).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// Keyed digest of the invitation token's secret.
+    pub secret: SecretDigest,
+    /// When the invitation stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for Invitation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invitation").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+/// A member of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Its id.
+    pub id: MemberId,
+    /// Its organisation.
+    pub org_id: OrganisationId,
+    /// Admin or sub-user.
+    pub role: Role,
+    /// Enabled or disabled.
+    pub status: MemberStatus,
+    /// Unique username (rule 7: changed by support only).
+    pub username: Username,
+    /// Login email, unique case-insensitively.
+    pub email: EmailAddress,
+    /// Password hash; `None` until the invitation is accepted.
+    pub password: Option<PasswordHash>,
+    /// Pending invitation, if the member has not set a password yet.
+    pub invitation: Option<Invitation>,
+    /// Profile.
+    pub profile: Profile,
+    /// Version of the profile, for `If-Match` (rule 6).
+    pub profile_version: u64,
+    /// Preferences (rule 19).
+    pub preferences: Preferences,
+    /// Products and services (rule 20).
+    pub offerings: Vec<Offering>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Member {
+    /// True for an enabled admin.
+    #[must_use]
+    pub fn is_enabled_admin(&self) -> bool {
+        self.role == Role::Admin && self.status == MemberStatus::Enabled
+    }
+}

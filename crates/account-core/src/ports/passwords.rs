@@ -1,0 +1,34 @@
+//! The `PasswordHasher` port: slow, salted password hashing (argon2id in production).
+
+use async_trait::async_trait;
+
+use crate::domain::password::{Password, PasswordAttempt, PasswordHash};
+
+/// The hasher failed (out of memory, a malformed stored hash…).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(pub String);
+
+/// Hashes and verifies passwords. Hashing is deliberately slow, so implementations should run
+/// it off the async executor (for example on a blocking thread pool).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// Hashes a new password with a fresh salt.
+    ///
+    /// # Errors
+    /// [`HashError`] when the hasher fails.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+
+    /// Verifies `attempt` against `hash`. With `hash = None` it must still do the same work
+    /// (against a dummy hash) and return `false`, so that a log-in for an unknown account
+    /// takes as long as one for a known account.
+    ///
+    /// # Errors
+    /// [`HashError`] when the hasher fails or the stored hash cannot be read.
+    async fn verify<'a>(
+        &self,
+        attempt: &PasswordAttempt,
+        hash: Option<&'a PasswordHash>,
+    ) -> Result<bool, HashError>;
+}

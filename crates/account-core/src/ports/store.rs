@@ -1,0 +1,691 @@
+//! The store ports: a [`Store`] opens units of work ([`Tx`]); each unit exposes one repository
+//! per aggregate. A use case does all its reads and writes in one unit and commits once, so its
+//! writes land together or not at all. Dropping a unit without committing rolls it back.
+//!
+//! Concurrency contract: write units must serialise conflicting use cases. The `lock_*`
+//! methods return the current row and hold a lock on it, exclusive against other `lock_*`
+//! calls and writes of that row, until the unit ends (`SELECT … FOR NO KEY UPDATE` on
+//! PostgreSQL, which unlike `FOR UPDATE` does not block foreign-key checks of rows that
+//! reference it; SQLite's `BEGIN IMMEDIATE` and the memory store's single writer serialise
+//! whole units). Use cases take the lock before they check a rule that depends on the row
+//! (headroom of a pool, licences of an organisation), so two concurrent units can never both
+//! pass the check.
+//!
+//! A write refused with [`StoreError::NotFound`], or with [`StoreError::Conflict`] on one of
+//! the named unique keys (username, login email, contact email, consumption event, product
+//! name, idempotency key), changes nothing and leaves the unit usable (savepoints on
+//! PostgreSQL), so a use case may react to it (try another username, report a duplicate) and
+//! still commit. A conflict on [`UniqueKey::PrimaryKey`] means a bug (ids are random) and may
+//! leave the unit unusable: it must be dropped.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::audit::{AuditCursor, AuditEntry};
+use crate::domain::contact::ContactAddress;
+use crate::domain::credits::{
+    Allocation, ConsumptionRecord, CreditKind, CreditPool, EntryType, LedgerEntry,
+};
+use crate::domain::digest::ScheduledDigest;
+use crate::domain::email::EmailAddress;
+use crate::domain::email_change::EmailChange;
+use crate::domain::mail::OutboxMail;
+use crate::domain::member::{Member, MemberStatus};
+use crate::domain::organisation::Organisation;
+use crate::domain::products::Product;
+use crate::domain::session::{ApiKey, Session};
+use crate::domain::text::EventId;
+use crate::domain::username::Username;
+use crate::error::BoxError;
+use crate::ids::{
+    ApiKeyId, ContactId, LedgerEntryId, MailId, MemberId, OrganisationId, ProductId, SessionId,
+};
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// Two members with one username.
+    Username,
+    /// Two members with one login email (case-insensitively).
+    LoginEmail,
+    /// Two contact addresses of one organisation with one email (case-insensitively).
+    ContactEmail,
+    /// Two consumptions of one organisation with one event id.
+    ConsumptionEvent,
+    /// Two catalogue entries with one name (case-insensitively).
+    ProductName,
+    /// Two idempotency records with one scope and key.
+    IdempotencyKey,
+    /// A row with this primary key exists already.
+    PrimaryKey,
+}
+
+/// A store failure, translated from the driver's.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken.
+    #[error("unique constraint violated: {0:?}")]
+    Conflict(UniqueKey),
+    /// An update or delete targeted a row that does not exist.
+    #[error("the record to change does not exist")]
+    NotFound,
+    /// The database cannot be reached, or no connection was free in time.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A stored row could not be read back as a domain value.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// Anything else.
+    #[error("store failure")]
+    Other(#[source] BoxError),
+}
+
+/// A page request for lists ordered by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page<C> {
+    /// Continue after this cursor (exclusive); `None` for the first page.
+    pub after: Option<C>,
+    /// How many rows at most.
+    pub limit: u32,
+}
+
+/// Opens units of work.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Opens a read-write unit. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so that no unit fails half-way with "database is locked".
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had.
+    async fn write(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// Opens a read-only unit. Its `lock_*` methods behave like their plain reads; committing
+    /// it is allowed and does nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had.
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// Checks that the store answers (for readiness probes).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when it does not.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// One unit of work: every repository, and `commit`.
+#[async_trait]
+pub trait Tx: Send {
+    /// Organisations.
+    fn organisations(&mut self) -> &mut dyn OrganisationRepo;
+    /// Members.
+    fn members(&mut self) -> &mut dyn MemberRepo;
+    /// Pools, allocations and the ledger.
+    fn credits(&mut self) -> &mut dyn CreditRepo;
+    /// Contact addresses.
+    fn contacts(&mut self) -> &mut dyn ContactRepo;
+    /// Sessions, impersonation sessions included.
+    fn sessions(&mut self) -> &mut dyn SessionRepo;
+    /// API keys.
+    fn api_keys(&mut self) -> &mut dyn ApiKeyRepo;
+    /// Email-change flows.
+    fn email_changes(&mut self) -> &mut dyn EmailChangeRepo;
+    /// The audit log.
+    fn audit(&mut self) -> &mut dyn AuditRepo;
+    /// The mail outbox.
+    fn outbox(&mut self) -> &mut dyn OutboxRepo;
+    /// The products catalogue.
+    fn catalogue(&mut self) -> &mut dyn CatalogueRepo;
+    /// Scheduled digests.
+    fn digests(&mut self) -> &mut dyn DigestRepo;
+    /// Idempotency records of the HTTP layer.
+    fn idempotency(&mut self) -> &mut dyn IdempotencyRepo;
+
+    /// Makes every write of this unit durable and visible, all at once.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the commit fails; then nothing of the unit was written.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Organisations.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OrganisationRepo: Send {
+    /// Adds an organisation.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with [`UniqueKey::PrimaryKey`] if the id exists.
+    async fn insert(&mut self, org: &Organisation) -> Result<(), StoreError>;
+    /// Reads one.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(&mut self, id: OrganisationId) -> Result<Option<Organisation>, StoreError>;
+    /// Reads one and locks it until the unit ends: every change to membership, licences or
+    /// contacts of the organisation locks it first, so those changes serialise.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn lock(&mut self, id: OrganisationId) -> Result<Option<Organisation>, StoreError>;
+    /// Replaces one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if it does not exist.
+    async fn update(&mut self, org: &Organisation) -> Result<(), StoreError>;
+    /// Lists organisations by id.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn list(&mut self, page: Page<OrganisationId>) -> Result<Vec<Organisation>, StoreError>;
+}
+
+/// How many members an organisation has, by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberCounts {
+    /// Enabled members, pending invitations included: each holds a licence.
+    pub enabled: u32,
+    /// Disabled members.
+    pub disabled: u32,
+    /// Enabled admins.
+    pub enabled_admins: u32,
+}
+
+/// Members. Erased (deleted) members are invisible to every read.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait MemberRepo: Send {
+    /// Adds a member.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with [`UniqueKey::Username`] or [`UniqueKey::LoginEmail`].
+    async fn insert(&mut self, member: &Member) -> Result<(), StoreError>;
+    /// Reads one.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(&mut self, id: MemberId) -> Result<Option<Member>, StoreError>;
+    /// Reads one and locks it until the unit ends.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn lock(&mut self, id: MemberId) -> Result<Option<Member>, StoreError>;
+    /// Finds a member by login email, case-insensitively.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn find_by_email(&mut self, email: &EmailAddress) -> Result<Option<Member>, StoreError>;
+    /// Finds a member by username.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn find_by_username(&mut self, username: &Username)
+    -> Result<Option<Member>, StoreError>;
+    /// Replaces one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::Conflict`] as for `insert`.
+    async fn update(&mut self, member: &Member) -> Result<(), StoreError>;
+    /// Erases a member's personal data (rule 11) at `at`: the id stays known to the ledger and
+    /// the audit log but leads to nothing; reads no longer find it, and its username and login
+    /// email may be used again.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is no such (unerased) member.
+    async fn erase(&mut self, id: MemberId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Lists an organisation's members by id, optionally of one status.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn list(
+        &mut self,
+        org: OrganisationId,
+        status: Option<MemberStatus>,
+        page: Page<MemberId>,
+    ) -> Result<Vec<Member>, StoreError>;
+    /// Counts an organisation's members.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn counts(&mut self, org: OrganisationId) -> Result<MemberCounts, StoreError>;
+}
+
+/// Which ledger entries to list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerFilter {
+    /// Only entries of this member.
+    pub member: Option<MemberId>,
+    /// Only this kind.
+    pub kind: Option<CreditKind>,
+    /// Only this type.
+    pub entry_type: Option<EntryType>,
+}
+
+/// Where a page of the ledger continues (exclusive), oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerCursor {
+    /// Time of the last entry seen.
+    pub at: DateTime<Utc>,
+    /// Id of the last entry seen.
+    pub id: LedgerEntryId,
+}
+
+/// Pools, allocations and the append-only ledger.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait CreditRepo: Send {
+    /// Adds a pool (one per kind, when the organisation is created).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with [`UniqueKey::PrimaryKey`] if it exists.
+    async fn insert_pool(&mut self, pool: &CreditPool) -> Result<(), StoreError>;
+    /// An organisation's pools, in [`CreditKind::ALL`] order.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn pools(&mut self, org: OrganisationId) -> Result<Vec<CreditPool>, StoreError>;
+    /// Reads a pool and locks it until the unit ends. Every change to a pool's headroom locks
+    /// it first: this is what keeps concurrent allocations from overdrawing it.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn lock_pool(
+        &mut self,
+        org: OrganisationId,
+        kind: CreditKind,
+    ) -> Result<Option<CreditPool>, StoreError>;
+    /// Replaces a pool's balances.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if it does not exist.
+    async fn update_pool(&mut self, pool: &CreditPool) -> Result<(), StoreError>;
+    /// Reads a member's allocation of one kind and locks it until the unit ends (an absent
+    /// one reads as `None`; `put_allocation` creates it).
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn lock_allocation(
+        &mut self,
+        member: MemberId,
+        kind: CreditKind,
+    ) -> Result<Option<Allocation>, StoreError>;
+    /// Creates or replaces an allocation.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn put_allocation(&mut self, allocation: &Allocation) -> Result<(), StoreError>;
+    /// A member's allocations (only kinds that were ever allocated).
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn allocations_of_member(
+        &mut self,
+        member: MemberId,
+    ) -> Result<Vec<Allocation>, StoreError>;
+    /// Every allocation in an organisation.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn allocations_of_org(
+        &mut self,
+        org: OrganisationId,
+    ) -> Result<Vec<Allocation>, StoreError>;
+    /// Appends a ledger entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with [`UniqueKey::ConsumptionEvent`] when a consumption with
+    /// the same organisation and event id exists.
+    async fn append(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    /// The consumption recorded under an event id, if any.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn find_consumption(
+        &mut self,
+        org: OrganisationId,
+        event_id: &EventId,
+    ) -> Result<Option<LedgerEntry>, StoreError>;
+    /// A page of the ledger, oldest first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn ledger(
+        &mut self,
+        org: OrganisationId,
+        filter: LedgerFilter,
+        page: Page<LedgerCursor>,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Consumptions in `[from, to)`, optionally of one spender, for usage reports, oldest
+    /// first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn consumption(
+        &mut self,
+        org: OrganisationId,
+        spender: Option<MemberId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ConsumptionRecord>, StoreError>;
+}
+
+/// Contact addresses.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ContactRepo: Send {
+    /// Adds one.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with [`UniqueKey::ContactEmail`].
+    async fn insert(&mut self, contact: &ContactAddress) -> Result<(), StoreError>;
+    /// An organisation's addresses, oldest first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn list(&mut self, org: OrganisationId) -> Result<Vec<ContactAddress>, StoreError>;
+    /// Replaces one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn update(&mut self, contact: &ContactAddress) -> Result<(), StoreError>;
+    /// Removes one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn delete(&mut self, id: ContactId) -> Result<(), StoreError>;
+}
+
+/// Sessions, impersonation sessions included.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SessionRepo: Send {
+    /// Adds one.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn insert(&mut self, session: &Session) -> Result<(), StoreError>;
+    /// Reads one.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(&mut self, id: SessionId) -> Result<Option<Session>, StoreError>;
+    /// Records activity.
+    ///
+    /// # Errors
+    /// Driver failures only (a missing session is not an error).
+    async fn touch(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends one, and every impersonation session hanging on it.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn delete(&mut self, id: SessionId) -> Result<(), StoreError>;
+    /// Ends every session acting as `member` except `keep`, and every impersonation session
+    /// hanging on the ended ones; returns how many sessions acting as `member` ended.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn delete_for_member(
+        &mut self,
+        member: MemberId,
+        keep: Option<SessionId>,
+    ) -> Result<u64, StoreError>;
+    /// Every session acting as `member`, oldest first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn list_for_member(&mut self, member: MemberId) -> Result<Vec<Session>, StoreError>;
+    /// The impersonation sessions hanging on an admin's session.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn children(&mut self, admin_session: SessionId) -> Result<Vec<Session>, StoreError>;
+    /// Deletes sessions whose absolute end is at or before `now` (and the impersonation
+    /// sessions hanging on them); returns how many.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn delete_expired(&mut self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// API keys.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepo: Send {
+    /// Adds one.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn insert(&mut self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Reads one.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
+    /// A member's keys, oldest first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn list_for_member(&mut self, member: MemberId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Records use.
+    ///
+    /// # Errors
+    /// Driver failures only (a missing key is not an error).
+    async fn touch(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Removes one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn delete(&mut self, id: ApiKeyId) -> Result<(), StoreError>;
+    /// Removes all of a member's keys; returns how many.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn delete_for_member(&mut self, member: MemberId) -> Result<u64, StoreError>;
+}
+
+/// Email-change flows, at most one per member.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait EmailChangeRepo: Send {
+    /// The member's flow, if any.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(&mut self, member: MemberId) -> Result<Option<EmailChange>, StoreError>;
+    /// Creates or replaces the member's flow.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn put(&mut self, flow: &EmailChange) -> Result<(), StoreError>;
+    /// Removes the member's flow, if any.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn delete(&mut self, member: MemberId) -> Result<(), StoreError>;
+}
+
+/// The audit log (append-only).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AuditRepo: Send {
+    /// Appends an entry.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn append(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// A page of an organisation's log, newest first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn list(
+        &mut self,
+        org: OrganisationId,
+        page: Page<AuditCursor>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// The mail outbox.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OutboxRepo: Send {
+    /// Adds a mail request.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn enqueue(&mut self, mail: &OutboxMail) -> Result<(), StoreError>;
+    /// Takes up to `limit` unsent mails due at `now` and leases them until `lease_until` (their
+    /// `next_attempt_at` becomes it), so that other workers skip them meanwhile. Must not hand
+    /// one mail to two concurrent callers (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn claim_due(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMail>, StoreError>;
+    /// Records delivery and forgets the sealed content.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn mark_sent(&mut self, id: MailId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a failed attempt and when to try again.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn reschedule(
+        &mut self,
+        id: MailId,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Mails not yet sent, oldest first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn pending(&mut self, limit: u32) -> Result<Vec<OutboxMail>, StoreError>;
+}
+
+/// The products catalogue.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait CatalogueRepo: Send {
+    /// Every entry, active or not, by name.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn list(&mut self) -> Result<Vec<Product>, StoreError>;
+    /// Adds one.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with [`UniqueKey::ProductName`].
+    async fn insert(&mut self, product: &Product) -> Result<(), StoreError>;
+    /// Replaces one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::Conflict`] with [`UniqueKey::ProductName`].
+    async fn update(&mut self, product: &Product) -> Result<(), StoreError>;
+    /// Reads one.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(&mut self, id: ProductId) -> Result<Option<Product>, StoreError>;
+}
+
+/// Scheduled digests, at most one per member.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait DigestRepo: Send {
+    /// The member's scheduled digest.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(&mut self, member: MemberId) -> Result<Option<ScheduledDigest>, StoreError>;
+    /// Creates or replaces the member's schedule.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn put(&mut self, digest: &ScheduledDigest) -> Result<(), StoreError>;
+    /// Removes the member's schedule, if any.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn delete(&mut self, member: MemberId) -> Result<(), StoreError>;
+    /// Up to `limit` digests due at `now`, earliest first.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn due(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ScheduledDigest>, StoreError>;
+}
+
+/// What an idempotency key recorded: the request's fingerprint and, once finished, the
+/// response to replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Who and what the key is scoped to, such as `member:<id>:allocate`.
+    pub scope: String,
+    /// The client's key.
+    pub key: String,
+    /// A digest of the request body, to refuse the same key with another body.
+    pub fingerprint: String,
+    /// The response, once the first request finished.
+    pub response: Option<StoredResponse>,
+    /// When the key was first used.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A response kept for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Body.
+    pub body: String,
+}
+
+/// Idempotency records.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait IdempotencyRepo: Send {
+    /// Reads a record.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn get(
+        &mut self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Reserves a key.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with [`UniqueKey::IdempotencyKey`] if it is taken.
+    async fn insert(&mut self, record: &IdempotencyRecord) -> Result<(), StoreError>;
+    /// Stores the response of a reserved key.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn complete(
+        &mut self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Releases a key whose request failed before it changed anything.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn delete(&mut self, scope: &str, key: &str) -> Result<(), StoreError>;
+    /// Forgets records older than `before`; returns how many.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn purge(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}

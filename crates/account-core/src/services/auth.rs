@@ -1,0 +1,518 @@
+//! Authentication: log-in (rule 8), session and API-key checks (rules 3, 16, 17), log-out,
+//! the session list (rule 18), and accepting an invitation (rule 4).
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::common::{Denied, acting_member, op_error, session_only};
+use super::{Actor, Context, Credential};
+use crate::domain::audit::{AuditAction, AuditTarget, Principal};
+use crate::domain::email::EmailAddress;
+use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::password::{Password, PasswordAttempt, PasswordError};
+use crate::domain::secret::{Token, TokenKind};
+use crate::domain::session::{ImpersonationInfo, Session};
+use crate::domain::text::ClientName;
+use crate::error::{InternalError, ValidationErrors};
+use crate::ids::{ApiKeyId, MemberId, SessionId};
+use crate::ports::{StoreError, Tx};
+
+/// Activity is recorded at most this often per session or key, so that reads stay reads.
+pub const TOUCH_INTERVAL: Duration = Duration::seconds(60);
+
+/// Log-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email, wrong password, or no password set yet: the same answer for all three,
+    /// after the same work (rule 8).
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    /// The password is right but the member is disabled (rule 3).
+    #[error("this account is disabled; ask your admin to re-enable it")]
+    AccountDisabled,
+    /// Our fault.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl From<StoreError> for LoginError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<crate::ports::HashError> for LoginError {
+    fn from(e: crate::ports::HashError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// A token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown, malformed, revoked, or belonging to a member who may no longer act.
+    #[error("the credentials are not valid")]
+    InvalidToken,
+    /// The session ended (idle or absolute lifetime, or the impersonation's hour is over).
+    #[error("the session has expired; log in again")]
+    Expired,
+    /// Our fault.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// A session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No such session of the caller's.
+    #[error("no such session")]
+    NotFound,
+    /// The caller may not.
+    #[error(transparent)]
+    Denied(Denied),
+    /// Our fault.
+    #[error(transparent)]
+    Internal(InternalError),
+}
+op_error!(SessionError);
+
+/// Accepting an invitation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptInvitationError {
+    /// Unknown or already used token.
+    #[error("the invitation is not valid; ask your admin to send a new one")]
+    InvalidToken,
+    /// Too old.
+    #[error("the invitation has expired; ask your admin to send a new one")]
+    Expired,
+    /// The new password does not meet the policy.
+    #[error(transparent)]
+    Validation(ValidationErrors),
+    /// Our fault.
+    #[error(transparent)]
+    Internal(InternalError),
+}
+
+impl From<StoreError> for AcceptInvitationError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<crate::ports::HashError> for AcceptInvitationError {
+    fn from(e: crate::ports::HashError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// A new session and the token that opens it, shown once.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The bearer token; only its digest is stored.
+    pub token: String,
+    /// The session.
+    pub session: Session,
+}
+
+/// What an accepted session token stands for.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who acts.
+    pub actor: Actor,
+    /// The session used.
+    pub session: Session,
+}
+
+impl Authenticated {
+    /// Set while impersonating: the admin, the reason, and when it ends (for the banner).
+    #[must_use]
+    pub fn impersonation(&self) -> Option<(&ImpersonationInfo, DateTime<Utc>)> {
+        self.session.impersonation.as_ref().map(|i| (i, self.session.expires_at))
+    }
+}
+
+/// A session as its owner sees it in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    /// Its id.
+    pub id: SessionId,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_seen_at: DateTime<Utc>,
+    /// When it ends at the latest.
+    pub expires_at: DateTime<Utc>,
+    /// The client it was opened from.
+    pub client: Option<ClientName>,
+    /// True for the session making the request.
+    pub current: bool,
+}
+
+/// Log-in, sessions, invitations.
+#[derive(Debug)]
+pub struct AuthService<'a> {
+    ctx: &'a Context,
+}
+
+impl<'a> AuthService<'a> {
+    pub(crate) fn new(ctx: &'a Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Logs in with email and password. Unknown email, wrong password and a pending invitation
+    /// give the same error after the same password-hashing work.
+    ///
+    /// # Errors
+    /// [`LoginError`].
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<LoggedIn, LoginError> {
+        let ctx = self.ctx;
+        let attempt = PasswordAttempt::new(password);
+        let member = match EmailAddress::parse(email) {
+            Ok(email) => {
+                let mut tx = ctx.ports.store.read().await?;
+                tx.members().find_by_email(&email).await?
+            }
+            Err(_) => None,
+        };
+        let hash = member.as_ref().and_then(|m| m.password.clone());
+        let verified = match &attempt {
+            Some(attempt) => ctx.ports.passwords.verify(attempt, hash.as_ref()).await?,
+            None => {
+                // Same work for an empty or oversized attempt as for a real one.
+                let filler = PasswordAttempt::new("-").ok_or(LoginError::InvalidCredentials)?;
+                ctx.ports.passwords.verify(&filler, None).await?;
+                false
+            }
+        };
+        let member = match member {
+            Some(m) if verified => m,
+            _ => return Err(LoginError::InvalidCredentials),
+        };
+        if member.status != MemberStatus::Enabled {
+            return Err(LoginError::AccountDisabled);
+        }
+        let mut tx = ctx.ports.store.write().await?;
+        // The member may have changed while the hash was checked: check again under lock.
+        let current = tx.members().lock(member.id).await?;
+        match current {
+            Some(m) if m.password == member.password && m.status == MemberStatus::Enabled => {}
+            Some(m) if m.status != MemberStatus::Enabled => {
+                return Err(LoginError::AccountDisabled);
+            }
+            _ => return Err(LoginError::InvalidCredentials),
+        }
+        let client = client.and_then(ClientName::lossy);
+        let expires_at = ctx.now() + ctx.settings.session_absolute;
+        let (session, token) = new_session(ctx, &member, None, client, expires_at);
+        tx.sessions().insert(&session).await?;
+        ctx.audit(
+            tx.as_mut(),
+            Some(member.org_id),
+            Principal::Member(member.id),
+            None,
+            AuditAction::LoggedIn,
+            AuditTarget::Session(session.id),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoggedIn { token: token.reveal(), session })
+    }
+
+    /// Checks a session token and says who it acts as. Records activity at most once a
+    /// minute (for an impersonation, on the admin's session too).
+    ///
+    /// # Errors
+    /// [`AuthError`].
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let ctx = self.ctx;
+        let token = Token::parse(TokenKind::Session, token).ok_or(AuthError::InvalidToken)?;
+        let now = ctx.now();
+        let mut tx = ctx.ports.store.read().await?;
+        let session = tx
+            .sessions()
+            .get(SessionId::from_uuid(token.id()))
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        if !ctx.ports.keyring.verify(TokenKind::Session.context(), token.secret(), &session.secret)
+        {
+            return Err(AuthError::InvalidToken);
+        }
+        if !self.is_live(&session, now) {
+            return Err(AuthError::Expired);
+        }
+        let member = tx.members().get(session.member_id).await?;
+        let member = member
+            .filter(|m| m.status == MemberStatus::Enabled && m.org_id == session.org_id)
+            .ok_or(AuthError::InvalidToken)?;
+        let mut parent = None;
+        if let Some(info) = &session.impersonation {
+            let admin_session =
+                tx.sessions().get(info.admin_session_id).await?.ok_or(AuthError::InvalidToken)?;
+            if !self.is_live(&admin_session, now) {
+                return Err(AuthError::Expired);
+            }
+            let admin_ok = tx
+                .members()
+                .get(info.admin_id)
+                .await?
+                .is_some_and(|a| a.is_enabled_admin() && a.org_id == member.org_id);
+            if !admin_ok || member.role != Role::SubUser || admin_session.member_id != info.admin_id
+            {
+                return Err(AuthError::InvalidToken);
+            }
+            parent = Some(admin_session);
+        }
+        drop(tx);
+        let stale = |s: &Session| now - s.last_seen_at >= TOUCH_INTERVAL;
+        if stale(&session) || parent.as_ref().is_some_and(stale) {
+            let mut tx = ctx.ports.store.write().await?;
+            tx.sessions().touch(session.id, now).await?;
+            if let Some(p) = &parent {
+                tx.sessions().touch(p.id, now).await?;
+            }
+            tx.commit().await?;
+        }
+        let impersonator = session.impersonation.as_ref().map(|i| i.admin_id);
+        let actor =
+            Actor::new(member.id, member.org_id, impersonator, Credential::Session(session.id));
+        Ok(Authenticated { actor, session })
+    }
+
+    fn is_live(&self, session: &Session, now: DateTime<Utc>) -> bool {
+        now < session.expires_at && now < session.last_seen_at + self.ctx.settings.session_idle
+    }
+
+    /// Checks an API key (`X-Api-Key`) and says whose it is. Keys of disabled members are
+    /// refused (rule 3). Records use at most once a minute.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] for unknown, revoked or refused keys.
+    pub async fn authenticate_api_key(&self, key: &str) -> Result<Actor, AuthError> {
+        let ctx = self.ctx;
+        let token = Token::parse(TokenKind::ApiKey, key).ok_or(AuthError::InvalidToken)?;
+        let now = ctx.now();
+        let mut tx = ctx.ports.store.read().await?;
+        let key = tx
+            .api_keys()
+            .get(ApiKeyId::from_uuid(token.id()))
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        if !ctx.ports.keyring.verify(TokenKind::ApiKey.context(), token.secret(), &key.secret) {
+            return Err(AuthError::InvalidToken);
+        }
+        let member = tx.members().get(key.member_id).await?;
+        let member = member
+            .filter(|m| m.status == MemberStatus::Enabled && m.org_id == key.org_id)
+            .ok_or(AuthError::InvalidToken)?;
+        drop(tx);
+        if key.last_used_at.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
+            let mut tx = ctx.ports.store.write().await?;
+            tx.api_keys().touch(key.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Actor::new(member.id, member.org_id, None, Credential::ApiKey(key.id)))
+    }
+
+    /// Ends the caller's session (and any impersonation hanging on it). Ending an
+    /// impersonation session ends only the impersonation.
+    ///
+    /// # Errors
+    /// [`SessionError::Denied`] for API keys.
+    pub async fn logout(&self, actor: &Actor) -> Result<(), SessionError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let Some(session_id) = actor.session() else { return Err(Denied::NeedsSession.into()) };
+        let mut tx = ctx.ports.store.write().await?;
+        tx.sessions().delete(session_id).await?;
+        let action = if actor.impersonator().is_some() {
+            AuditAction::ImpersonationEnded
+        } else {
+            AuditAction::LoggedOut
+        };
+        ctx.audit_by(tx.as_mut(), actor, action, AuditTarget::Session(session_id), "").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The caller's own log-in sessions (impersonation sessions are not listed).
+    ///
+    /// # Errors
+    /// [`SessionError::Denied`].
+    pub async fn sessions(&self, actor: &Actor) -> Result<Vec<SessionView>, SessionError> {
+        session_only(actor)?;
+        let now = self.ctx.now();
+        let mut tx = self.ctx.ports.store.read().await?;
+        acting_member(tx.as_mut(), actor).await?;
+        let sessions = tx.sessions().list_for_member(actor.member()).await?;
+        Ok(sessions
+            .into_iter()
+            .filter(|s| s.impersonation.is_none() && self.is_live(s, now))
+            .map(|s| SessionView {
+                current: Some(s.id) == actor.session(),
+                id: s.id,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+                client: s.client,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's sessions.
+    ///
+    /// # Errors
+    /// [`SessionError::NotFound`] if it is not one of theirs.
+    pub async fn revoke_session(&self, actor: &Actor, id: SessionId) -> Result<(), SessionError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut tx = ctx.ports.store.write().await?;
+        acting_member(tx.as_mut(), actor).await?;
+        let session = tx.sessions().get(id).await?;
+        if !session.is_some_and(|s| s.member_id == actor.member() && s.impersonation.is_none()) {
+            return Err(SessionError::NotFound);
+        }
+        tx.sessions().delete(id).await?;
+        ctx.audit_by(tx.as_mut(), actor, AuditAction::SessionRevoked, AuditTarget::Session(id), "")
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of the caller's but the current one; returns how many ended.
+    ///
+    /// # Errors
+    /// [`SessionError::Denied`].
+    pub async fn revoke_other_sessions(&self, actor: &Actor) -> Result<u64, SessionError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut tx = ctx.ports.store.write().await?;
+        let member = acting_member(tx.as_mut(), actor).await?;
+        let ended = tx.sessions().delete_for_member(member.id, actor.session()).await?;
+        ctx.audit_by(
+            tx.as_mut(),
+            actor,
+            AuditAction::OtherSessionsRevoked,
+            AuditTarget::Member(member.id),
+            format!("ended={ended}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// Sets the first password of an invited member (rule 4). The member then logs in.
+    ///
+    /// # Errors
+    /// [`AcceptInvitationError`].
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        new_password: &str,
+    ) -> Result<MemberId, AcceptInvitationError> {
+        let ctx = self.ctx;
+        let token = Token::parse(TokenKind::Invitation, token)
+            .ok_or(AcceptInvitationError::InvalidToken)?;
+        let member_id = MemberId::from_uuid(token.id());
+        let member = {
+            let mut tx = ctx.ports.store.read().await?;
+            tx.members().get(member_id).await?
+        };
+        let member = self.check_invitation(member, &token)?;
+        let password = check_new_password(new_password, &member, "password")
+            .map_err(AcceptInvitationError::Validation)?;
+        let hash = ctx.ports.passwords.hash(&password).await?;
+        let mut tx = ctx.ports.store.write().await?;
+        let mut member = self.check_invitation(tx.members().lock(member_id).await?, &token)?;
+        member.password = Some(hash);
+        member.invitation = None;
+        tx.members().update(&member).await?;
+        ctx.audit(
+            tx.as_mut(),
+            Some(member.org_id),
+            Principal::Member(member.id),
+            None,
+            AuditAction::InvitationAccepted,
+            AuditTarget::Member(member.id),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(member.id)
+    }
+
+    fn check_invitation(
+        &self,
+        member: Option<Member>,
+        token: &Token,
+    ) -> Result<Member, AcceptInvitationError> {
+        let member = member.ok_or(AcceptInvitationError::InvalidToken)?;
+        let invitation = member.invitation.as_ref().ok_or(AcceptInvitationError::InvalidToken)?;
+        let context = TokenKind::Invitation.context();
+        if !self.ctx.ports.keyring.verify(context, token.secret(), &invitation.secret) {
+            return Err(AcceptInvitationError::InvalidToken);
+        }
+        if self.ctx.now() >= invitation.expires_at {
+            return Err(AcceptInvitationError::Expired);
+        }
+        Ok(member)
+    }
+}
+
+/// Checks a new password against the policy and the member's own identifiers; errors are
+/// reported under `field`.
+pub(crate) fn check_new_password(
+    input: &str,
+    member: &Member,
+    field: &str,
+) -> Result<Password, ValidationErrors> {
+    let check = Password::parse(input).and_then(|p| {
+        p.check_not_containing(&[
+            member.email.as_str(),
+            member.email.local_part(),
+            member.username.as_str(),
+        ])
+        .map(|()| p)
+    });
+    check.map_err(|e: PasswordError| ValidationErrors::single(field, e))
+}
+
+/// A new session for `member`, and its token.
+pub(crate) fn new_session(
+    ctx: &Context,
+    member: &Member,
+    impersonation: Option<ImpersonationInfo>,
+    client: Option<ClientName>,
+    expires_at: DateTime<Utc>,
+) -> (Session, Token) {
+    let id: SessionId = ctx.new_id();
+    let token = Token::generate(TokenKind::Session, id.as_uuid(), ctx.ports.random.as_ref());
+    let now = ctx.now();
+    let session = Session {
+        id,
+        member_id: member.id,
+        org_id: member.org_id,
+        secret: ctx.ports.keyring.digest(TokenKind::Session.context(), token.secret()),
+        created_at: now,
+        last_seen_at: now,
+        expires_at,
+        client,
+        impersonation,
+    };
+    (session, token)
+}
+
+/// Ends every session of `member` (used when they are disabled or deleted).
+pub(crate) async fn end_all_sessions(tx: &mut dyn Tx, member: MemberId) -> Result<u64, StoreError> {
+    tx.sessions().delete_for_member(member, None).await
+}

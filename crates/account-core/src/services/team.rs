@@ -1,0 +1,539 @@
+//! The admin's team page: licence summary, member lists, adding sub-users within the licence
+//! count (rules 1, 4), editing profiles, disabling and re-enabling (rules 1 to 3), roles.
+
+use std::collections::HashMap;
+
+use super::auth::end_all_sessions;
+use super::common::{Denied, acting_admin, member_of_org, op_error, session_only};
+use super::credits::{Balance, balances_of, reclaim_unspent};
+use super::profile::{AccessError, ProfileInput, StaleVersion, parse_profile, store_profile};
+use super::{Actor, Context, templates};
+use crate::domain::audit::{AuditAction, AuditTarget};
+use crate::domain::email::EmailAddress;
+use crate::domain::mail::MailKind;
+use crate::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
+use crate::domain::organisation::Organisation;
+use crate::domain::preferences::Preferences;
+use crate::domain::secret::{Token, TokenKind};
+use crate::domain::text::{PersonName, Reason};
+use crate::domain::username::Username;
+use crate::error::{InternalError, ValidationErrors};
+use crate::ids::{MemberId, OrganisationId};
+use crate::ports::{Page, StoreError, Tx, UniqueKey};
+
+/// Adding a sub-user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AddMemberError {
+    /// Fields are invalid; each is named.
+    #[error(transparent)]
+    Validation(ValidationErrors),
+    /// Every licence is taken (rule 1).
+    #[error("all {licences} licences are in use; disable a member or buy more licences")]
+    NoFreeLicence {
+        /// The licence count.
+        licences: u32,
+    },
+    /// The email is already someone's login.
+    #[error("this email address is already used by an account")]
+    EmailTaken,
+    /// The caller may not.
+    #[error(transparent)]
+    Denied(Denied),
+    /// Our fault.
+    #[error(transparent)]
+    Internal(InternalError),
+}
+op_error!(AddMemberError);
+
+/// Changing a member failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeMemberError {
+    /// No such member in the caller's organisation.
+    #[error("no such member in your organisation")]
+    MemberNotFound,
+    /// The organisation's last enabled admin cannot be disabled, demoted or deleted (rule 2).
+    #[error("this is the last enabled admin; make another member admin first")]
+    LastAdmin,
+    /// Every licence is taken (rule 1).
+    #[error("all {licences} licences are in use; disable a member or buy more licences")]
+    NoFreeLicence {
+        /// The licence count.
+        licences: u32,
+    },
+    /// The member has already set a password: there is no invitation to resend.
+    #[error("the member has already accepted the invitation")]
+    NotInvited,
+    /// The caller may not.
+    #[error(transparent)]
+    Denied(Denied),
+    /// Our fault.
+    #[error(transparent)]
+    Internal(InternalError),
+}
+op_error!(ChangeMemberError);
+
+/// An admin editing a member's profile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EditMemberProfileError {
+    /// Fields are invalid; each is named.
+    #[error(transparent)]
+    Validation(ValidationErrors),
+    /// No such member in the caller's organisation.
+    #[error("no such member in your organisation")]
+    MemberNotFound,
+    /// The profile changed since it was read (rule 6).
+    #[error("the profile was changed by someone else (now version {current}); reload it")]
+    StaleVersion {
+        /// The version now stored.
+        current: u64,
+    },
+    /// The caller may not.
+    #[error(transparent)]
+    Denied(Denied),
+    /// Our fault.
+    #[error(transparent)]
+    Internal(InternalError),
+}
+op_error!(EditMemberProfileError);
+
+impl From<StaleVersion> for EditMemberProfileError {
+    fn from(s: StaleVersion) -> Self {
+        Self::StaleVersion { current: s.current }
+    }
+}
+
+/// The licence summary at the top of the team page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamSummary {
+    /// Enabled members (pending invitations included).
+    pub enabled: u32,
+    /// Disabled members.
+    pub disabled: u32,
+    /// Licences.
+    pub licences: u32,
+    /// The plan every seat is on.
+    pub plan: String,
+}
+
+/// A row of the member lists.
+#[derive(Debug, Clone)]
+pub struct MemberRow {
+    /// The member.
+    pub member: Member,
+    /// Their credits, one balance per kind.
+    pub balances: Vec<Balance>,
+}
+
+/// A sub-user to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMember {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Login email; the invitation goes there.
+    pub email: String,
+}
+
+/// The admin's team page.
+#[derive(Debug)]
+pub struct TeamService<'a> {
+    ctx: &'a Context,
+}
+
+impl<'a> TeamService<'a> {
+    pub(crate) fn new(ctx: &'a Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Enabled, disabled and licence counts.
+    ///
+    /// # Errors
+    /// [`AccessError`].
+    pub async fn summary(&self, actor: &Actor) -> Result<TeamSummary, AccessError> {
+        let mut tx = self.ctx.ports.store.read().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let org = organisation(tx.as_mut(), admin.org_id).await?;
+        let counts = tx.members().counts(org.id).await?;
+        Ok(TeamSummary {
+            enabled: counts.enabled,
+            disabled: counts.disabled,
+            licences: org.licences,
+            plan: org.plan.to_string(),
+        })
+    }
+
+    /// The enabled or disabled tab (or both), with each member's credits.
+    ///
+    /// # Errors
+    /// [`AccessError`].
+    pub async fn members(
+        &self,
+        actor: &Actor,
+        status: Option<MemberStatus>,
+        page: Page<MemberId>,
+    ) -> Result<Vec<MemberRow>, AccessError> {
+        let mut tx = self.ctx.ports.store.read().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let members = tx.members().list(admin.org_id, status, page).await?;
+        let allocations = tx.credits().allocations_of_org(admin.org_id).await?;
+        let mut by_member: HashMap<MemberId, Vec<_>> = HashMap::new();
+        for a in allocations {
+            by_member.entry(a.member_id).or_default().push(a);
+        }
+        Ok(members
+            .into_iter()
+            .map(|m| {
+                let balances = balances_of(
+                    m.id,
+                    m.org_id,
+                    by_member.get(&m.id).map_or(&[][..], Vec::as_slice),
+                );
+                MemberRow { member: m, balances }
+            })
+            .collect())
+    }
+
+    /// One member of the caller's organisation.
+    ///
+    /// # Errors
+    /// [`ChangeMemberError::MemberNotFound`], access errors.
+    pub async fn member(
+        &self,
+        actor: &Actor,
+        id: MemberId,
+    ) -> Result<MemberRow, ChangeMemberError> {
+        let mut tx = self.ctx.ports.store.read().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let member = member_of_org(tx.as_mut(), admin.org_id, id, false)
+            .await?
+            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let allocations = tx.credits().allocations_of_member(id).await?;
+        let balances = balances_of(id, member.org_id, &allocations);
+        Ok(MemberRow { member, balances })
+    }
+
+    /// Adds a sub-user with name and email, within the licence count; they get no credits and
+    /// an invitation to set a password (rules 1, 4).
+    ///
+    /// # Errors
+    /// [`AddMemberError`].
+    pub async fn add_member(
+        &self,
+        actor: &Actor,
+        new: &NewMember,
+    ) -> Result<Member, AddMemberError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut e = ValidationErrors::new();
+        let first_name = e.check("first_name", PersonName::parse(&new.first_name));
+        let last_name = e.check_opt(
+            "last_name",
+            new.last_name.as_deref().filter(|s| !s.trim().is_empty()).map(PersonName::parse),
+        );
+        let email = e.check("email", EmailAddress::parse(&new.email));
+        let (Some(first_name), Some(last_name), Some(email)) = (first_name, last_name, email)
+        else {
+            return Err(AddMemberError::Validation(e));
+        };
+        let mut tx = ctx.ports.store.write().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
+        let counts = tx.members().counts(org.id).await?;
+        if counts.enabled >= org.licences {
+            return Err(AddMemberError::NoFreeLicence { licences: org.licences });
+        }
+        let profile = Profile::named(first_name, last_name);
+        let invited = invite_member(ctx, tx.as_mut(), &org, Role::SubUser, email, profile).await;
+        let (member, token) = match invited {
+            Ok(done) => done,
+            Err(StoreError::Conflict(UniqueKey::LoginEmail)) => {
+                return Err(AddMemberError::EmailTaken);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        send_invitation(ctx, tx.as_mut(), &org, &member, &token).await?;
+        ctx.audit_by(
+            tx.as_mut(),
+            actor,
+            AuditAction::MemberAdded,
+            AuditTarget::Member(member.id),
+            "role=sub_user",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// Sends a fresh invitation to a member who has not set a password yet (the old one stops
+    /// working).
+    ///
+    /// # Errors
+    /// [`ChangeMemberError`].
+    pub async fn resend_invitation(
+        &self,
+        actor: &Actor,
+        id: MemberId,
+    ) -> Result<(), ChangeMemberError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut tx = ctx.ports.store.write().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let org = organisation(tx.as_mut(), admin.org_id).await?;
+        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
+            .await?
+            .ok_or(ChangeMemberError::MemberNotFound)?;
+        if member.password.is_some() || member.status != MemberStatus::Enabled {
+            return Err(ChangeMemberError::NotInvited);
+        }
+        let token =
+            Token::generate(TokenKind::Invitation, member.id.as_uuid(), ctx.ports.random.as_ref());
+        member.invitation = Some(new_invitation(ctx, &token));
+        tx.members().update(&member).await?;
+        send_invitation(ctx, tx.as_mut(), &org, &member, &token).await?;
+        ctx.audit_by(
+            tx.as_mut(),
+            actor,
+            AuditAction::InvitationResent,
+            AuditTarget::Member(id),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An admin saves a member's profile, guarded by its version like the member's own save.
+    ///
+    /// # Errors
+    /// [`EditMemberProfileError`].
+    pub async fn edit_profile(
+        &self,
+        actor: &Actor,
+        id: MemberId,
+        input: &ProfileInput,
+        expected_version: u64,
+    ) -> Result<Member, EditMemberProfileError> {
+        session_only(actor)?;
+        let profile = parse_profile(input).map_err(EditMemberProfileError::Validation)?;
+        let mut tx = self.ctx.ports.store.write().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let member = member_of_org(tx.as_mut(), admin.org_id, id, true)
+            .await?
+            .ok_or(EditMemberProfileError::MemberNotFound)?;
+        let saved = store_profile::<EditMemberProfileError>(
+            self.ctx,
+            tx.as_mut(),
+            actor,
+            member,
+            profile,
+            expected_version,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Disables a member: their data stays, their sessions end and their API keys stop working
+    /// at once; the licence is freed (rules 1, 3). The last enabled admin cannot be disabled
+    /// (rule 2). Disabling a disabled member changes nothing.
+    ///
+    /// # Errors
+    /// [`ChangeMemberError`].
+    pub async fn disable(&self, actor: &Actor, id: MemberId) -> Result<Member, ChangeMemberError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut tx = ctx.ports.store.write().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
+        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
+            .await?
+            .ok_or(ChangeMemberError::MemberNotFound)?;
+        if member.status == MemberStatus::Disabled {
+            return Ok(member);
+        }
+        if member.role == Role::Admin && tx.members().counts(org.id).await?.enabled_admins <= 1 {
+            return Err(ChangeMemberError::LastAdmin);
+        }
+        member.status = MemberStatus::Disabled;
+        tx.members().update(&member).await?;
+        let ended = end_all_sessions(tx.as_mut(), member.id).await?;
+        ctx.audit_by(
+            tx.as_mut(),
+            actor,
+            AuditAction::MemberDisabled,
+            AuditTarget::Member(id),
+            format!("sessions_ended={ended}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// Re-enables a member if a licence is free (rule 1).
+    ///
+    /// # Errors
+    /// [`ChangeMemberError`].
+    pub async fn enable(&self, actor: &Actor, id: MemberId) -> Result<Member, ChangeMemberError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut tx = ctx.ports.store.write().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
+        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
+            .await?
+            .ok_or(ChangeMemberError::MemberNotFound)?;
+        if member.status == MemberStatus::Enabled {
+            return Ok(member);
+        }
+        if tx.members().counts(org.id).await?.enabled >= org.licences {
+            return Err(ChangeMemberError::NoFreeLicence { licences: org.licences });
+        }
+        member.status = MemberStatus::Enabled;
+        tx.members().update(&member).await?;
+        ctx.audit_by(tx.as_mut(), actor, AuditAction::MemberEnabled, AuditTarget::Member(id), "")
+            .await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// Makes a member admin or sub-user. The last enabled admin cannot be demoted (rule 2); a
+    /// promoted sub-user's unspent credits return to the pool, since admins spend it directly.
+    ///
+    /// # Errors
+    /// [`ChangeMemberError`].
+    pub async fn set_role(
+        &self,
+        actor: &Actor,
+        id: MemberId,
+        role: Role,
+    ) -> Result<Member, ChangeMemberError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut tx = ctx.ports.store.write().await?;
+        let admin = acting_admin(tx.as_mut(), actor).await?;
+        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
+        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
+            .await?
+            .ok_or(ChangeMemberError::MemberNotFound)?;
+        if member.role == role {
+            return Ok(member);
+        }
+        if member.is_enabled_admin() && tx.members().counts(org.id).await?.enabled_admins <= 1 {
+            return Err(ChangeMemberError::LastAdmin);
+        }
+        if role == Role::Admin {
+            reclaim_unspent(
+                ctx,
+                tx.as_mut(),
+                actor,
+                &member,
+                Reason::parse("promoted to admin").ok(),
+            )
+            .await?;
+        }
+        member.role = role;
+        tx.members().update(&member).await?;
+        ctx.audit_by(
+            tx.as_mut(),
+            actor,
+            AuditAction::RoleChanged,
+            AuditTarget::Member(id),
+            format!("role={}", role.as_str()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+}
+
+pub(crate) async fn organisation(
+    tx: &mut dyn Tx,
+    id: OrganisationId,
+) -> Result<Organisation, Denied> {
+    match tx.organisations().get(id).await {
+        Ok(Some(org)) => Ok(org),
+        _ => Err(Denied::NotActive),
+    }
+}
+
+/// Locks the caller's organisation; every change to membership takes this lock first.
+pub(crate) async fn lock_organisation(
+    tx: &mut dyn Tx,
+    id: OrganisationId,
+) -> Result<Organisation, crate::services::common::Failure> {
+    Ok(tx.organisations().lock(id).await?.ok_or(Denied::NotActive)?)
+}
+
+fn new_invitation(ctx: &Context, token: &Token) -> Invitation {
+    Invitation {
+        secret: ctx.ports.keyring.digest(TokenKind::Invitation.context(), token.secret()),
+        expires_at: ctx.now() + ctx.settings.invitation_ttl,
+    }
+}
+
+/// Creates an enabled member with a pending invitation and a free username derived from the
+/// email. The caller checked licences under the organisation's lock.
+pub(crate) async fn invite_member(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    org: &Organisation,
+    role: Role,
+    email: EmailAddress,
+    profile: Profile,
+) -> Result<(Member, Token), StoreError> {
+    if tx.members().find_by_email(&email).await?.is_some() {
+        return Err(StoreError::Conflict(UniqueKey::LoginEmail));
+    }
+    let id: MemberId = ctx.new_id();
+    let token = Token::generate(TokenKind::Invitation, id.as_uuid(), ctx.ports.random.as_ref());
+    let mut member = Member {
+        id,
+        org_id: org.id,
+        role,
+        status: MemberStatus::Enabled,
+        username: Username::derive_from(email.local_part(), 0),
+        email,
+        password: None,
+        invitation: Some(new_invitation(ctx, &token)),
+        profile,
+        profile_version: 1,
+        preferences: Preferences::default(),
+        offerings: Vec::new(),
+        created_at: ctx.now(),
+    };
+    // Walk `jane`, `jane1`, `jane2`… to a free one. Another unit may take the name between
+    // the look-up and the insert: the store then refuses the insert (leaving the unit usable)
+    // and the walk goes on.
+    for suffix in 0..1000 {
+        member.username = Username::derive_from(member.email.local_part(), suffix);
+        if tx.members().find_by_username(&member.username).await?.is_some() {
+            continue;
+        }
+        match tx.members().insert(&member).await {
+            Ok(()) => return Ok((member, token)),
+            Err(StoreError::Conflict(UniqueKey::Username)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Err(StoreError::Conflict(UniqueKey::Username))
+}
+
+async fn send_invitation(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    org: &Organisation,
+    member: &Member,
+    token: &Token,
+) -> Result<(), crate::services::common::Failure> {
+    let expires_at = member.invitation.as_ref().map_or_else(|| ctx.now(), |i| i.expires_at);
+    let mail = templates::invitation(
+        &ctx.settings,
+        &member.email,
+        &member.profile.display_name(),
+        org.name.as_str(),
+        &token.reveal(),
+        expires_at,
+    );
+    ctx.send_mail(tx, MailKind::Invitation, &mail).await
+}

@@ -1,0 +1,284 @@
+//! Log-in (throttled), log-out, the caller's sessions, and accepting an invitation.
+
+use account_core::domain::secret::to_hex;
+use account_core::ids::SessionId;
+use account_core::services::auth::LoginError;
+use poem::Request;
+use poem_openapi::OpenApi;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use uuid::Uuid;
+
+use super::{ApiTags, State};
+use crate::auth::SessionAuth;
+use crate::dto::auth::{
+    AcceptInvitationRequest, AcceptedInvitation, LoggedIn, LoginRequest, RevokedSessions, Session,
+    SessionPage,
+};
+use crate::pagination;
+use crate::problem::{Problem, ProblemResponse, ProblemType};
+use crate::ratelimit::LimitKey;
+use crate::responses::responses;
+use crate::state::AppState;
+
+responses! {
+    /// Responses of `login`.
+    pub enum LoginResponse {
+        /// Logged in: the session token, shown once.
+        #[oai(status = 200)]
+        Ok(Json<LoggedIn>),
+    }
+    errors: [400, 401, 403, 413, 415, 429]
+}
+
+responses! {
+    /// Responses of `logout`.
+    pub enum LogoutResponse {
+        /// The session ended (for an impersonation session: the impersonation ended).
+        #[oai(status = 204)]
+        NoContent,
+    }
+    errors: [401]
+}
+
+responses! {
+    /// Responses of `listSessions`.
+    pub enum ListSessionsResponse {
+        /// The caller's live log-in sessions.
+        #[oai(status = 200)]
+        Ok(Json<SessionPage>),
+    }
+    errors: [400, 401]
+}
+
+responses! {
+    /// Responses of `revokeSession`.
+    pub enum RevokeSessionResponse {
+        /// The session ended.
+        #[oai(status = 204)]
+        NoContent,
+    }
+    errors: [400, 401, 404]
+}
+
+responses! {
+    /// Responses of `revokeOtherSessions`.
+    pub enum RevokeOtherSessionsResponse {
+        /// Every other session of the caller ended.
+        #[oai(status = 200)]
+        Ok(Json<RevokedSessions>),
+    }
+    errors: [401]
+}
+
+responses! {
+    /// Responses of `acceptInvitation`.
+    pub enum AcceptInvitationResponse {
+        /// The password is set; the member can log in.
+        #[oai(status = 200)]
+        Ok(Json<AcceptedInvitation>),
+    }
+    errors: [400, 413, 415, 422]
+}
+
+/// Keyring context of the log-in limiter's email keys.
+const LIMIT_CONTEXT: &str = "login-limit";
+
+fn limit_keys(state: &AppState, req: &Request, email: &str) -> Vec<LimitKey> {
+    let normalised = email.trim().to_lowercase();
+    let digest = state.accounts.ports().keyring.digest(LIMIT_CONTEXT, normalised.as_bytes());
+    let mut keys = vec![LimitKey::Email(to_hex(digest.as_bytes()))];
+    if let Some(addr) = req.remote_addr().as_socket_addr() {
+        keys.push(LimitKey::Client(addr.ip().to_string()));
+    }
+    keys
+}
+
+/// Log-in, sessions and invitations.
+#[derive(Debug)]
+pub(crate) struct AuthApi;
+
+#[OpenApi]
+impl AuthApi {
+    /// Log in
+    ///
+    /// Exchanges a login email and password for a session token (send it as
+    /// `Authorization: Bearer <token>`). A wrong email and a wrong password get the same
+    /// answer. Failed log-ins are throttled per email address and per client: past the limit
+    /// the answer is 429 with `Retry-After`, whatever the password.
+    #[oai(path = "/auth/login", method = "post", operation_id = "login", tag = "ApiTags::Auth")]
+    async fn login(
+        &self,
+        state: State<'_>,
+        req: &Request,
+        body: Json<LoginRequest>,
+    ) -> LoginResponse {
+        let state = *state;
+        LoginResponse::from_result(
+            async {
+                let now = state.accounts.ports().clock.now();
+                let keys = limit_keys(state, req, &body.email);
+                if let Err(wait) = state.limiter.check(&keys, now) {
+                    return Err(Box::new(
+                        Problem::new(
+                            ProblemType::TooManyRequests,
+                            "too many failed log-ins; wait before trying again",
+                        )
+                        .retry_after(wait),
+                    ));
+                }
+                let client = req.header("user-agent");
+                match state.accounts.auth().login(&body.email, &body.password, client).await {
+                    Ok(done) => {
+                        if let Some(email_key) = keys.first() {
+                            state.limiter.clear(email_key);
+                        }
+                        Ok(LoginResponse::Ok(Json(LoggedIn::new(done.token, &done.session))))
+                    }
+                    Err(LoginError::InvalidCredentials) => {
+                        state.limiter.record_failure(&keys, now);
+                        Err(LoginError::InvalidCredentials.into())
+                    }
+                    Err(other) => Err(other.into()),
+                }
+            }
+            .await,
+        )
+    }
+
+    /// Log out
+    ///
+    /// Ends the session making the request (and any impersonation hanging on it). With an
+    /// impersonation token, ends only the impersonation.
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout", tag = "ApiTags::Auth")]
+    async fn logout(&self, state: State<'_>, auth: SessionAuth) -> LogoutResponse {
+        LogoutResponse::from_result(
+            state
+                .accounts
+                .auth()
+                .logout(&auth.actor())
+                .await
+                .map(|()| LogoutResponse::NoContent)
+                .map_err(Into::into),
+        )
+    }
+
+    /// List my sessions
+    ///
+    /// The caller's live log-in sessions (created, last seen, client), `current` marking the
+    /// one making the request. Impersonation sessions are not listed.
+    #[oai(
+        path = "/auth/sessions",
+        method = "get",
+        operation_id = "listSessions",
+        tag = "ApiTags::Auth"
+    )]
+    async fn list_sessions(
+        &self,
+        state: State<'_>,
+        auth: SessionAuth,
+        /// Items per page (1 to 200, default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ListSessionsResponse {
+        ListSessionsResponse::from_result(
+            async {
+                let sessions = state.accounts.auth().sessions(&auth.actor()).await?;
+                let (items, next_cursor) = pagination::in_memory(
+                    sessions,
+                    "sessions",
+                    cursor.0.as_deref(),
+                    pagination::limit(limit.0),
+                    |s| s.id.to_string(),
+                )?;
+                let items = items.iter().map(Session::from).collect();
+                Ok(ListSessionsResponse::Ok(Json(SessionPage { items, next_cursor })))
+            }
+            .await,
+        )
+    }
+
+    /// Revoke one of my sessions
+    ///
+    /// Ends one of the caller's log-in sessions (a lost laptop, an unknown client).
+    #[oai(
+        path = "/auth/sessions/:session_id",
+        method = "delete",
+        operation_id = "revokeSession",
+        tag = "ApiTags::Auth"
+    )]
+    async fn revoke_session(
+        &self,
+        state: State<'_>,
+        auth: SessionAuth,
+        /// The session.
+        session_id: Path<Uuid>,
+    ) -> RevokeSessionResponse {
+        RevokeSessionResponse::from_result(
+            state
+                .accounts
+                .auth()
+                .revoke_session(&auth.actor(), SessionId::from_uuid(session_id.0))
+                .await
+                .map(|()| RevokeSessionResponse::NoContent)
+                .map_err(Into::into),
+        )
+    }
+
+    /// Revoke my other sessions
+    ///
+    /// Ends every session of the caller's except the one making the request.
+    #[oai(
+        path = "/auth/sessions/revoke-others",
+        method = "post",
+        operation_id = "revokeOtherSessions",
+        tag = "ApiTags::Auth"
+    )]
+    async fn revoke_other_sessions(
+        &self,
+        state: State<'_>,
+        auth: SessionAuth,
+    ) -> RevokeOtherSessionsResponse {
+        RevokeOtherSessionsResponse::from_result(
+            state
+                .accounts
+                .auth()
+                .revoke_other_sessions(&auth.actor())
+                .await
+                .map(|ended| RevokeOtherSessionsResponse::Ok(Json(RevokedSessions { ended })))
+                .map_err(Into::into),
+        )
+    }
+
+    /// Accept an invitation
+    ///
+    /// Sets the first password of an invited member, with the token from the invitation mail.
+    /// The member then logs in.
+    #[oai(
+        path = "/auth/invitation",
+        method = "post",
+        operation_id = "acceptInvitation",
+        tag = "ApiTags::Auth"
+    )]
+    async fn accept_invitation(
+        &self,
+        state: State<'_>,
+        body: Json<AcceptInvitationRequest>,
+    ) -> AcceptInvitationResponse {
+        AcceptInvitationResponse::from_result(
+            state
+                .accounts
+                .auth()
+                .accept_invitation(&body.token, &body.password)
+                .await
+                .map(|id| {
+                    AcceptInvitationResponse::Ok(Json(AcceptedInvitation {
+                        member_id: id.as_uuid(),
+                    }))
+                })
+                .map_err(Into::into),
+        )
+    }
+}

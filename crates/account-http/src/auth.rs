@@ -1,0 +1,132 @@
+//! Authentication only: the three security schemes (session bearer token, `X-Api-Key`,
+//! operator token) and their checkers. Who may do what is decided by the use cases.
+
+use std::sync::Arc;
+
+use account_core::Actor;
+use account_core::services::auth::Authenticated;
+use account_core::services::operator::Operator;
+use chrono::SecondsFormat;
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::{ApiKey, Bearer};
+
+use crate::middleware::RequestContext;
+use crate::problem::{Problem, ProblemType};
+use crate::state::{AppState, OPERATOR_CONTEXT};
+
+/// A member's log-in session (or an impersonation session), from `POST /auth/login`.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "SessionToken",
+    ty = "bearer",
+    bearer_format = "opaque token (acs_…)",
+    checker = "check_session"
+)]
+pub(crate) struct SessionAuth(Authenticated);
+
+impl SessionAuth {
+    /// Who acts.
+    pub(crate) fn actor(&self) -> Actor {
+        self.0.actor
+    }
+
+    /// The authenticated session.
+    pub(crate) fn authenticated(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+/// An integration's API key, from `POST /me/api-keys`.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "ApiKey",
+    ty = "api_key",
+    key_name = "X-Api-Key",
+    key_in = "header",
+    checker = "check_api_key"
+)]
+pub(crate) struct ApiKeyAuth(Actor);
+
+impl ApiKeyAuth {
+    /// Who acts.
+    pub(crate) fn actor(&self) -> Actor {
+        self.0
+    }
+}
+
+/// Support staff: the operator token of the server's configuration.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "OperatorToken",
+    ty = "bearer",
+    bearer_format = "operator token",
+    checker = "check_operator"
+)]
+pub(crate) struct OperatorAuth(Operator);
+
+impl OperatorAuth {
+    /// The operator.
+    pub(crate) fn operator(&self) -> &Operator {
+        &self.0
+    }
+}
+
+fn state(req: &Request) -> poem::Result<&Arc<AppState>> {
+    AppState::of(req).map_err(|p| p.into_poem_error())
+}
+
+/// The `Accounts-Impersonation` header value of an impersonation session.
+pub(crate) fn banner(auth: &Authenticated) -> Option<String> {
+    auth.impersonation().map(|(info, expires)| {
+        format!(
+            "member={}; admin={}; expires={}",
+            auth.actor.member(),
+            info.admin_id,
+            expires.to_rfc3339_opts(SecondsFormat::Secs, true)
+        )
+    })
+}
+
+async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Authenticated> {
+    let state = state(req)?;
+    let auth = state
+        .accounts
+        .auth()
+        .authenticate(&bearer.token)
+        .await
+        .map_err(|e| Problem::from(e).into_poem_error())?;
+    if let (Some(value), Some(ctx)) = (banner(&auth), req.data::<RequestContext>()) {
+        // Set once per request; a second scheme on the same request cannot change it.
+        let _ = ctx.impersonation.set(value);
+    }
+    Ok(auth)
+}
+
+async fn check_api_key(req: &Request, key: ApiKey) -> poem::Result<Actor> {
+    let state = state(req)?;
+    state
+        .accounts
+        .auth()
+        .authenticate_api_key(&key.key)
+        .await
+        .map_err(|e| Problem::from(e).into_poem_error())
+}
+
+async fn check_operator(req: &Request, bearer: Bearer) -> poem::Result<Operator> {
+    let state = state(req)?;
+    let Some(digest) = &state.operator else {
+        return Err(Problem::new(
+            ProblemType::Unauthenticated,
+            "operator endpoints are disabled: no operator token is configured",
+        )
+        .into_poem_error());
+    };
+    let keyring = &state.accounts.ports().keyring;
+    if keyring.verify(OPERATOR_CONTEXT, bearer.token.as_bytes(), digest) {
+        Ok(Operator::new("api"))
+    } else {
+        Err(Problem::new(ProblemType::Unauthenticated, "the operator token is not valid")
+            .into_poem_error())
+    }
+}

@@ -1,0 +1,149 @@
+//! The one middleware around every request: request id, body size limit, global conversion of
+//! poem's errors into problem+json, the impersonation banner header, and one structured access
+//! log line per request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use poem::error::ReadBodyError;
+use poem::http::{HeaderName, HeaderValue};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
+use poem_openapi::OperationId;
+use tracing::Instrument;
+
+use crate::problem::{Problem, ProblemJson, ProblemType};
+use crate::state::AppState;
+
+/// The request id header, read from the client when sane and always sent back.
+pub const REQUEST_ID: &str = "x-request-id";
+/// The header every response made under an impersonation carries, for the page's banner.
+pub const IMPERSONATION: &str = "accounts-impersonation";
+/// The header a replayed idempotent response carries.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being served, for problem bodies of 5xx responses.
+pub(crate) fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// What the middleware shares with the handlers of one request.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    /// Set by the session checker when the session is an impersonation: the header value.
+    pub impersonation: Arc<OnceLock<String>>,
+}
+
+/// Operation id → (method, path template), for the access log.
+pub(crate) type Routes = HashMap<String, (String, String)>;
+
+fn sane_request_id(value: &str) -> bool {
+    (1..=64).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn new_request_id(state: &AppState) -> String {
+    let mut bytes = [0u8; 16];
+    state.accounts.ports().random.fill(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// Turns an error that escaped an operation (or never reached one) into problem+json.
+pub(crate) fn error_to_response(err: poem::Error) -> Response {
+    let pattern = err.data::<PathPattern>().cloned();
+    let operation = err.data::<OperationId>().copied();
+    let mut resp = if let Some(problem) = err.data::<Problem>() {
+        ProblemJson(problem.clone()).into_response()
+    } else if err.is_from_response() {
+        err.into_response()
+    } else {
+        let status = err.status();
+        if status.is_server_error() {
+            tracing::error!(error = %err, "request failed outside an operation");
+        }
+        ProblemJson(Problem::from_poem_status(status, &err.to_string())).into_response()
+    };
+    if let Some(p) = pattern {
+        resp.set_data(p);
+    }
+    if let Some(o) = operation {
+        resp.set_data(o);
+    }
+    resp
+}
+
+/// Wraps every request; never fails.
+pub(crate) async fn observe<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    state: Arc<AppState>,
+) -> poem::Result<Response> {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let request_id = req
+        .header(REQUEST_ID)
+        .filter(|v| sane_request_id(v))
+        .map_or_else(|| new_request_id(&state), str::to_owned);
+    let context = RequestContext { impersonation: Arc::new(OnceLock::new()) };
+    req.set_data(context.clone());
+    let span = tracing::info_span!("request", request_id = %request_id);
+
+    let body = req.take_body();
+    let mut resp = match body.into_bytes_limit(state.config.max_body_bytes).await {
+        Ok(bytes) => {
+            req.set_body(bytes);
+            let call = CURRENT_REQUEST_ID.scope(request_id.clone(), next.call(req));
+            match call.instrument(span.clone()).await {
+                Ok(r) => r.into_response(),
+                Err(e) => {
+                    CURRENT_REQUEST_ID.sync_scope(request_id.clone(), || error_to_response(e))
+                }
+            }
+        }
+        Err(ReadBodyError::PayloadTooLarge) => ProblemJson(Problem::new(
+            ProblemType::PayloadTooLarge,
+            format!("the body must be at most {} bytes", state.config.max_body_bytes),
+        ))
+        .into_response(),
+        Err(_) => ProblemJson(Problem::new(
+            ProblemType::MalformedRequest,
+            "the request body could not be read",
+        ))
+        .into_response(),
+    };
+
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    if let Some(banner) = context.impersonation.get()
+        && let Ok(v) = HeaderValue::from_str(banner)
+    {
+        headers.insert(HeaderName::from_static(IMPERSONATION), v);
+    }
+
+    let operation = resp.data::<OperationId>().map(|o| o.0);
+    let route = match operation.and_then(|o| state.routes.get(o)) {
+        Some((_, path)) => path.clone(),
+        None => resp.data::<PathPattern>().map_or_else(|| "-".to_owned(), |p| p.0.to_string()),
+    };
+    let status = resp.status().as_u16();
+    let latency_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.in_scope(|| {
+        tracing::info!(
+            target: "account_http::access",
+            method = %method,
+            route = %route,
+            operation = operation.unwrap_or("-"),
+            status,
+            latency_ms,
+            request_id = %request_id,
+            "request served"
+        );
+    });
+    Ok(resp)
+}

@@ -1,0 +1,15 @@
+//! `account-sea`: sea-orm storage (SQLite and PostgreSQL) for the ports of `account-core`.
+//!
+//! [`SeaStore::connect`] opens a pool on a `sqlite://` or `postgres://` URL, configures it,
+//! and applies the [`Migrator`]'s migrations; the store then implements
+//! [`account_core::ports::Store`]. Tables, indexes, configuration and backups are described in
+//! `docs/storage.md`.
+
+mod entity;
+mod error;
+mod migration;
+mod repo;
+mod store;
+
+pub use migration::Migrator;
+pub use store::{SeaOptions, SeaStore, SeaTx};

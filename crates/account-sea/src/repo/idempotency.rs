@@ -1,0 +1,101 @@
+//! `IdempotencyRepo` over the `idempotency_records` table, keyed by (scope, key).
+
+use account_core::ports::{IdempotencyRecord, IdempotencyRepo, StoreError, StoredResponse};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{micros, narrow};
+use crate::entity::idempotency_records::{ActiveModel, Column, Entity, Model};
+use crate::error::{corrupt, db_err};
+use crate::store::SeaTx;
+
+fn record(m: Model) -> Result<IdempotencyRecord, StoreError> {
+    let response = match (m.response_status, m.response_body) {
+        (Some(status), Some(body)) => Some(StoredResponse {
+            status: narrow("idempotency_records.response_status", i64::from(status))?,
+            body,
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("idempotency_records.response_*")),
+    };
+    Ok(IdempotencyRecord {
+        scope: m.scope,
+        key: m.client_key,
+        fingerprint: m.fingerprint,
+        response,
+        created_at: m.created_at,
+    })
+}
+
+#[async_trait]
+impl IdempotencyRepo for SeaTx {
+    async fn get(
+        &mut self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let found = Entity::find_by_id((scope.to_owned(), key.to_owned()))
+            .one(self.r())
+            .await
+            .map_err(db_err)?;
+        found.map(record).transpose()
+    }
+
+    async fn insert(&mut self, r: &IdempotencyRecord) -> Result<(), StoreError> {
+        let row = ActiveModel {
+            scope: Set(r.scope.clone()),
+            client_key: Set(r.key.clone()),
+            fingerprint: Set(r.fingerprint.clone()),
+            response_status: Set(r.response.as_ref().map(|s| i32::from(s.status))),
+            response_body: Set(r.response.as_ref().map(|s| s.body.clone())),
+            created_at: Set(micros(r.created_at)),
+        };
+        self.exec_guarded(Entity::insert(row)).await?;
+        Ok(())
+    }
+
+    async fn complete(
+        &mut self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        let changes = ActiveModel {
+            response_status: Set(Some(i32::from(response.status))),
+            response_body: Set(Some(response.body.clone())),
+            ..ActiveModel::default()
+        };
+        let done = Entity::update_many()
+            .set(changes)
+            .filter(Column::Scope.eq(scope))
+            .filter(Column::ClientKey.eq(key))
+            .exec(self.w()?)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete(&mut self, scope: &str, key: &str) -> Result<(), StoreError> {
+        Entity::delete_many()
+            .filter(Column::Scope.eq(scope))
+            .filter(Column::ClientKey.eq(key))
+            .exec(self.w()?)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn purge(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = Entity::delete_many()
+            .filter(Column::CreatedAt.lt(micros(before)))
+            .exec(self.w()?)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected)
+    }
+}

@@ -1,0 +1,391 @@
+//! [`SeaStore`]: the store ports over one sea-orm connection pool, on SQLite or PostgreSQL,
+//! and [`SeaTx`], its unit of work over one database transaction.
+//!
+//! How units serialise (the contract of `account_core::ports::store`):
+//! - SQLite: a write unit starts with `BEGIN IMMEDIATE`, which takes the database's single
+//!   write lock at once, so no unit can fail half-way with "database is locked"; inside one
+//!   process, write units also queue on an async mutex first, so that they wait in a fair queue
+//!   instead of polling the lock through `busy_timeout`. Read units are deferred transactions
+//!   (a WAL snapshot) and never block writers.
+//! - PostgreSQL: a write unit is a READ COMMITTED transaction whose `lock_*` reads take a row
+//!   lock (`SELECT … FOR NO KEY UPDATE`) held until the unit ends. Read units are
+//!   REPEATABLE READ, READ ONLY transactions: one consistent snapshot, no locks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use account_core::ports::{
+    ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo, EmailChangeRepo,
+    IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, Store, StoreError, Tx,
+};
+use async_trait::async_trait;
+use sea_orm::sea_query::LockType;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, IsolationLevel, QuerySelect, QueryTrait, Select, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::db_err;
+use crate::migration::Migrator;
+
+/// Connection settings. The defaults suit a server: see `docs/storage.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeaOptions {
+    /// Most pooled connections; `None` for the backend's default (SQLite 8, PostgreSQL 10).
+    pub max_connections: Option<u32>,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// Longest wait for a free connection (or, on SQLite, for this process's writer turn)
+    /// before a unit fails with [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// SQLite only: how long a statement waits for another process's write lock.
+    pub busy_timeout: Duration,
+    /// Log every statement (through sqlx's logger).
+    pub log_statements: bool,
+}
+
+impl Default for SeaOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(5),
+            log_statements: false,
+        }
+    }
+}
+
+/// Default pool size on SQLite: readers run in parallel under WAL; writers queue anyway.
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Default pool size on PostgreSQL, per server process.
+const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+/// Key of the advisory lock that serialises migrations of concurrent server processes.
+const MIGRATION_LOCK: i64 = 0x6163_636f_756e_7473; // "accounts"
+
+/// The store ports on SQLite or PostgreSQL. Cloning shares the pool.
+#[derive(Clone)]
+pub struct SeaStore {
+    db: DatabaseConnection,
+    backend: DbBackend,
+    /// SQLite: one writer at a time in this process (see the module docs).
+    write_gate: Option<Arc<Mutex<()>>>,
+    acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for SeaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeaStore").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl SeaStore {
+    /// Connects to `url` (`sqlite://path/to/file.db`, `postgres://user@host/db`), configures
+    /// every connection (SQLite: WAL, foreign keys, busy timeout, `synchronous = NORMAL`), and
+    /// applies pending migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached;
+    /// [`StoreError::Other`] for an unknown URL scheme or a failed migration.
+    pub async fn connect(url: &str, options: &SeaOptions) -> Result<Self, StoreError> {
+        // Switching a new SQLite file to WAL takes an exclusive lock for which SQLite may
+        // answer "database is locked" at once instead of waiting, so processes starting
+        // together on a fresh file retry briefly; other failures are returned as they are.
+        let mut attempt = 0u32;
+        loop {
+            match Self::connect_once(url, options).await {
+                Err(StoreError::Unavailable(e))
+                    if url.starts_with("sqlite:")
+                        && attempt < 20
+                        && e.to_string().contains("database is locked") =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn connect_once(url: &str, options: &SeaOptions) -> Result<Self, StoreError> {
+        let backend = if url.starts_with("sqlite:") {
+            DbBackend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DbBackend::Postgres
+        } else {
+            return Err(StoreError::Other(
+                "unsupported database URL: use sqlite:// or postgres://".into(),
+            ));
+        };
+        let default_max = match backend {
+            DbBackend::Sqlite => SQLITE_MAX_CONNECTIONS,
+            _ => POSTGRES_MAX_CONNECTIONS,
+        };
+        let max = options.max_connections.unwrap_or(default_max).max(1);
+        let mut opt = ConnectOptions::new(url);
+        opt.max_connections(max)
+            .min_connections(options.min_connections.min(max))
+            .acquire_timeout(options.acquire_timeout)
+            .sqlx_logging(options.log_statements);
+        if backend == DbBackend::Sqlite {
+            let busy = options.busy_timeout;
+            opt.map_sqlx_sqlite_opts(move |o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(busy)
+                    .synchronous(SqliteSynchronous::Normal)
+            });
+        }
+        let db = Database::connect(opt).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let store = Self {
+            db,
+            backend,
+            write_gate: (backend == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            acquire_timeout: options.acquire_timeout,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations in one transaction that holds a lock (SQLite's write lock;
+    /// a PostgreSQL advisory lock), so that server processes starting together migrate once.
+    /// Applying them again is a no-op.
+    ///
+    /// # Errors
+    /// [`StoreError`] when a migration fails; then none of this call's migrations is applied.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        if self.backend == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await
+                .map_err(db_err)?;
+        }
+        Migrator::up(&txn, None).await.map_err(db_err)?;
+        txn.commit().await.map_err(db_err)
+    }
+
+    /// Names of the applied migrations, oldest first.
+    ///
+    /// # Errors
+    /// Driver failures.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let applied = Migrator::get_applied_migrations(&self.db).await.map_err(db_err)?;
+        Ok(applied.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// The underlying sea-orm connection pool, for tooling and tests (schema checks, raw
+    /// SQL, backups with `VACUUM INTO`). Use cases go through [`Store`] only.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    #[must_use]
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            DbBackend::Sqlite => "sqlite",
+            DbBackend::Postgres => "postgres",
+            _ => "other",
+        }
+    }
+
+    /// Closes every pooled connection (waiting for units in progress to end). On SQLite this
+    /// also checkpoints the WAL when the last connection closes.
+    ///
+    /// # Errors
+    /// Driver failures.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.db.close_by_ref().await.map_err(db_err)
+    }
+
+    async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        match self.backend {
+            DbBackend::Sqlite => self
+                .db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await
+                .map_err(db_err),
+            _ => self.db.begin().await.map_err(db_err),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SeaStore {
+    async fn write(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(
+                tokio::time::timeout(self.acquire_timeout, gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| {
+                        StoreError::Unavailable(
+                            "no write turn on the SQLite database in time".into(),
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        let txn = self.begin_write().await?;
+        Ok(Box::new(SeaTx { txn, backend: self.backend, writable: true, _gate: gate }))
+    }
+
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let txn = match self.backend {
+            DbBackend::Postgres => {
+                self.db
+                    .begin_with_options(TransactionOptions {
+                        isolation_level: Some(IsolationLevel::RepeatableRead),
+                        access_mode: Some(AccessMode::ReadOnly),
+                        ..TransactionOptions::default()
+                    })
+                    .await
+            }
+            _ => self.db.begin().await,
+        }
+        .map_err(db_err)?;
+        Ok(Box::new(SeaTx { txn, backend: self.backend, writable: false, _gate: None }))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(|e| StoreError::Unavailable(Box::new(e)))
+    }
+}
+
+/// One unit of work: a database transaction. Dropping it without [`Tx::commit`] rolls it back.
+pub struct SeaTx {
+    // Declared before `_gate` so that it drops (and queues its rollback) first.
+    txn: DatabaseTransaction,
+    backend: DbBackend,
+    writable: bool,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::fmt::Debug for SeaTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeaTx")
+            .field("backend", &self.backend)
+            .field("writable", &self.writable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SeaTx {
+    /// The transaction, for reads.
+    pub(crate) fn r(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// The transaction, for writes: refused in a read unit, as the memory store does.
+    pub(crate) fn w(&self) -> Result<&DatabaseTransaction, StoreError> {
+        if self.writable {
+            Ok(&self.txn)
+        } else {
+            Err(StoreError::Other("write in a read-only unit".into()))
+        }
+    }
+
+    pub(crate) fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// True for a write unit.
+    pub(crate) fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Runs a write that may break a uniqueness rule, and returns the rows it changed. A
+    /// failed statement must leave the unit usable, as on SQLite and in the memory store (a
+    /// use case may catch the conflict and go on); PostgreSQL instead aborts the whole
+    /// transaction, so there the statement runs inside a savepoint that is rolled back when it
+    /// fails.
+    pub(crate) async fn exec_guarded<Q: QueryTrait + Send>(
+        &self,
+        query: Q,
+    ) -> Result<u64, StoreError> {
+        let txn = self.w()?;
+        let statement = query.build(self.backend);
+        if self.backend != DbBackend::Postgres {
+            let done = txn.execute_raw(statement).await.map_err(db_err)?;
+            return Ok(done.rows_affected());
+        }
+        let savepoint = txn.begin().await.map_err(db_err)?;
+        match savepoint.execute_raw(statement).await {
+            Ok(done) => {
+                savepoint.commit().await.map_err(db_err)?;
+                Ok(done.rows_affected())
+            }
+            Err(err) => {
+                savepoint.rollback().await.map_err(db_err)?;
+                Err(db_err(err))
+            }
+        }
+    }
+
+    /// `select`, locking the rows it reads until the unit ends when this is a write unit on
+    /// PostgreSQL. `FOR NO KEY UPDATE` rather than `FOR UPDATE`: it excludes every other
+    /// `lock_*` and write of the row just the same, but not the `FOR KEY SHARE` lock that a
+    /// foreign-key check takes on the parent row, so inserting a ledger entry of an
+    /// organisation does not wait for (or deadlock with) a unit holding that organisation's
+    /// lock. SQLite has no row locks: its write units are serialised whole.
+    pub(crate) fn locking<E: EntityTrait>(&self, select: Select<E>) -> Select<E> {
+        if self.writable && self.backend == DbBackend::Postgres {
+            select.lock(LockType::NoKeyUpdate)
+        } else {
+            select
+        }
+    }
+}
+
+#[async_trait]
+impl Tx for SeaTx {
+    fn organisations(&mut self) -> &mut dyn OrganisationRepo {
+        self
+    }
+    fn members(&mut self) -> &mut dyn MemberRepo {
+        self
+    }
+    fn credits(&mut self) -> &mut dyn CreditRepo {
+        self
+    }
+    fn contacts(&mut self) -> &mut dyn ContactRepo {
+        self
+    }
+    fn sessions(&mut self) -> &mut dyn SessionRepo {
+        self
+    }
+    fn api_keys(&mut self) -> &mut dyn ApiKeyRepo {
+        self
+    }
+    fn email_changes(&mut self) -> &mut dyn EmailChangeRepo {
+        self
+    }
+    fn audit(&mut self) -> &mut dyn AuditRepo {
+        self
+    }
+    fn outbox(&mut self) -> &mut dyn OutboxRepo {
+        self
+    }
+    fn catalogue(&mut self) -> &mut dyn CatalogueRepo {
+        self
+    }
+    fn digests(&mut self) -> &mut dyn DigestRepo {
+        self
+    }
+    fn idempotency(&mut self) -> &mut dyn IdempotencyRepo {
+        self
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        let Self { txn, _gate, .. } = *self;
+        txn.commit().await.map_err(db_err)
+    }
+}

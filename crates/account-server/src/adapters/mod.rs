@@ -1,0 +1,13 @@
+//! Production adapters for the non-storage ports: the system clock, the operating system's
+//! CSPRNG, argon2id password hashing, and the keyring (HMAC-SHA-256 digests and
+//! XChaCha20-Poly1305 sealing under the server key).
+
+mod clock;
+mod keyring;
+mod passwords;
+mod random;
+
+pub use clock::SystemClock;
+pub use keyring::{ServerKey, ServerKeyring};
+pub use passwords::Argon2Hasher;
+pub use random::OsRandom;

@@ -1,0 +1,639 @@
+//! Configuration: defaults, then an optional TOML file, then `ACCOUNTS_*` environment
+//! variables, then command-line flags. A bad value stops start-up with a message naming the
+//! setting; secrets are never printed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use serde::Deserialize;
+
+use crate::adapters::ServerKey;
+use crate::mail::{SmtpSettings, TlsMode};
+
+/// A setting that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid setting {setting}: {message}")]
+pub struct ConfigError {
+    /// The setting, as the operator wrote it (`ACCOUNTS_LISTEN`, `listen` in the file…).
+    pub setting: String,
+    /// What is wrong and how to fix it (never the secret value).
+    pub message: String,
+}
+
+fn err(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError { setting: setting.to_owned(), message: message.into() }
+}
+
+/// A secret setting: compared and used, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the code that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(REDACTED)")
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: a SQLite file in the data directory.
+    Embedded(PathBuf),
+    /// An explicit `sqlite://…` or `postgres://…` URL.
+    Url(String),
+}
+
+impl Database {
+    /// The URL to connect to.
+    #[must_use]
+    pub fn url(&self) -> String {
+        match self {
+            Self::Embedded(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            Self::Url(url) => url.clone(),
+        }
+    }
+}
+
+/// Where the server key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `ACCOUNTS_SECRET_KEY`.
+    Value(ServerKey),
+    /// A file holding 64 hex digits, created with a fresh key if missing.
+    File(PathBuf),
+}
+
+/// How mail leaves.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// SMTP.
+    Smtp(SmtpSettings),
+    /// `.eml` files in a directory.
+    Mailbox(PathBuf),
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Storage.
+    pub database: Database,
+    /// Where the embedded database, the key file and the mailbox live.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Base URL for links in mails.
+    pub public_url: String,
+    /// The server key.
+    pub key: KeySource,
+    /// The operator credential for the operator API; `None` disables that API.
+    pub operator_token: Option<Secret>,
+    /// Product name in mails.
+    pub product_name: String,
+    /// Sender of mails.
+    pub mail_from: Mailbox,
+    /// Mail transport.
+    pub mail: MailTransport,
+    /// Idle session lifetime.
+    pub session_idle: Duration,
+    /// Absolute session lifetime.
+    pub session_absolute: Duration,
+    /// Invitation lifetime.
+    pub invitation_ttl: Duration,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log_filter: String,
+    /// Largest database connection pool.
+    pub db_max_connections: u32,
+    /// Seed a demo organisation on an empty embedded database.
+    pub demo: bool,
+    /// Longest a graceful shutdown waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+}
+
+/// The settings of the TOML file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    data_dir: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    secret_key_file: Option<String>,
+    operator_token: Option<String>,
+    product_name: Option<String>,
+    mail_from: Option<String>,
+    mailbox_dir: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    session_idle_minutes: Option<u64>,
+    session_absolute_hours: Option<u64>,
+    invitation_ttl_hours: Option<u64>,
+    log_format: Option<String>,
+    log: Option<String>,
+    db_max_connections: Option<u32>,
+    demo: Option<bool>,
+    shutdown_timeout_seconds: Option<u64>,
+}
+
+/// Flags given on the command line, which win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config`.
+    pub config_file: Option<PathBuf>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--no-demo`.
+    pub no_demo: bool,
+}
+
+/// Looks a setting up: environment first (as `ACCOUNTS_<NAME>`), then the file.
+struct Source<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    file: FileConfig,
+}
+
+impl Source<'_> {
+    fn get(&self, env_name: &str, from_file: Option<String>) -> Option<(String, String)> {
+        match (self.env)(env_name).filter(|v| !v.is_empty()) {
+            Some(v) => Some((env_name.to_owned(), v)),
+            None => from_file.map(|v| (file_key(env_name), v)),
+        }
+    }
+}
+
+fn file_key(env_name: &str) -> String {
+    format!(
+        "`{}` in the config file",
+        env_name.trim_start_matches("ACCOUNTS_").to_ascii_lowercase()
+    )
+}
+
+fn parse_number<T: std::str::FromStr>(
+    setting: &str,
+    value: &str,
+    what: &str,
+) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| err(setting, format!("must be {what}")))
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and `overrides`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad setting.
+    pub fn from_env(overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load(&|name| std::env::var(name).ok(), overrides)
+    }
+
+    /// Loads the configuration with `env` as the environment (tests pass a map).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad setting.
+    pub fn load(
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let file_path =
+            overrides.config_file.clone().or_else(|| env("ACCOUNTS_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let src = Source { env, file };
+        let f = &src.file;
+
+        let data_dir = src
+            .get("ACCOUNTS_DATA_DIR", f.data_dir.clone())
+            .map_or_else(|| PathBuf::from("accounts-data"), |(_, v)| PathBuf::from(v));
+
+        let database = match overrides
+            .database_url
+            .clone()
+            .map(|v| ("--database-url".to_owned(), v))
+            .or_else(|| src.get("ACCOUNTS_DATABASE_URL", f.database_url.clone()))
+        {
+            Some((setting, url)) => {
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err(err(&setting, "must be a sqlite://… or postgres://… URL"));
+                }
+                Database::Url(url)
+            }
+            None => Database::Embedded(data_dir.join("accounts.db")),
+        };
+
+        let listen_raw = overrides
+            .listen
+            .clone()
+            .map(|v| ("--listen".to_owned(), v))
+            .or_else(|| src.get("ACCOUNTS_LISTEN", f.listen.clone()))
+            .unwrap_or_else(|| ("ACCOUNTS_LISTEN".to_owned(), "127.0.0.1:8080".to_owned()));
+        let listen: SocketAddr = listen_raw.1.trim().parse().map_err(|_| {
+            err(&listen_raw.0, "must be an address and port, like 127.0.0.1:8080 or 0.0.0.0:8080")
+        })?;
+
+        let public_url = match src.get("ACCOUNTS_PUBLIC_URL", f.public_url.clone()) {
+            Some((setting, url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(err(&setting, "must start with http:// or https://"));
+                }
+                url.trim_end_matches('/').to_owned()
+            }
+            None => format!("http://{listen}"),
+        };
+
+        let key = match env("ACCOUNTS_SECRET_KEY").filter(|v| !v.is_empty()) {
+            Some(hex) => KeySource::Value(
+                ServerKey::from_hex(&hex).map_err(|m| err("ACCOUNTS_SECRET_KEY", m))?,
+            ),
+            None => KeySource::File(
+                src.get("ACCOUNTS_SECRET_KEY_FILE", f.secret_key_file.clone())
+                    .map_or_else(|| data_dir.join("secret.key"), |(_, v)| PathBuf::from(v)),
+            ),
+        };
+
+        let operator_token = match src.get("ACCOUNTS_OPERATOR_TOKEN", f.operator_token.clone()) {
+            Some((setting, token)) if token.len() < 32 => {
+                return Err(err(
+                    &setting,
+                    "must be at least 32 characters (use `openssl rand -hex 32`)",
+                ));
+            }
+            Some((_, token)) => Some(Secret(token)),
+            None => None,
+        };
+
+        let product_name = src
+            .get("ACCOUNTS_PRODUCT_NAME", f.product_name.clone())
+            .map_or_else(|| "Accounts".to_owned(), |(_, v)| v);
+        let (from_setting, from_raw) =
+            src.get("ACCOUNTS_MAIL_FROM", f.mail_from.clone()).unwrap_or_else(|| {
+                ("ACCOUNTS_MAIL_FROM".to_owned(), "Accounts <no-reply@localhost>".to_owned())
+            });
+        let mail_from: Mailbox = from_raw.parse().map_err(|_| {
+            err(&from_setting, "must be an address like `Accounts <no-reply@example.com>`")
+        })?;
+
+        let mail = match src.get("ACCOUNTS_SMTP_HOST", f.smtp_host.clone()) {
+            Some((_, host)) => {
+                let tls = match src.get("ACCOUNTS_SMTP_TLS", f.smtp_tls.clone()) {
+                    None => TlsMode::StartTls,
+                    Some((s, v)) => match v.as_str() {
+                        "starttls" => TlsMode::StartTls,
+                        "tls" => TlsMode::Tls,
+                        "none" => TlsMode::None,
+                        _ => return Err(err(&s, "must be starttls, tls or none")),
+                    },
+                };
+                let default_port = match tls {
+                    TlsMode::StartTls => 587,
+                    TlsMode::Tls => 465,
+                    TlsMode::None => 25,
+                };
+                let port = match (env("ACCOUNTS_SMTP_PORT").filter(|v| !v.is_empty()), f.smtp_port)
+                {
+                    (Some(v), _) => {
+                        parse_number("ACCOUNTS_SMTP_PORT", &v, "a port number (1-65535)")?
+                    }
+                    (None, Some(p)) => p,
+                    (None, None) => default_port,
+                };
+                let username =
+                    src.get("ACCOUNTS_SMTP_USERNAME", f.smtp_username.clone()).map(|(_, v)| v);
+                let password =
+                    src.get("ACCOUNTS_SMTP_PASSWORD", f.smtp_password.clone()).map(|(_, v)| v);
+                let credentials = match (username, password) {
+                    (Some(u), Some(p)) => Some((u, p)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(err(
+                            "ACCOUNTS_SMTP_USERNAME",
+                            "give both ACCOUNTS_SMTP_USERNAME and ACCOUNTS_SMTP_PASSWORD, or neither",
+                        ));
+                    }
+                };
+                MailTransport::Smtp(SmtpSettings {
+                    host,
+                    port,
+                    tls,
+                    credentials,
+                    timeout: Duration::from_secs(20),
+                })
+            }
+            None => MailTransport::Mailbox(
+                src.get("ACCOUNTS_MAILBOX_DIR", f.mailbox_dir.clone())
+                    .map_or_else(|| data_dir.join("mailbox"), |(_, v)| PathBuf::from(v)),
+            ),
+        };
+
+        let minutes = |name: &str,
+                       file: Option<u64>,
+                       default: u64,
+                       unit: u64|
+         -> Result<Duration, ConfigError> {
+            let n = match (env(name).filter(|v| !v.is_empty()), file) {
+                (Some(v), _) => parse_number(name, &v, "a whole number")?,
+                (None, Some(n)) => n,
+                (None, None) => default,
+            };
+            if n == 0 {
+                return Err(err(name, "must be at least 1"));
+            }
+            Ok(Duration::from_secs(n * unit))
+        };
+        let session_idle =
+            minutes("ACCOUNTS_SESSION_IDLE_MINUTES", f.session_idle_minutes, 30, 60)?;
+        let session_absolute =
+            minutes("ACCOUNTS_SESSION_ABSOLUTE_HOURS", f.session_absolute_hours, 12, 3600)?;
+        let invitation_ttl =
+            minutes("ACCOUNTS_INVITATION_TTL_HOURS", f.invitation_ttl_hours, 168, 3600)?;
+        let shutdown_timeout =
+            minutes("ACCOUNTS_SHUTDOWN_TIMEOUT_SECONDS", f.shutdown_timeout_seconds, 30, 1)?;
+        if session_idle > session_absolute {
+            return Err(err(
+                "ACCOUNTS_SESSION_IDLE_MINUTES",
+                "must not be longer than ACCOUNTS_SESSION_ABSOLUTE_HOURS",
+            ));
+        }
+
+        let log_format = match src.get("ACCOUNTS_LOG_FORMAT", f.log_format.clone()) {
+            None => LogFormat::Text,
+            Some((s, v)) => match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(err(&s, "must be text or json")),
+            },
+        };
+        let log_filter = src
+            .get("ACCOUNTS_LOG", f.log.clone())
+            .map(|(_, v)| v)
+            .or_else(|| env("RUST_LOG"))
+            .unwrap_or_else(|| "info".to_owned());
+
+        let db_max_connections = match (
+            env("ACCOUNTS_DB_MAX_CONNECTIONS").filter(|v| !v.is_empty()),
+            f.db_max_connections,
+        ) {
+            (Some(v), _) => parse_number(
+                "ACCOUNTS_DB_MAX_CONNECTIONS",
+                &v,
+                "a whole number between 1 and 1000",
+            )?,
+            (None, Some(n)) => n,
+            (None, None) => 16,
+        };
+        if !(1..=1000).contains(&db_max_connections) {
+            return Err(err("ACCOUNTS_DB_MAX_CONNECTIONS", "must be between 1 and 1000"));
+        }
+
+        let demo_setting = match (env("ACCOUNTS_DEMO").filter(|v| !v.is_empty()), f.demo) {
+            (Some(v), _) => Some(match v.as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(err("ACCOUNTS_DEMO", "must be true or false")),
+            }),
+            (None, file) => file,
+        };
+        // The demo is for a newcomer's first run: only on the embedded default, never when a
+        // database was chosen explicitly, and never with --no-demo.
+        let demo = !overrides.no_demo
+            && matches!(database, Database::Embedded(_))
+            && demo_setting.unwrap_or(true);
+
+        Ok(Self {
+            database,
+            data_dir,
+            listen,
+            public_url,
+            key,
+            operator_token,
+            product_name,
+            mail_from,
+            mail,
+            session_idle,
+            session_absolute,
+            invitation_ttl,
+            log_format,
+            log_filter,
+            db_max_connections,
+            demo,
+            shutdown_timeout,
+        })
+    }
+
+    /// The settings as `(name, value)` pairs for the start-up log, secrets masked.
+    #[must_use]
+    pub fn summary(&self) -> Vec<(&'static str, String)> {
+        let database = match &self.database {
+            Database::Embedded(path) => format!("embedded SQLite at {}", path.display()),
+            Database::Url(url) => mask_url(url),
+        };
+        let key = match &self.key {
+            KeySource::Value(_) => "ACCOUNTS_SECRET_KEY (masked)".to_owned(),
+            KeySource::File(path) => format!("file {}", path.display()),
+        };
+        let mail = match &self.mail {
+            MailTransport::Smtp(s) => format!(
+                "smtp {}:{} ({:?}{})",
+                s.host,
+                s.port,
+                s.tls,
+                s.credentials
+                    .as_ref()
+                    .map_or(String::new(), |(u, _)| format!(", user {u}, password masked"))
+            ),
+            MailTransport::Mailbox(dir) => format!("mailbox directory {}", dir.display()),
+        };
+        vec![
+            ("database", database),
+            ("listen", self.listen.to_string()),
+            ("public_url", self.public_url.clone()),
+            ("secret_key", key),
+            (
+                "operator_token",
+                if self.operator_token.is_some() {
+                    "set (masked)".into()
+                } else {
+                    "not set: operator API disabled".into()
+                },
+            ),
+            ("mail", mail),
+            ("mail_from", self.mail_from.to_string()),
+            ("session_idle", format!("{} min", self.session_idle.as_secs() / 60)),
+            ("session_absolute", format!("{} h", self.session_absolute.as_secs() / 3600)),
+            ("invitation_ttl", format!("{} h", self.invitation_ttl.as_secs() / 3600)),
+            ("db_max_connections", self.db_max_connections.to_string()),
+            ("demo", self.demo.to_string()),
+            ("log", format!("{} ({:?})", self.log_filter, self.log_format)),
+        ]
+    }
+}
+
+/// Hides a password in a database URL (`postgres://user:***@host/db`).
+#[must_use]
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked =
+                if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            format!("{scheme}://{masked}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let setting = format!("--config {}", path.display());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(&setting, format!("cannot read the file: {e}")))?;
+    toml::from_str(&text).map_err(|e| err(&setting, e.message().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)], overrides: &Overrides) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::load(&|name| map.get(name).cloned(), overrides)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_demo_on_localhost() {
+        let c = load(&[], &Overrides::default()).unwrap();
+        assert_eq!(c.database, Database::Embedded(PathBuf::from("accounts-data/accounts.db")));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.demo);
+        assert!(
+            matches!(c.mail, MailTransport::Mailbox(ref d) if d == Path::new("accounts-data/mailbox"))
+        );
+        assert!(
+            matches!(c.key, KeySource::File(ref p) if p == Path::new("accounts-data/secret.key"))
+        );
+        assert!(c.operator_token.is_none());
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn an_explicit_database_or_no_demo_turns_the_demo_off() {
+        let c = load(
+            &[("ACCOUNTS_DATABASE_URL", "postgres://u:pw@db/accounts")],
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(!c.demo);
+        assert_eq!(mask_url(&c.database.url()), "postgres://u:***@db/accounts");
+        let c = load(&[], &Overrides { no_demo: true, ..Overrides::default() }).unwrap();
+        assert!(!c.demo);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases = [
+            ("ACCOUNTS_LISTEN", "localhost"),
+            ("ACCOUNTS_DATABASE_URL", "mysql://x"),
+            ("ACCOUNTS_SECRET_KEY", "short"),
+            ("ACCOUNTS_OPERATOR_TOKEN", "too-short"),
+            ("ACCOUNTS_SESSION_IDLE_MINUTES", "soon"),
+            ("ACCOUNTS_LOG_FORMAT", "xml"),
+            ("ACCOUNTS_MAIL_FROM", "not an address"),
+            ("ACCOUNTS_DB_MAX_CONNECTIONS", "0"),
+        ];
+        for (name, value) in cases {
+            let e = load(&[(name, value)], &Overrides::default()).unwrap_err();
+            assert_eq!(e.setting, name, "{e}");
+            assert!(
+                !e.to_string().contains(value) || value.len() < 6,
+                "the value is not echoed: {e}"
+            );
+        }
+        let e = load(
+            &[("ACCOUNTS_SMTP_HOST", "mail"), ("ACCOUNTS_SMTP_TLS", "maybe")],
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.setting, "ACCOUNTS_SMTP_TLS");
+    }
+
+    #[test]
+    fn file_settings_apply_and_environment_and_flags_win() {
+        let dir = std::env::temp_dir().join(format!("cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("accounts.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nsmtp_host = \"mail.example.com\"\nsession_idle_minutes = 15\n").unwrap();
+        let overrides = Overrides { config_file: Some(path.clone()), ..Overrides::default() };
+        let c = load(&[], &overrides).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.session_idle, Duration::from_secs(900));
+        assert!(
+            matches!(c.mail, MailTransport::Smtp(ref s) if s.port == 587 && s.tls == TlsMode::StartTls)
+        );
+        let c = load(&[("ACCOUNTS_LISTEN", "127.0.0.1:7000")], &overrides).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        let flag = Overrides { listen: Some("127.0.0.1:6000".into()), ..overrides.clone() };
+        assert_eq!(
+            load(&[("ACCOUNTS_LISTEN", "127.0.0.1:7000")], &flag).unwrap().listen.to_string(),
+            "127.0.0.1:6000"
+        );
+        std::fs::write(&path, "lisen = \"typo\"\n").unwrap();
+        let e = load(&[], &overrides).unwrap_err();
+        assert!(e.setting.starts_with("--config") && e.message.contains("lisen"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_summary_masks_secrets() {
+        let c = load(
+            &[
+                ("ACCOUNTS_OPERATOR_TOKEN", "op-token-0123456789abcdef0123456789abcdef"),
+                ("ACCOUNTS_SMTP_HOST", "mail"),
+                ("ACCOUNTS_SMTP_USERNAME", "bot"),
+                ("ACCOUNTS_SMTP_PASSWORD", "hunter2-smtp"),
+                ("ACCOUNTS_SECRET_KEY", &"ab".repeat(32)),
+                ("ACCOUNTS_DATABASE_URL", "postgres://app:db-pass@db/accounts"),
+            ],
+            &Overrides::default(),
+        )
+        .unwrap();
+        let text = format!("{:?} {:?}", c.summary(), c);
+        for secret in ["op-token-0123", "hunter2-smtp", &"ab".repeat(32), "db-pass"] {
+            assert!(!c.summary().iter().any(|(_, v)| v.contains(secret)), "{secret} in summary");
+            if secret != "db-pass" {
+                assert!(!text.contains(secret), "{secret} in Debug");
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! `account-server`: the `accounts` binary's library: configuration, production adapters
+//! (clock, CSPRNG, argon2id, keyring), mail transports, and the wiring of `account-core`,
+//! `account-sea` and `account-http`.
+
+pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod mail;
+pub mod telemetry;
+pub mod worker;

@@ -1,0 +1,439 @@
+//! Checks that concern only the sea-orm store: migrations, durability across a restart,
+//! connection configuration, error translation, and what erasure leaves at rest.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use account_core::domain::credits::CreditKind;
+use account_core::ports::{LedgerFilter, Page, StoreError};
+use account_sea::{Migrator, SeaOptions, SeaStore};
+use account_store_tests::fixtures::{
+    at, full_member, grant, mail, member, organisation, pools, product, session,
+};
+use account_store_tests::{BoxFuture, Case};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+
+use crate::support::SeaFactory;
+
+type F = Arc<SeaFactory>;
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        vec![$(Case { name: concat!("sea::", stringify!($name)), run: |f| -> BoxFuture { Box::pin($name(f)) } }),*]
+    };
+}
+
+/// The checks for `backend` (`"sqlite"` or `"postgres"`).
+pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
+    let mut cases = cases![
+        migrations_from_empty_to_latest_and_again_is_a_no_op,
+        concurrent_starts_migrate_once,
+        data_survives_close_and_reopen,
+        corrupt_rows_are_reported_as_corrupt,
+        unreachable_or_closed_database_is_unavailable,
+        erasure_leaves_no_personal_data_at_rest,
+    ];
+    match backend {
+        "sqlite" => {
+            cases.extend(cases![sqlite_connections_are_configured, sqlite_queries_use_indexes])
+        }
+        _ => cases.extend(cases![foreign_key_checks_do_not_wait_for_an_organisation_lock]),
+    }
+    cases
+}
+
+const MIGRATIONS: [&str; 4] = [
+    "m20261123_000001_organisations_members",
+    "m20261123_000002_credits",
+    "m20261123_000003_sessions_keys",
+    "m20261123_000004_contacts_audit_mail",
+];
+
+const TABLES: [&str; 15] = [
+    "allocations",
+    "api_keys",
+    "audit_entries",
+    "contacts",
+    "credit_pools",
+    "digests",
+    "email_changes",
+    "idempotency_records",
+    "ledger_entries",
+    "members",
+    "organisations",
+    "outbox",
+    "products",
+    "seaql_migrations",
+    "sessions",
+];
+
+const INDEXES: [&str; 20] = [
+    "ix_allocations_org",
+    "ix_api_keys_member",
+    "ix_audit_org_at",
+    "ix_contacts_org_created",
+    "ix_digests_due",
+    "ix_idempotency_created",
+    "ix_ledger_member_at",
+    "ix_ledger_org_at",
+    "ix_ledger_spender_at",
+    "ix_members_org_id",
+    "ix_outbox_due",
+    "ix_outbox_pending",
+    "ix_sessions_expires",
+    "ix_sessions_member",
+    "ix_sessions_parent",
+    "ux_contacts_org_email",
+    "ux_ledger_org_event",
+    "ux_members_email_key",
+    "ux_members_username",
+    "ux_products_name_key",
+];
+
+fn sql(backend: DbBackend, sqlite: &str, postgres: &str) -> Statement {
+    Statement::from_string(backend, if backend == DbBackend::Postgres { postgres } else { sqlite })
+}
+
+/// Tables and named indexes, as `table:name` and `index:name`.
+async fn schema(store: &SeaStore) -> BTreeSet<String> {
+    let db = store.connection();
+    let rows = db
+        .query_all_raw(sql(
+            db.get_database_backend(),
+            "SELECT type AS kind, name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'",
+            "SELECT 'table' AS kind, tablename AS name FROM pg_tables WHERE schemaname = 'public' \
+             UNION ALL SELECT 'index', indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r.try_get::<String>("", "kind").unwrap(),
+                r.try_get::<String>("", "name").unwrap()
+            )
+        })
+        .collect()
+}
+
+fn expected_schema() -> BTreeSet<String> {
+    TABLES
+        .iter()
+        .map(|t| format!("table:{t}"))
+        .chain(INDEXES.iter().map(|i| format!("index:{i}")))
+        .collect()
+}
+
+async fn migrations_from_empty_to_latest_and_again_is_a_no_op(f: F) {
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    assert_eq!(store.applied_migrations().await.unwrap(), MIGRATIONS);
+    let pending = Migrator::get_pending_migrations(store.connection()).await.unwrap();
+    assert!(pending.is_empty());
+    let after_first = schema(&store).await;
+    assert_eq!(after_first, expected_schema());
+    // Again, explicitly and through a second start: nothing changes.
+    store.migrate().await.unwrap();
+    let again = f.connect(&url).await;
+    assert_eq!(again.applied_migrations().await.unwrap(), MIGRATIONS);
+    assert_eq!(schema(&again).await, after_first);
+    let recorded = store
+        .connection()
+        .query_one_raw(Statement::from_string(
+            store.connection().get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.try_get::<i64>("", "n").unwrap(), 4);
+}
+
+async fn concurrent_starts_migrate_once(f: F) {
+    let url = f.empty_database().await;
+    let options = SeaOptions::default();
+    let (a, b, c) = tokio::join!(
+        SeaStore::connect(&url, &options),
+        SeaStore::connect(&url, &options),
+        SeaStore::connect(&url, &options)
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    for store in [&a, &b, &c] {
+        assert_eq!(store.applied_migrations().await.unwrap(), MIGRATIONS);
+    }
+    assert_eq!(schema(&a).await, expected_schema());
+    for store in [a, b, c] {
+        store.close().await.unwrap();
+    }
+}
+
+async fn data_survives_close_and_reopen(f: F) {
+    let url = f.empty_database().await;
+    let org = organisation(1);
+    let admin = full_member(org.id, 10, product(1, "Leads").id);
+    let entry = grant(1, org.id, CreditKind::Export, 500, at(1));
+    let sealed = mail(1, at(1), at(1));
+    {
+        let store = SeaStore::connect(&url, &SeaOptions::default()).await.unwrap();
+        let store: Arc<dyn account_core::ports::Store> = Arc::new(store.clone());
+        let mut tx = store.write().await.unwrap();
+        tx.organisations().insert(&org).await.unwrap();
+        for p in pools(org.id) {
+            tx.credits().insert_pool(&p).await.unwrap();
+        }
+        tx.members().insert(&admin).await.unwrap();
+        tx.sessions().insert(&session(1, admin.id, org.id, at(2))).await.unwrap();
+        tx.credits().append(&entry).await.unwrap();
+        tx.outbox().enqueue(&sealed).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Every pool handle above is gone; open, read, close, then a brand-new pool reads it all.
+    let first = SeaStore::connect(&url, &SeaOptions::default()).await.unwrap();
+    first.close().await.unwrap();
+    let reopened = f.connect(&url).await;
+    let store: Arc<dyn account_core::ports::Store> = Arc::new(reopened);
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.organisations().get(org.id).await.unwrap(), Some(org.clone()));
+    assert_eq!(tx.members().get(admin.id).await.unwrap(), Some(admin.clone()));
+    assert_eq!(
+        tx.sessions().get(session(1, admin.id, org.id, at(2)).id).await.unwrap(),
+        Some(session(1, admin.id, org.id, at(2)))
+    );
+    assert_eq!(
+        tx.credits()
+            .ledger(org.id, LedgerFilter::default(), Page { after: None, limit: 10 })
+            .await
+            .unwrap(),
+        [entry]
+    );
+    assert_eq!(tx.outbox().pending(10).await.unwrap(), [sealed]);
+}
+
+async fn corrupt_rows_are_reported_as_corrupt(f: F) {
+    let url = f.empty_database().await;
+    let sea = f.connect(&url).await;
+    let store: Arc<dyn account_core::ports::Store> = Arc::new(sea.clone());
+    let org = organisation(1);
+    let m = member(org.id, 10);
+    let mut tx = store.write().await.unwrap();
+    tx.organisations().insert(&org).await.unwrap();
+    tx.members().insert(&m).await.unwrap();
+    tx.commit().await.unwrap();
+    let db = sea.connection();
+    db.execute_unprepared("UPDATE members SET role = 'wizard'").await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let got = tx.members().get(m.id).await;
+    assert!(
+        matches!(&got, Err(StoreError::Corrupt(msg)) if msg.contains("members.role")),
+        "{got:?}"
+    );
+    drop(tx);
+    db.execute_unprepared("UPDATE members SET role = 'sub_user', timezone = 'Mars/Olympus'")
+        .await
+        .unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert!(matches!(tx.members().get(m.id).await, Err(StoreError::Corrupt(_))));
+    drop(tx);
+    db.execute_unprepared("UPDATE organisations SET licences = -1").await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert!(matches!(tx.organisations().get(org.id).await, Err(StoreError::Corrupt(_))));
+}
+
+async fn unreachable_or_closed_database_is_unavailable(f: F) {
+    let unreachable = match f.backend() {
+        "sqlite" => "sqlite:///nonexistent-directory/for/sure/accounts.db".to_owned(),
+        _ => "postgres://postgres@127.0.0.1:1/nothing".to_owned(),
+    };
+    let options = SeaOptions { acquire_timeout: Duration::from_secs(1), ..SeaOptions::default() };
+    let err = SeaStore::connect(&unreachable, &options).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = SeaStore::connect("mysql://localhost/x", &options).await.unwrap_err();
+    assert!(matches!(err, StoreError::Other(_)), "{err:?}");
+
+    let url = f.empty_database().await;
+    let sea = SeaStore::connect(&url, &options).await.unwrap();
+    let store: Arc<dyn account_core::ports::Store> = Arc::new(sea.clone());
+    store.ping().await.unwrap();
+    sea.close().await.unwrap();
+    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(store.write().await.map(|_| ()), Err(StoreError::Unavailable(_))));
+    assert!(matches!(store.read().await.map(|_| ()), Err(StoreError::Unavailable(_))));
+}
+
+async fn erasure_leaves_no_personal_data_at_rest(f: F) {
+    let url = f.empty_database().await;
+    let sea = f.connect(&url).await;
+    let store: Arc<dyn account_core::ports::Store> = Arc::new(sea.clone());
+    let org = organisation(1);
+    let m = full_member(org.id, 10, product(1, "Leads").id);
+    let mut tx = store.write().await.unwrap();
+    tx.organisations().insert(&org).await.unwrap();
+    tx.members().insert(&m).await.unwrap();
+    tx.sessions().insert(&session(1, m.id, org.id, at(1))).await.unwrap();
+    tx.members().erase(m.id, account_store_tests::fixtures::t0()).await.unwrap();
+    tx.commit().await.unwrap();
+    let db = sea.connection();
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(sql(
+            backend,
+            "SELECT username, email, email_key, password_hash, invitation_digest, first_name, last_name, phone, \
+             company, job_title, linkedin, offerings, timezone, erased_at IS NOT NULL AS erased FROM members",
+            "SELECT username, email, email_key, password_hash, invitation_digest, first_name, last_name, phone, \
+             company, job_title, linkedin, offerings, timezone, erased_at IS NOT NULL AS erased FROM members",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    for col in [
+        "username",
+        "email",
+        "email_key",
+        "password_hash",
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        "job_title",
+        "linkedin",
+    ] {
+        assert_eq!(
+            row.try_get::<Option<String>>("", col).unwrap(),
+            None,
+            "{col} kept after erasure"
+        );
+    }
+    assert_eq!(row.try_get::<Option<Vec<u8>>>("", "invitation_digest").unwrap(), None);
+    assert_eq!(row.try_get::<String>("", "offerings").unwrap(), "[]");
+    assert_eq!(row.try_get::<String>("", "timezone").unwrap(), "UTC");
+    assert!(row.try_get::<bool>("", "erased").unwrap());
+    // Secrets are stored as 32-byte digests.
+    let digest_len = db
+        .query_one_raw(sql(
+            backend,
+            "SELECT length(secret_digest) AS n FROM sessions",
+            "SELECT octet_length(secret_digest) AS n FROM sessions",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = digest_len
+        .try_get::<i64>("", "n")
+        .or_else(|_| digest_len.try_get::<i32>("", "n").map(i64::from))
+        .unwrap();
+    assert_eq!(n, 32);
+}
+
+async fn sqlite_connections_are_configured(f: F) {
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    let db = store.connection();
+    // Three transactions hold three distinct pooled connections; each must be configured.
+    let txns = [db.begin().await.unwrap(), db.begin().await.unwrap(), db.begin().await.unwrap()];
+    for txn in &txns {
+        let mut seen = Vec::new();
+        for pragma in ["journal_mode", "foreign_keys", "busy_timeout", "synchronous"] {
+            let row = txn
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    format!("PRAGMA {pragma}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let value = row
+                .try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                .unwrap();
+            seen.push(format!("{pragma}={value}"));
+        }
+        assert_eq!(
+            seen,
+            ["journal_mode=wal", "foreign_keys=1", "busy_timeout=5000", "synchronous=1"]
+        );
+    }
+}
+
+async fn foreign_key_checks_do_not_wait_for_an_organisation_lock(f: F) {
+    let url = f.empty_database().await;
+    let store: Arc<dyn account_core::ports::Store> = Arc::new(f.connect(&url).await);
+    let org = organisation(1);
+    let mut tx = store.write().await.unwrap();
+    tx.organisations().insert(&org).await.unwrap();
+    for p in pools(org.id) {
+        tx.credits().insert_pool(&p).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // One unit holds the organisation's lock (as deleting an account does) ...
+    let mut holder = store.write().await.unwrap();
+    holder.organisations().lock(org.id).await.unwrap().unwrap();
+    // ... while another locks a pool and appends a ledger entry of that organisation, whose
+    // foreign-key check reads the organisation row: it must not wait for the holder, or the
+    // two would deadlock as soon as the holder goes on to lock the pool.
+    let other = store.clone();
+    let writer = tokio::spawn(async move {
+        let mut tx = other.write().await.unwrap();
+        tx.credits().lock_pool(org.id, CreditKind::Export).await.unwrap().unwrap();
+        tx.credits().append(&grant(1, org.id, CreditKind::Export, 5, at(1))).await.unwrap();
+        tx.commit().await.unwrap();
+    });
+    tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .expect("the ledger insert waited for the organisation lock")
+        .unwrap();
+    holder.credits().lock_pool(org.id, CreditKind::Export).await.unwrap().unwrap();
+    holder.commit().await.unwrap();
+}
+
+/// The shapes of the repositories' queries (as sea-orm renders them, with literals for the
+/// parameters), each of which must find its rows through an index, never by scanning the
+/// table. SQLite plans without statistics, so the plan does not depend on the data.
+const INDEXED_QUERIES: [&str; 17] = [
+    "SELECT * FROM members WHERE erased_at IS NULL AND org_id = X'01' AND status = 'enabled' AND id > X'02' ORDER BY id LIMIT 50",
+    "SELECT status, role, COUNT(id) FROM members WHERE erased_at IS NULL AND org_id = X'01' GROUP BY status, role",
+    "SELECT * FROM members WHERE erased_at IS NULL AND email_key = 'a@b.se' LIMIT 1",
+    "SELECT * FROM members WHERE erased_at IS NULL AND username = 'jane' LIMIT 1",
+    "SELECT * FROM allocations WHERE org_id = X'01'",
+    "SELECT * FROM allocations WHERE member_id = X'01'",
+    "SELECT * FROM ledger_entries WHERE org_id = X'01' AND (at > '2026-01-05T09:00:00+00:00' OR (at = '2026-01-05T09:00:00+00:00' AND id > X'02')) ORDER BY at, id LIMIT 50",
+    "SELECT * FROM ledger_entries WHERE org_id = X'01' AND member_id = X'03' ORDER BY at, id LIMIT 50",
+    "SELECT * FROM ledger_entries WHERE org_id = X'01' AND event_id = 'evt' LIMIT 1",
+    "SELECT * FROM ledger_entries WHERE org_id = X'01' AND entry_type = 'consume' AND at >= '2026-01-01T00:00:00+00:00' AND at < '2026-02-01T00:00:00+00:00' AND spender_id = X'03' ORDER BY at, id",
+    "SELECT * FROM contacts WHERE org_id = X'01' ORDER BY created_at, id",
+    "SELECT * FROM sessions WHERE member_id = X'01' ORDER BY created_at, id",
+    "DELETE FROM sessions WHERE imp_admin_session_id IN (SELECT id FROM sessions WHERE expires_at <= '2026-01-05T09:00:00+00:00') AND NOT (expires_at <= '2026-01-05T09:00:00+00:00')",
+    "SELECT * FROM api_keys WHERE member_id = X'01' ORDER BY created_at, id",
+    "SELECT * FROM audit_entries WHERE org_id = X'01' AND (at < '2026-01-05T09:00:00+00:00' OR (at = '2026-01-05T09:00:00+00:00' AND id < X'02')) ORDER BY at DESC, id DESC LIMIT 50",
+    "SELECT * FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= '2026-01-05T09:00:00+00:00' ORDER BY next_attempt_at, created_at, id LIMIT 10",
+    "SELECT * FROM digests WHERE due_at <= '2026-01-05T09:00:00+00:00' ORDER BY due_at, member_id LIMIT 10",
+];
+
+async fn sqlite_queries_use_indexes(f: F) {
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    let db = store.connection();
+    let mut scans = Vec::new();
+    for query in INDEXED_QUERIES.iter().chain(&[
+        "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT 10",
+        "DELETE FROM idempotency_records WHERE created_at < '2026-01-05T09:00:00+00:00'",
+    ]) {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {query}"),
+            ))
+            .await
+            .unwrap();
+        for row in rows {
+            let detail: String = row.try_get("", "detail").unwrap();
+            // `SCAN t` reads the whole table; `SCAN t USING INDEX …` walks an index in order.
+            if detail.starts_with("SCAN ") && !detail.contains("USING") {
+                scans.push(format!("{query}  =>  {detail}"));
+            }
+        }
+    }
+    assert!(scans.is_empty(), "queries scanning a whole table:\n{}", scans.join("\n"));
+}

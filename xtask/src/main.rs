@@ -1,0 +1,104 @@
+//! `cargo xtask`: the project's own commands (matklad's xtask pattern): `ci`, `tidy`,
+//! `openapi`, `bench`.
+
+use std::process::{Command, ExitCode};
+
+mod tidy;
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// Runs a command, echoing it, and fails on a non-zero exit.
+fn run(mut cmd: Command) -> Result<(), String> {
+    eprintln!("$ {cmd:?}");
+    let status = cmd.status().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed with {status}")) }
+}
+
+/// Renders the OpenAPI document with the built server and compares it with (or writes it to)
+/// `docs/openapi.json`.
+fn openapi(check: bool) -> Result<(), String> {
+    let root = tidy::workspace_root();
+    let mut cmd = cargo();
+    cmd.current_dir(&root).args([
+        "run",
+        "--quiet",
+        "--package",
+        "account-server",
+        "--bin",
+        "accounts",
+        "--",
+        "openapi",
+    ]);
+    eprintln!("$ {cmd:?}");
+    let out = cmd.output().map_err(|e| format!("cannot run the server: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`accounts openapi` failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let rendered =
+        String::from_utf8(out.stdout).map_err(|e| format!("the document is not UTF-8: {e}"))?;
+    let path = root.join("docs/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed.trim_end() == rendered.trim_end() {
+        eprintln!("openapi: docs/openapi.json matches the code");
+        return Ok(());
+    }
+    if check {
+        return Err("docs/openapi.json differs from the API in the code: run `cargo xtask openapi` and commit the file".into());
+    }
+    std::fs::write(&path, format!("{}\n", rendered.trim_end()))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    eprintln!("openapi: wrote docs/openapi.json");
+    Ok(())
+}
+
+fn ci() -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run(fmt)?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)?;
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    run(test)?;
+    openapi(true)?;
+    tidy::check_all(&tidy::workspace_root())
+}
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci                fmt --check, clippy -D warnings, the whole test suite, openapi --check, tidy
+  tidy              the project's own lints (core dependencies, module docs, rules table, …)
+  openapi [--check] write docs/openapi.json from the code (or fail if it differs)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("tidy") => tidy::check_all(&tidy::workspace_root()),
+        Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
+        Some("help" | "--help" | "-h") | None => {
+            eprintln!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
