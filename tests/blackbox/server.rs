@@ -1,0 +1,315 @@
+//! The server as a process: the embedded default with its demo, health and readiness, restart
+//! with everything kept, graceful shutdown that finishes in-flight requests and leaves
+//! nothing half-written, the JSON access log without secrets, and bad configuration.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Auth, Backend, PASSWORD, Site, backends};
+
+#[test]
+fn the_embedded_default_serves_a_demo_and_prints_its_login_once() {
+    let site = Site::new(Backend::Sqlite);
+    // No database URL and no data directory: what a newcomer runs.
+    let default = || {
+        let mut cmd = site.serve_command();
+        cmd.env_remove("ACCOUNTS_DATABASE_URL").env_remove("ACCOUNTS_DATA_DIR");
+        cmd
+    };
+    let app = site.start(default());
+    let printed = app.stdout().join("\n");
+    let field = |label: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} in {printed}"))
+            .trim()
+            .to_owned()
+    };
+    let (email, password) = (field("Admin login:"), field("Password:"));
+    assert!(site.dir.join("accounts-data/accounts.db").exists());
+    let admin = Auth::bearer(&app.login(&email, &password));
+    let team = app.get("/api/v1/team/members", &admin);
+    team.expect(200);
+    assert!(team.body["items"].as_array().unwrap().len() > 1, "the demo has sub-users");
+    let credits = app.get("/api/v1/team/credits", &admin);
+    assert!(
+        credits.body["pools"].as_array().unwrap().iter().any(|p| p["total"].as_i64() > Some(0))
+    );
+    assert!(
+        app.get("/api/v1/organisation/contacts", &admin).body["items"].as_array().unwrap().len()
+            > 1
+    );
+    // Swagger UI and the document, health and readiness.
+    let docs = app.get("/docs", &Auth::None);
+    assert_eq!(docs.status, 200);
+    assert!(docs.text.to_lowercase().contains("swagger"));
+    let doc = app.get("/api/v1/openapi.json", &Auth::None);
+    assert_eq!(doc.body["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    app.get("/healthz", &Auth::None).expect(200);
+    app.get("/readyz", &Auth::None).expect(200);
+    // The password is printed once, on standard output, and never logged.
+    assert!(!app.log().join("\n").contains(&password));
+    app.stop();
+
+    // A second start on the same data seeds nothing and prints no login.
+    let again = site.start(default());
+    again.login(&email, &password);
+    assert!(!again.stdout().join("\n").contains("Admin login"), "{:?}", again.stdout());
+    again.stop();
+}
+
+#[test]
+fn restart_keeps_everything() {
+    for backend in backends("restart_keeps_everything") {
+        restart_flow(backend);
+    }
+}
+
+fn restart_flow(backend: Backend) {
+    let site = Site::new(backend);
+    let app = site.serve();
+    let org = app.org("Acme", "ada@acme.test", 5);
+    let admin = org.admin.auth();
+    let sam = app.member(&org, "Sam", "sam@acme.test");
+    app.post(
+        &format!("/api/v1/operator/organisations/{}/grants", org.id),
+        &Auth::operator(),
+        json!({"kind": "export", "amount": 1000, "reason": "invoice"}),
+    )
+    .expect(200);
+    app.post(
+        &format!("/api/v1/team/members/{}/allocations", sam.id),
+        &admin,
+        json!({"kind": "export", "amount": 250}),
+    )
+    .expect(200);
+    let etag = app.get("/api/v1/me/profile", &sam.auth()).header("etag").unwrap();
+    app.put_if(
+        "/api/v1/me/profile",
+        &sam.auth(),
+        &etag,
+        json!({"first_name": "Sam", "last_name": "Smith", "phone": "+46701234567"}),
+    )
+    .expect(200);
+    let key = app.post("/api/v1/me/api-keys", &sam.auth(), json!({"label": "CRM"})).str("/secret");
+    let mark = app.mark();
+    app.post("/api/v1/organisation/contacts", &admin, json!({"email": "billing@acme.test"}))
+        .expect(201);
+    let code = app.mail_to("billing@acme.test", &mark).code();
+    let before = snapshot(&app, &admin, &sam.auth());
+    let log = app.stop();
+    assert!(log.iter().any(|l| l.contains("\"stopped\"")), "no clean stop in the log");
+
+    let app = site.serve();
+    assert_eq!(snapshot(&app, &admin, &sam.auth()), before, "something changed across a restart");
+    // Sessions, API keys and pending codes survive: they are in the database, keyed by the
+    // server key that lives beside it.
+    app.get("/api/v1/integrations/usage?from=2026-01-01&to=2026-01-31", &Auth::Key(key))
+        .expect(200);
+    let contact = app.get("/api/v1/organisation/contacts", &admin).body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["email"] == "billing@acme.test")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/organisation/contacts/{contact}/verify"),
+        &admin,
+        json!({"code": code}),
+    )
+    .expect(200);
+    app.login("sam@acme.test", PASSWORD);
+    app.stop();
+}
+
+/// What the pages show, to compare across a restart.
+fn snapshot(app: &crate::support::Server, admin: &Auth, sam: &Auth) -> Vec<Value> {
+    [
+        ("/api/v1/me", sam),
+        ("/api/v1/me/profile", sam),
+        ("/api/v1/me/credits", sam),
+        ("/api/v1/me/api-keys", sam),
+        ("/api/v1/team/summary", admin),
+        ("/api/v1/team/credits", admin),
+        ("/api/v1/team/members", admin),
+        ("/api/v1/team/ledger", admin),
+        ("/api/v1/organisation", admin),
+        ("/api/v1/organisation/contacts", admin),
+    ]
+    .into_iter()
+    .map(|(path, auth)| {
+        let r = app.get(path, auth);
+        r.expect(200);
+        let mut body = r.body;
+        // `last_seen_at` / `last_used_at` move with the requests themselves.
+        strip(&mut body, &["last_seen_at", "last_used_at"]);
+        body
+    })
+    .collect()
+}
+
+fn strip(value: &mut Value, keys: &[&str]) {
+    match value {
+        Value::Object(map) => {
+            for key in keys {
+                map.remove(*key);
+            }
+            map.values_mut().for_each(|v| strip(v, keys));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| strip(v, keys)),
+        _ => {}
+    }
+}
+
+#[test]
+fn sigterm_finishes_in_flight_requests_and_leaves_nothing_half_written() {
+    let site = Site::new(Backend::Sqlite);
+    let app = site.serve();
+    let org = app.org("Acme", "ada@acme.test", 5);
+    let admin = org.admin.auth();
+    let sam = app.member(&org, "Sam", "sam@acme.test");
+    app.post(
+        &format!("/api/v1/operator/organisations/{}/grants", org.id),
+        &Auth::operator(),
+        json!({"kind": "export", "amount": 1_000_000, "reason": "invoice"}),
+    )
+    .expect(200);
+    let app = Arc::new(app);
+    let answered = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let path = format!("/api/v1/team/members/{}/allocations", sam.id);
+    let workers: Vec<_> = (0..6)
+        .map(|_| {
+            let (app, answered, stop, admin, path) =
+                (app.clone(), answered.clone(), stop.clone(), admin.clone(), path.clone());
+            std::thread::spawn(move || {
+                let body = json!({"kind": "export", "amount": 1});
+                while !stop.load(Ordering::SeqCst) {
+                    // A refused connection means the server has stopped listening.
+                    match app.try_send("POST", &path, &admin, &body) {
+                        Some(200) => {
+                            answered.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Some(status) => panic!("allocation answered {status} during shutdown"),
+                        None => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    app.terminate();
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let app = Arc::into_inner(app).unwrap();
+    let log = app.stop();
+    assert!(log.iter().any(|l| l.contains("shutdown requested")));
+    let answered = answered.load(Ordering::SeqCst);
+    assert!(answered > 0, "no allocation was answered before the shutdown");
+
+    // Every answered allocation is in the ledger and the pool, and nothing else is.
+    let app = site.serve();
+    let pool = app.get("/api/v1/team/credits", &admin);
+    let export = pool.body["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "export")
+        .unwrap()
+        .clone();
+    assert_eq!(export["allocated"].as_u64(), Some(answered), "answered {answered}: {export}");
+    let mut entries = 0;
+    let mut cursor = String::new();
+    loop {
+        let page =
+            app.get(&format!("/api/v1/team/ledger?entry_type=allocate&limit=100{cursor}"), &admin);
+        page.expect(200);
+        entries += page.body["items"].as_array().unwrap().len() as u64;
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(entries, answered);
+    app.stop();
+}
+
+#[test]
+fn the_access_log_is_json_one_line_per_request_without_secrets() {
+    let site = Site::new(Backend::Sqlite);
+    let app = site.serve();
+    let org = app.org("Acme", "ada@acme.test", 5);
+    let me = org.admin.auth();
+    let key = app.post("/api/v1/me/api-keys", &me, json!({})).str("/secret");
+    let mark = app.mark();
+    app.post_empty("/api/v1/me/email-change", &me).expect(201);
+    let code = app.mail_to("ada@acme.test", &mark).code();
+    app.post("/api/v1/me/email-change/current-code", &me, json!({"code": code})).expect(200);
+    app.send(
+        "GET",
+        &format!("/api/v1/team/members/{}", org.admin.id),
+        &me,
+        &[("X-Request-Id", "bb-req-1")],
+        None,
+    )
+    .expect(200);
+    app.post(
+        "/api/v1/auth/login",
+        &Auth::None,
+        json!({"email": "ada@acme.test", "password": "the wrong one"}),
+    )
+    .expect(401);
+    let log = app.stop();
+
+    let events: Vec<Value> = log
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let access: Vec<&Value> = events.iter().filter(|e| e["message"] == "request served").collect();
+    assert!(access.len() >= 7, "{access:?}");
+    let line =
+        access.iter().find(|e| e["request_id"] == "bb-req-1").expect("the request id is logged");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["route"], "/api/v1/team/members/{member_id}");
+    assert_eq!(line["status"], 200);
+    assert!(line["latency_ms"].is_u64());
+    let Auth::Bearer(token) = me else { unreachable!() };
+    let text = log.join("\n");
+    for secret in [PASSWORD, "the wrong one", &token, &key, &code, crate::support::OPERATOR_TOKEN] {
+        assert!(!text.contains(secret), "a secret reached the log");
+    }
+}
+
+#[test]
+fn bad_configuration_and_bad_arguments_stop_with_a_message() {
+    let site = Site::new(Backend::Sqlite);
+    let mut cmd = site.serve_command();
+    cmd.env("ACCOUNTS_LISTEN", "not-an-address");
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ACCOUNTS_LISTEN"), "{err}");
+
+    let mut cmd = site.serve_command();
+    cmd.env("ACCOUNTS_SESSION_IDLE_MINUTES", "soon");
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ACCOUNTS_SESSION_IDLE_MINUTES"));
+
+    let out = site.cli_output(&["org", "set-licences", "not-a-uuid", "3"], None);
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    let out = site.cli_output(&["org", "set-licences", &uuid::Uuid::nil().to_string(), "3"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such organisation"), "{out:?}");
+}
