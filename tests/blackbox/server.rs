@@ -75,12 +75,7 @@ fn restart_flow(backend: Backend) {
     let org = app.org("Acme", "ada@acme.test", 5);
     let admin = org.admin.auth();
     let sam = app.member(&org, "Sam", "sam@acme.test");
-    app.post(
-        &format!("/api/v1/operator/organisations/{}/grants", org.id),
-        &Auth::operator(),
-        json!({"kind": "export", "amount": 1000, "reason": "invoice"}),
-    )
-    .expect(200);
+    app.grant(&org, "export", 1000);
     app.post(
         &format!("/api/v1/team/members/{}/allocations", sam.id),
         &admin,
@@ -175,12 +170,7 @@ fn sigterm_finishes_in_flight_requests_and_leaves_nothing_half_written() {
     let org = app.org("Acme", "ada@acme.test", 5);
     let admin = org.admin.auth();
     let sam = app.member(&org, "Sam", "sam@acme.test");
-    app.post(
-        &format!("/api/v1/operator/organisations/{}/grants", org.id),
-        &Auth::operator(),
-        json!({"kind": "export", "amount": 1_000_000, "reason": "invoice"}),
-    )
-    .expect(200);
+    app.grant(&org, "export", 1_000_000);
     let app = Arc::new(app);
     let answered = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -219,14 +209,7 @@ fn sigterm_finishes_in_flight_requests_and_leaves_nothing_half_written() {
 
     // Every answered allocation is in the ledger and the pool, and nothing else is.
     let app = site.serve();
-    let pool = app.get("/api/v1/team/credits", &admin);
-    let export = pool.body["pools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["kind"] == "export")
-        .unwrap()
-        .clone();
+    let export = app.get("/api/v1/team/credits", &admin).of_kind("/pools", "export");
     assert_eq!(export["allocated"].as_u64(), Some(answered), "answered {answered}: {export}");
     let mut entries = 0;
     let mut cursor = String::new();

@@ -314,6 +314,17 @@ impl Resp {
         }
     }
 
+    /// The item of the array at `pointer` whose `kind` is `kind` (pools, balances).
+    #[track_caller]
+    pub fn of_kind(&self, pointer: &str, kind: &str) -> Value {
+        self.body
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .and_then(|items| items.iter().find(|i| i["kind"] == kind))
+            .unwrap_or_else(|| panic!("no {kind} in {pointer} of {}", self.text))
+            .clone()
+    }
+
     /// The integer at a JSON pointer.
     #[track_caller]
     pub fn int(&self, pointer: &str) -> i64 {
@@ -530,6 +541,16 @@ impl Server {
             id: created.str("/organisation/id"),
             admin: Person { id: created.str("/admin/id"), token },
         }
+    }
+
+    /// The operator grants credits to an organisation's pool.
+    pub fn grant(&self, org: &Org, kind: &str, amount: i64) {
+        self.post(
+            &format!("/api/v1/operator/organisations/{}/grants", org.id),
+            &Auth::operator(),
+            json!({"kind": kind, "amount": amount, "reason": "invoice"}),
+        )
+        .expect(200);
     }
 
     /// Logs in; the session token.

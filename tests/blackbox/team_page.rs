@@ -2,7 +2,7 @@
 //! operator CLI: add sub-users within the licences (invitation from the mailbox), allocate,
 //! consume through an API key, usage reports, disable and re-enable, impersonate and stop.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{Auth, Backend, Org, PASSWORD, Person, Site, backends};
 
@@ -11,10 +11,6 @@ fn team_page_from_licences_to_impersonation() {
     for backend in backends("team_page_from_licences_to_impersonation") {
         team_flow(backend);
     }
-}
-
-fn pool(overview: &Value, kind: &str) -> Value {
-    overview["pools"].as_array().unwrap().iter().find(|p| p["kind"] == kind).unwrap().clone()
 }
 
 fn team_flow(backend: Backend) {
@@ -146,16 +142,9 @@ fn team_flow(backend: Backend) {
     assert_eq!(members[0]["member_id"], json!(sam.id));
     assert_eq!(app.get(&format!("/api/v1/integrations/usage?{q}"), &sam_key).int("/total"), 12);
     let mine = app.get("/api/v1/me/credits", &sam.auth());
-    let export = mine.body["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["kind"] == "export")
-        .unwrap()
-        .clone();
+    let export = mine.of_kind("/balances", "export");
     assert_eq!((export["used"].as_i64(), export["available"].as_i64()), (Some(12), Some(588)));
-    let overview = app.get("/api/v1/team/credits", &admin);
-    let export = pool(&overview.body, "export");
+    let export = app.get("/api/v1/team/credits", &admin).of_kind("/pools", "export");
     assert_eq!(
         (export["total"].as_i64(), export["allocated"].as_i64(), export["used"].as_i64()),
         (Some(1000), Some(600), Some(12))
