@@ -61,8 +61,15 @@ const FULL: Size = Size {
 };
 // Logins must exceed twice the connections per wrk thread, so that every profile save is
 // based on the version the previous save of that member produced (see wrk.rs).
-const QUICK: Size =
-    Size { orgs: 2, per_org: 60, ledger_rows: 5_000, heavy: 1_000, logins: 80, api_keys: 16, secs: 2 };
+const QUICK: Size = Size {
+    orgs: 2,
+    per_org: 60,
+    ledger_rows: 5_000,
+    heavy: 1_000,
+    logins: 80,
+    api_keys: 16,
+    secs: 2,
+};
 
 impl Size {
     fn bulk(&self) -> u64 {
@@ -267,10 +274,15 @@ fn load(
     .arg(&path)
     .arg(url);
     eprintln!("bench: {name}: wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s {url}");
-    let result = output(cmd);
+    let result = cmd.output();
     running.store(false, Ordering::Relaxed);
     let _ = sampler.join();
-    let text = result?;
+    let out = result.map_err(|e| format!("cannot start wrk: {e}"))?;
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        return Err(format!("wrk failed with {}: {text}", out.status));
+    }
     fs::write(out_dir.join(format!("{name}.wrk.txt")), &text).map_err(|e| e.to_string())?;
     let summary = wrk::parse_output(&text)?;
     let statuses = wrk::statuses(&text);
@@ -459,13 +471,10 @@ fn scenarios(s: &Seeded, size: Size) -> Vec<Scenario> {
     let per_org = size.per_org - 1;
     let bearer = |t: &str| q(&format!("Bearer {t}"));
     let tokens: Vec<String> = s.member_tokens.iter().map(|t| bearer(t)).collect();
-    let today = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64
-        / 86_400;
-    let usage_path = format!(
-        "/api/v1/me/usage?from={}&to={}&bucket=month",
-        date(today - 365),
-        date(today)
-    );
+    let today =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64 / 86_400;
+    let usage_path =
+        format!("/api/v1/me/usage?from={}&to={}&bucket=month", date(today - 365), date(today));
     let pair = |k: u64| {
         let org = ((k - 1) / per_org.max(1)) as usize;
         let token = s.admin_tokens.get(org).map_or("", String::as_str);
@@ -592,7 +601,8 @@ export_include_emails, export_include_phones, timezone, offerings, created_at, e
 /// is the first bulk member of the same organisation (a primary-key read like the server's
 /// read of the admin, whose id pgbench cannot compute).
 fn pgbench_script(members: u64, per_org: u64) -> String {
-    let uuid = |v: &str| format!("('b0000000-0000-4000-8000-' || lpad(to_hex(:{v}), 12, '0'))::uuid");
+    let uuid =
+        |v: &str| format!("('b0000000-0000-4000-8000-' || lpad(to_hex(:{v}), 12, '0'))::uuid");
     let (k, a) = (uuid("k"), uuid("a"));
     format!(
         r"\set k random(1, {members})
@@ -668,8 +678,14 @@ fn baselines(bin_dir: &Path, out_dir: &Path, secs: u32) -> Result<Baselines, Str
     wait_ready(&addr, "/", &mut child)?;
     let poem = Process { child, addr };
     let script = wrk::script(&[], THREADS, "poem", "");
-    let (summary, rss) =
-        load(out_dir, "baseline_poem_bare", &format!("http://{}/", poem.addr), &script, secs, poem.pid())?;
+    let (summary, rss) = load(
+        out_dir,
+        "baseline_poem_bare",
+        &format!("http://{}/", poem.addr),
+        &script,
+        secs,
+        poem.pid(),
+    )?;
     drop(poem);
     let rate = output({
         let mut c = Command::new(bin_dir.join("poem-baseline"));
@@ -707,7 +723,13 @@ fn bench_backend(
     let nonce = format!("{}-{now}", std::process::id());
     let url = format!("http://{}", server.addr);
     let pg_rows = if let Db::Postgres(pg_url) = db {
-        let spread = pgbench(&dir, "pgbench_allocate_spread", pg_url, &pgbench_script(size.bulk(), size.per_org - 1), size.secs)?;
+        let spread = pgbench(
+            &dir,
+            "pgbench_allocate_spread",
+            pg_url,
+            &pgbench_script(size.bulk(), size.per_org - 1),
+            size.secs,
+        )?;
         let hot = pgbench(
             &dir,
             "pgbench_allocate_hot_pool",
@@ -725,8 +747,12 @@ fn bench_backend(
         let (summary, rss) = load(&dir, sc.name, &url, &script, size.secs, server.pid())?;
         let mut row = Row::measured(sc.name, backend, &summary, rss);
         match (sc.name, &pg_rows) {
-            ("allocate_spread", Some((spread, _))) => row.against("pgbench_allocate_spread", spread.rps),
-            ("allocate_hot_pool", Some((_, hot))) => row.against("pgbench_allocate_hot_pool", hot.rps),
+            ("allocate_spread", Some((spread, _))) => {
+                row.against("pgbench_allocate_spread", spread.rps)
+            }
+            ("allocate_hot_pool", Some((_, hot))) => {
+                row.against("pgbench_allocate_hot_pool", hot.rps)
+            }
             ("login", _) => row.against(
                 &format!("argon2id_hashes_per_s_x{}_cores", base.cores),
                 base.argon2_per_core * f64::from(base.cores),
@@ -739,7 +765,9 @@ fn bench_backend(
     server.stop();
     let broken = seed::invariant_failures(&db.run(seed::INVARIANTS_SQL)?)?;
     if broken.is_empty() {
-        eprintln!("bench: {backend}: invariants hold (pools and allocations equal their ledger sums, none over-allocated)");
+        eprintln!(
+            "bench: {backend}: invariants hold (pools and allocations equal their ledger sums, none over-allocated)"
+        );
     }
     if let Some((spread, hot)) = pg_rows {
         rows.push(spread);
@@ -804,8 +832,15 @@ pub fn bench(root: &Path, quick: bool) -> Result<(), String> {
         admin.run(&format!("DROP DATABASE IF EXISTS {name};"))?;
         admin.run(&format!("CREATE DATABASE {name};"))?;
         let url = pg_database_url(&pg, &name);
-        let result =
-            bench_backend(&bin_dir, &out_dir, "postgres", &Db::Postgres(url.clone()), &url, size, &base);
+        let result = bench_backend(
+            &bin_dir,
+            &out_dir,
+            "postgres",
+            &Db::Postgres(url.clone()),
+            &url,
+            size,
+            &base,
+        );
         let dropped = admin.run(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE);"));
         let (r, b) = result?;
         dropped?;

@@ -54,9 +54,9 @@ fn parse_reply(raw: &[u8]) -> Result<Reply, String> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("bad status line: {head}"))?;
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked")
-    });
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"));
     let body = if chunked { dechunk(body)? } else { body.to_owned() };
     Ok(Reply { status, body })
 }
@@ -65,7 +65,8 @@ fn dechunk(mut rest: &str) -> Result<String, String> {
     let mut out = String::new();
     loop {
         let (size, after) = rest.split_once("\r\n").ok_or("bad chunk")?;
-        let size = usize::from_str_radix(size.trim(), 16).map_err(|e| format!("chunk size: {e}"))?;
+        let size =
+            usize::from_str_radix(size.trim(), 16).map_err(|e| format!("chunk size: {e}"))?;
         if size == 0 {
             return Ok(out);
         }

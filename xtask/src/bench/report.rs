@@ -238,7 +238,10 @@ mod tests {
         assert!((pgbench_tps(out).unwrap() - 1234.567).abs() < 1e-9);
         assert_eq!(pgbench_failed(out), 3);
         assert!(pgbench_tps("nothing").is_err());
-        assert_eq!(pgbench_latencies_us("0 1 2500 0 1700000000 5\n1 1 900 0 1700000000 6\n"), vec![2500.0, 900.0]);
+        assert_eq!(
+            pgbench_latencies_us("0 1 2500 0 1700000000 5\n1 1 900 0 1700000000 6\n"),
+            vec![2500.0, 900.0]
+        );
     }
 
     #[test]
@@ -265,7 +268,18 @@ mod tests {
         r.against("baseline_poem_bare", 400.0);
         let v: serde_json::Value = serde_json::from_str(&to_json(&[r])).unwrap();
         let o = &v[0];
-        for key in ["scenario", "backend", "rps", "p50_ms", "p99_ms", "errors", "server_rss_mib", "baseline", "baseline_rps", "ratio"] {
+        for key in [
+            "scenario",
+            "backend",
+            "rps",
+            "p50_ms",
+            "p99_ms",
+            "errors",
+            "server_rss_mib",
+            "baseline",
+            "baseline_rps",
+            "ratio",
+        ] {
             assert!(o.get(key).is_some(), "{key}");
         }
         assert_eq!(o["ratio"], serde_json::json!(0.25));

@@ -193,7 +193,7 @@ pub fn bulk_sql(db: &Db, b: &Bulk<'_>) -> String {
         Db::Postgres(_) => format!("generate_series(0, {}) AS s(i)", max_n.saturating_sub(1)),
     };
     let start = b.now - YEAR_SECS;
-    let at = db.ts(&format!("{start} + (s.i * {YEAR_SECS}) / b.n"));
+    let at = db.ts(&format!("{start} + (CAST(s.i AS BIGINT) * {YEAR_SECS}) / b.n"));
     let _ = writeln!(
         s,
         "INSERT INTO ledger_entries (id, org_id, kind, entry_type, amount, member_id, actor_kind, \

@@ -44,8 +44,7 @@ pub fn parse_output(output: &str) -> Result<WrkSummary, String> {
             .map_err(|e| format!("BENCH-RESULT `{name}`: {e}"))
     };
     let status = field("status")?.max(non_2xx(output));
-    let errors =
-        status + field("connect")? + field("read")? + field("write")? + field("timeout")?;
+    let errors = status + field("connect")? + field("read")? + field("write")? + field("timeout")?;
     Ok(WrkSummary {
         requests: field("requests")?,
         seconds: field("duration_us")? as f64 / 1e6,
