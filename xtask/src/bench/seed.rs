@@ -95,8 +95,7 @@ pub fn consumes_per_member(bulk: u64, total: u64, heavy: u64) -> Vec<u64> {
     let others = bulk - 1;
     let rest = total - heavy;
     let mut v = vec![heavy];
-    if others > 0 {
-        let (each, extra) = (rest / others, rest % others);
+    if let (Some(each), Some(extra)) = (rest.checked_div(others), rest.checked_rem(others)) {
         v.extend((0..others).map(|i| each + u64::from(i < extra)));
     } else if let Some(first) = v.first_mut() {
         *first += rest;
