@@ -63,10 +63,10 @@ const FULL: Size = Size {
 // based on the version the previous save of that member produced (see wrk.rs).
 const QUICK: Size = Size {
     orgs: 2,
-    per_org: 60,
+    per_org: 100,
     ledger_rows: 5_000,
     heavy: 1_000,
-    logins: 80,
+    logins: 160,
     api_keys: 16,
     secs: 2,
 };
