@@ -1,14 +1,18 @@
-//! `Argon2Hasher`: argon2id with one of OWASP's parameter sets, run on blocking threads with a
-//! bound on how many hash at once (each holds its memory cost while it runs).
+//! `Argon2Hasher`: argon2id with one of OWASP's parameter sets, run on a fixed set of worker
+//! threads (one per core), which bounds how many hash at once (each holds its memory cost
+//! while it runs) and how much memory the allocator keeps afterwards.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
 use account_core::domain::password::{Password, PasswordAttempt, PasswordHash};
 use account_core::ports::{HashError, PasswordHasher};
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
-use tokio::sync::Semaphore;
+
+/// Work for a hashing thread.
+type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
 
 /// OWASP's argon2id set "m=12288 (12 MiB), t=3, p=1": as strong as their 19 MiB / t=2 set,
 /// with less memory per concurrent hash (see docs/operations.md).
@@ -21,8 +25,7 @@ pub const PARALLELISM: u32 = 1;
 /// argon2id password hashing.
 #[derive(Clone)]
 pub struct Argon2Hasher {
-    argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    jobs: Sender<Job>,
     dummy: String,
 }
 
@@ -62,19 +65,51 @@ impl Argon2Hasher {
         let salt = SaltString::encode_b64(&seed).map_err(|e| HashError(e.to_string()))?;
         let dummy =
             argon2.hash_password(&seed, &salt).map_err(|e| HashError(e.to_string()))?.to_string();
-        Ok(Self { argon2, permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy })
+        Ok(Self { jobs: start_workers(&argon2, concurrency.max(1))?, dummy })
     }
 
+    /// Runs `work` on a hashing thread. Not `spawn_blocking`: each argon2 run allocates its
+    /// memory cost (12 MiB) and glibc keeps freed blocks in a per-thread arena, so hashing on
+    /// tokio's many blocking threads grew the resident set to hundreds of MiB under log-in
+    /// load; a fixed set of threads keeps it to one block per core.
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(Argon2<'static>) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError(e.to_string()))?;
-        let argon2 = self.argon2.clone();
-        tokio::task::spawn_blocking(move || work(argon2))
-            .await
-            .map_err(|e| HashError(e.to_string()))?
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |argon2| {
+            let _ = done.send(work(argon2.clone()));
+        });
+        self.jobs.send(job).map_err(|_| HashError("the argon2 threads have stopped".into()))?;
+        result.await.map_err(|_| HashError("an argon2 thread stopped".into()))?
     }
+}
+
+/// `n` threads taking jobs from one queue; they end when the hasher (the sender) is dropped.
+fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, HashError> {
+    let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+    let queue: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(queue));
+    for i in 0..n {
+        let queue = Arc::clone(&queue);
+        let argon2 = argon2.clone();
+        std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                loop {
+                    // The lock is released before the job runs.
+                    let job = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&argon2),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| HashError(e.to_string()))?;
+    }
+    Ok(jobs)
 }
 
 #[async_trait]

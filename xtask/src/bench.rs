@@ -1,0 +1,929 @@
+//! `cargo xtask bench [--quick]`: builds the release server, seeds it (SQLite, and PostgreSQL
+//! when `ACCOUNTS_TEST_POSTGRES_URL` is set), loads each scenario with wrk at 64 connections,
+//! measures the baselines (a bare poem endpoint, pgbench running the allocation's SQL,
+//! argon2id's hash rate) in the same run, checks the credit invariants after the load, and
+//! writes `<target>/bench/results.json` (and, in full mode, the table in
+//! `docs/benchmarks.md`). It fails when a request errored or an invariant broke; it asserts
+//! no performance thresholds (those are reported against the targets in the docs).
+
+mod http;
+mod report;
+mod seed;
+mod wrk;
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use report::Row;
+use seed::{Bulk, Db, SeededOrg};
+
+/// Load generator settings (the issue's: 64 connections; one wrk thread per core).
+const CONNECTIONS: u32 = 64;
+const THREADS: u32 = 2;
+/// Every seeded member's password (they share the admins' hash).
+const PASSWORD: &str = "bench correct horse battery staple";
+const OPERATOR_TOKEN: &str = "bench-operator-token-0123456789abcdef0123";
+const SECRET_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+/// What each organisation's export pool is granted (the largest single grant).
+const GRANT: u64 = 1_000_000_000;
+/// Each bulk member's seeded allocation.
+const ALLOCATION: u64 = 100_000;
+
+/// The size of a run.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    orgs: u64,
+    /// Members per organisation, the admin included.
+    per_org: u64,
+    ledger_rows: u64,
+    /// Consumptions of the member whose year is reported.
+    heavy: u64,
+    /// Members logged in before the load (GET /me, profile saves).
+    logins: u64,
+    /// Members given an API key (consumption).
+    api_keys: u64,
+    secs: u32,
+}
+
+const FULL: Size = Size {
+    orgs: 100,
+    per_org: 100,
+    ledger_rows: 1_000_000,
+    heavy: 10_000,
+    logins: 256,
+    api_keys: 64,
+    secs: 10,
+};
+// Logins must exceed twice the connections per wrk thread, so that every profile save is
+// based on the version the previous save of that member produced (see wrk.rs).
+const QUICK: Size = Size {
+    orgs: 2,
+    per_org: 100,
+    ledger_rows: 5_000,
+    heavy: 1_000,
+    logins: 160,
+    api_keys: 16,
+    secs: 2,
+};
+
+impl Size {
+    fn bulk(&self) -> u64 {
+        self.orgs * (self.per_org - 1)
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn run(mut cmd: Command) -> Result<(), String> {
+    eprintln!("$ {cmd:?}");
+    let status = cmd.status().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed with {status}")) }
+}
+
+fn output(mut cmd: Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed with {}: {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Installs a missing tool from Debian's packages (CI runs on a fresh machine).
+fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
+    if have(tool) {
+        return Ok(());
+    }
+    eprintln!("bench: `{tool}` is missing; installing the Debian package `{package}`");
+    let root = output({
+        let mut id = Command::new("id");
+        id.arg("-u");
+        id
+    })?;
+    let apt = |args: &[&str]| {
+        let mut cmd = if root.trim() == "0" {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(apt(&["update", "-qq"]))?;
+    run(apt(&["install", "-y", "-qq", package]))?;
+    if have(tool) { Ok(()) } else { Err(format!("`{tool}` is still missing after installing")) }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn wait_ready(addr: &str, path: &str, child: &mut Child) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("the process exited during start-up: {status}"));
+        }
+        if http::request(addr, "GET", path, &[], None).is_ok_and(|r| r.status == 200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("{addr}{path} did not answer 200 within two minutes"))
+}
+
+/// A process the bench started; stopped (SIGTERM, then SIGKILL) when dropped.
+struct Process {
+    child: Child,
+    addr: String,
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+    }
+}
+
+fn log_file(path: &Path) -> Result<(Stdio, Stdio), String> {
+    let file = fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let err = file.try_clone().map_err(|e| e.to_string())?;
+    Ok((Stdio::from(file), Stdio::from(err)))
+}
+
+fn start_server(bin: &Path, db_url: &str, dir: &Path) -> Result<Process, String> {
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let (out, err) = log_file(&dir.join("server.log"))?;
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
+        .env("ACCOUNTS_DATABASE_URL", db_url)
+        .env("ACCOUNTS_DATA_DIR", dir)
+        .env("ACCOUNTS_SECRET_KEY", SECRET_KEY)
+        .env("ACCOUNTS_OPERATOR_TOKEN", OPERATOR_TOKEN)
+        .env("ACCOUNTS_LISTEN", &addr)
+        .env("ACCOUNTS_DEMO", "false")
+        // Warnings only: an access-log line per request would measure the log sink.
+        .env("ACCOUNTS_LOG", "warn")
+        .env_remove("RUST_LOG")
+        .stdout(out)
+        .stderr(err);
+    eprintln!("bench: starting the server on {addr} ({})", crate_url_masked(db_url));
+    let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", bin.display()))?;
+    wait_ready(&addr, "/readyz", &mut child)?;
+    Ok(Process { child, addr })
+}
+
+fn crate_url_masked(url: &str) -> String {
+    match url.split_once('@') {
+        Some((scheme_user, host)) if url.starts_with("postgres") => {
+            let user = scheme_user.split(':').take(2).collect::<Vec<_>>().join(":");
+            format!("{user}@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The highest VmRSS of `pid`, sampled every 50 ms while `running`.
+fn sample_rss(pid: u32, running: Arc<AtomicBool>, max_kib: Arc<AtomicU64>) {
+    let path = format!("/proc/{pid}/status");
+    while running.load(Ordering::Relaxed) {
+        if let Ok(text) = fs::read_to_string(&path)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            max_kib.fetch_max(kib, Ordering::Relaxed);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs wrk against `url` with `script` while sampling the RSS of `pid`.
+fn load(
+    out_dir: &Path,
+    name: &str,
+    url: &str,
+    script: &str,
+    secs: u32,
+    pid: u32,
+) -> Result<(wrk::WrkSummary, f64), String> {
+    let path = out_dir.join(format!("{name}.lua"));
+    fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
+    let running = Arc::new(AtomicBool::new(true));
+    let max_kib = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (running, max_kib) = (running.clone(), max_kib.clone());
+        std::thread::spawn(move || sample_rss(pid, running, max_kib))
+    };
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        &format!("-t{THREADS}"),
+        &format!("-c{CONNECTIONS}"),
+        &format!("-d{secs}s"),
+        "--timeout",
+        "10s",
+        "-s",
+    ])
+    .arg(&path)
+    .arg(url);
+    eprintln!("bench: {name}: wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s {url}");
+    let result = cmd.output();
+    running.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    let out = result.map_err(|e| format!("cannot start wrk: {e}"))?;
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        return Err(format!("wrk failed with {}: {text}", out.status));
+    }
+    fs::write(out_dir.join(format!("{name}.wrk.txt")), &text).map_err(|e| e.to_string())?;
+    let summary = wrk::parse_output(&text)?;
+    let statuses = wrk::statuses(&text);
+    if !statuses.is_empty() {
+        eprintln!("bench: {name}: non-2xx statuses: {statuses}");
+    }
+    Ok((summary, max_kib.load(Ordering::Relaxed) as f64 / 1024.0))
+}
+
+/// Runs `f` over `items` on `workers` threads, keeping the order.
+fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> Result<R, String> + Sync,
+) -> Result<Vec<R>, String> {
+    let chunk = items.len().div_ceil(workers.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Result<Vec<R>, String>>()))
+            .collect();
+        let mut all = Vec::with_capacity(items.len());
+        for h in handles {
+            all.extend(h.join().map_err(|_| "a set-up thread panicked".to_owned())??);
+        }
+        Ok(all)
+    })
+}
+
+fn json_str<'a>(v: &'a serde_json::Value, path: &[&str]) -> Result<&'a str, String> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.get(key).ok_or_else(|| format!("no `{}` in {v}", path.join(".")))?;
+    }
+    cur.as_str().ok_or_else(|| format!("`{}` is not a string in {v}", path.join(".")))
+}
+
+fn expect(reply: http::Reply, status: u16, what: &str) -> Result<serde_json::Value, String> {
+    if reply.status != status {
+        return Err(format!("{what}: expected {status}, got {}: {}", reply.status, reply.body));
+    }
+    reply.json()
+}
+
+fn login(addr: &str, email: &str) -> Result<String, String> {
+    let body = serde_json::json!({ "email": email, "password": PASSWORD }).to_string();
+    let reply = http::request(addr, "POST", "/api/v1/auth/login", &[], Some(&body))?;
+    let v = expect(reply, 200, &format!("logging in {email}"))?;
+    json_str(&v, &["token"]).map(str::to_owned)
+}
+
+fn member_email(k: u64) -> String {
+    format!("bench-m{k}@bench.test")
+}
+
+/// What the scenarios need from the seeded server.
+struct Seeded {
+    admin_tokens: Vec<String>,
+    /// Tokens of bulk members 1..=logins (member 1 is the heavy one).
+    member_tokens: Vec<String>,
+    api_keys: Vec<String>,
+}
+
+fn seed(server: &Process, db: &Db, size: Size, now: i64) -> Result<Seeded, String> {
+    let addr = server.addr.as_str();
+    let op = format!("Bearer {OPERATOR_TOKEN}");
+    let started = Instant::now();
+    let indexes: Vec<u64> = (0..size.orgs).collect();
+    let orgs = parallel(&indexes, 2, |i| {
+        let body = serde_json::json!({
+            "name": format!("Bench Org {i}"),
+            "registration_number": format!("BENCH-{i:05}"),
+            "plan": "Professional",
+            "licences": size.per_org + 10,
+            "admin_first_name": "Admin",
+            "admin_email": format!("bench-admin{i}@bench.test"),
+            "admin_password": PASSWORD,
+        })
+        .to_string();
+        let reply = http::request(
+            addr,
+            "POST",
+            "/api/v1/operator/organisations",
+            &[("Authorization", &op)],
+            Some(&body),
+        )?;
+        let v = expect(reply, 201, "creating an organisation")?;
+        let org = SeededOrg { id: json_str(&v, &["organisation", "id"])?.to_owned() };
+        let grant = serde_json::json!({ "kind": "export", "amount": GRANT, "reason": "bench" });
+        let key = format!("bench-grant-{i}");
+        let reply = http::request(
+            addr,
+            "POST",
+            &format!("/api/v1/operator/organisations/{}/grants", org.id),
+            &[("Authorization", &op), ("Idempotency-Key", &key)],
+            Some(&grant.to_string()),
+        )?;
+        if !(200..300).contains(&reply.status) {
+            return Err(format!("granting credits: {}: {}", reply.status, reply.body));
+        }
+        Ok(org)
+    })?;
+    eprintln!("bench: {} organisations created in {:.1?}", orgs.len(), started.elapsed());
+
+    let started = Instant::now();
+    let total_consumes = size.ledger_rows.saturating_sub(size.orgs + size.bulk());
+    let consumes = seed::consumes_per_member(size.bulk(), total_consumes, size.heavy);
+    let sql = seed::bulk_sql(
+        db,
+        &Bulk {
+            orgs: &orgs,
+            per_org: size.per_org - 1,
+            consumes: &consumes,
+            allocation: ALLOCATION,
+            now,
+        },
+    );
+    db.run(&sql)?;
+    let rows = db.run("SELECT count(*) FROM ledger_entries;")?;
+    eprintln!(
+        "bench: bulk insert of {} members and ledger entries ({} in all) in {:.1?}",
+        size.bulk(),
+        rows.trim(),
+        started.elapsed()
+    );
+
+    let started = Instant::now();
+    let admin_tokens =
+        parallel(&indexes, 2, |i| login(addr, &format!("bench-admin{i}@bench.test")))?;
+    let ks: Vec<u64> = (1..=size.logins.min(size.bulk())).collect();
+    let member_tokens = parallel(&ks, 2, |k| login(addr, &member_email(*k)))?;
+    let key_holders: Vec<&String> = member_tokens.iter().take(size.api_keys as usize).collect();
+    let api_keys = parallel(&key_holders, 2, |token| {
+        let auth = format!("Bearer {token}");
+        let reply = http::request(
+            addr,
+            "POST",
+            "/api/v1/me/api-keys",
+            &[("Authorization", &auth)],
+            Some(r#"{"label": "bench"}"#),
+        )?;
+        let v = expect(reply, 201, "creating an API key")?;
+        json_str(&v, &["secret"]).map(str::to_owned)
+    })?;
+    eprintln!(
+        "bench: {} admins and {} members logged in, {} API keys, in {:.1?}",
+        admin_tokens.len(),
+        member_tokens.len(),
+        api_keys.len(),
+        started.elapsed()
+    );
+    Ok(Seeded { admin_tokens, member_tokens, api_keys })
+}
+
+/// Now in Unix seconds. The bench is a tool outside the domain: it reads the wall clock to
+/// place the seeded year and the report's period, as the server's adapters do.
+#[allow(clippy::disallowed_methods)]
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn date(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn q(s: &str) -> String {
+    wrk::lua_str(s)
+}
+
+/// One scenario: its name, the Lua items and request function.
+struct Scenario {
+    name: &'static str,
+    items: Vec<String>,
+    request: String,
+}
+
+fn scenarios(s: &Seeded, size: Size) -> Vec<Scenario> {
+    let per_org = size.per_org - 1;
+    let bearer = |t: &str| q(&format!("Bearer {t}"));
+    let tokens: Vec<String> = s.member_tokens.iter().map(|t| bearer(t)).collect();
+    let today = unix_now() / 86_400;
+    let usage_path =
+        format!("/api/v1/me/usage?from={}&to={}&bucket=month", date(today - 365), date(today));
+    let pair = |k: u64| {
+        let org = ((k - 1) / per_org.max(1)) as usize;
+        let token = s.admin_tokens.get(org).map_or("", String::as_str);
+        format!("{{{}, {}}}", bearer(token), q(&seed::member_uuid(k)))
+    };
+    let allocate = r#"
+function request()
+  local it = pick()
+  return wrk.format("POST", "/api/v1/team/members/" .. it[2] .. "/allocations",
+    {["Authorization"] = it[1], ["Content-Type"] = "application/json", ["Idempotency-Key"] = unique()},
+    '{"kind": "export", "amount": 1, "reason": "bench"}')
+end
+"#;
+    vec![
+        Scenario {
+            name: "get_me",
+            items: tokens.clone(),
+            request: r#"
+function request()
+  return wrk.format("GET", "/api/v1/me", {["Authorization"] = pick()})
+end
+"#
+            .into(),
+        },
+        Scenario {
+            name: "profile_save",
+            items: tokens.clone(),
+            // A thread owns its members and has fewer connections than members, so each
+            // member's saves run one after another; each save sends the version the previous
+            // one answered (its ETag), found through the request id, which the server echoes.
+            // The request id names the member, so a 412's `current_etag` is used too (it still
+            // counts as an error).
+            request: r#"
+local versions = {}
+function request()
+  local it, idx = pick()
+  return wrk.format("PUT", "/api/v1/me/profile",
+    {["Authorization"] = it, ["Content-Type"] = "application/json", ["If-Match"] = '"' .. (versions[idx] or 1) .. '"',
+     ["X-Request-Id"] = "m" .. idx .. "v" .. (versions[idx] or 1)},
+    '{"first_name": "Bench", "last_name": "Member", "phone": "+46701234567", "company": "Bench ' .. idx .. '", "job_title": "Tester", "linkedin": "https://www.linkedin.com/in/bench"}')
+end
+function on_response(status, headers, body)
+  local rid = headers["X-Request-Id"] or headers["x-request-id"] or ""
+  local idx, sent = string.match(rid, "^m(%d+)v(%d+)$")
+  idx = tonumber(idx or "")
+  local etag = headers["ETag"] or headers["etag"] or headers["Etag"]
+  if status == 412 then
+    etag = string.match(body, '"current_etag":"\\?"?(%d+)')
+    io.stderr:write("stale profile save: member " .. tostring(idx) .. " sent " .. tostring(sent) .. ", current " .. tostring(etag) .. "\n")
+  end
+  if idx and etag then versions[idx] = tonumber(string.match(etag, "%d+")) end
+end
+"#
+            .into(),
+        },
+        Scenario {
+            name: "allocate_spread",
+            items: (1..=size.bulk()).map(pair).collect(),
+            request: allocate.into(),
+        },
+        Scenario {
+            name: "allocate_hot_pool",
+            items: (1..=per_org.min(size.bulk())).map(pair).collect(),
+            request: allocate.into(),
+        },
+        Scenario {
+            name: "consume",
+            items: s.api_keys.iter().map(|k| q(k)).collect(),
+            request: r#"
+function request()
+  return wrk.format("POST", "/api/v1/integrations/consumptions",
+    {["X-Api-Key"] = pick(), ["Content-Type"] = "application/json"},
+    '{"kind": "export", "amount": 1, "data_type": "email", "provider": "apollo", "event_id": "' .. unique() .. '"}')
+end
+"#
+            .into(),
+        },
+        Scenario {
+            name: "usage_year_10k_entries",
+            items: tokens.iter().take(1).cloned().collect(),
+            request: format!(
+                r#"
+function request()
+  return wrk.format("GET", "{usage_path}", {{["Authorization"] = pick()}})
+end
+"#
+            ),
+        },
+        Scenario {
+            name: "team_members_list",
+            items: s.admin_tokens.iter().map(|t| bearer(t)).collect(),
+            request: r#"
+function request()
+  return wrk.format("GET", "/api/v1/team/members", {["Authorization"] = pick()})
+end
+"#
+            .into(),
+        },
+        Scenario {
+            name: "login",
+            items: (1..=size.bulk()).map(|k| q(&member_email(k))).collect(),
+            request: format!(
+                r#"
+function request()
+  return wrk.format("POST", "/api/v1/auth/login", {{["Content-Type"] = "application/json"}},
+    '{{"email": "' .. pick() .. '", "password": "{PASSWORD}"}}')
+end
+"#
+            ),
+        },
+    ]
+}
+
+/// The member columns the server reads (sea-orm selects every column).
+const MEMBER_COLUMNS: &str = "id, org_id, role, status, username, email, email_key, password_hash, \
+invitation_digest, invitation_expires_at, first_name, last_name, phone, company, job_title, linkedin, \
+profile_version, notify_low_credits, notify_weekly_digest, notify_product_news, export_format, \
+export_include_emails, export_include_phones, timezone, offerings, created_at, erased_at";
+
+/// The pgbench script of one allocation: the statements of the server's unit of work, as
+/// PostgreSQL's log shows them (`log_statement = all`): read the acting member and the target,
+/// lock the pool and the allocation, update the pool, upsert the allocation, append the ledger
+/// entry and the audit entry. The target is bulk member `k`, random over `members`; the actor
+/// is the first bulk member of the same organisation (a primary-key read like the server's
+/// read of the admin, whose id pgbench cannot compute).
+fn pgbench_script(members: u64, per_org: u64) -> String {
+    let uuid =
+        |v: &str| format!("('b0000000-0000-4000-8000-' || lpad(to_hex(:{v}), 12, '0'))::uuid");
+    let (k, a) = (uuid("k"), uuid("a"));
+    format!(
+        r"\set k random(1, {members})
+\set a ((:k - 1) / {per_org}) * {per_org} + 1
+BEGIN;
+SELECT {MEMBER_COLUMNS} FROM members WHERE erased_at IS NULL AND id = {a} LIMIT 1;
+SELECT {MEMBER_COLUMNS} FROM members WHERE erased_at IS NULL AND id = {k} LIMIT 1 \gset m_
+SELECT org_id, kind, total, allocated, spent_from_pool FROM credit_pools WHERE org_id = ':m_org_id' AND kind = 'export' LIMIT 1 FOR NO KEY UPDATE;
+SELECT member_id, kind, org_id, allocated, used FROM allocations WHERE member_id = {k} AND kind = 'export' LIMIT 1 FOR NO KEY UPDATE;
+UPDATE credit_pools SET total = total, allocated = allocated + 1, spent_from_pool = spent_from_pool WHERE org_id = ':m_org_id' AND kind = 'export';
+INSERT INTO allocations (member_id, kind, org_id, allocated, used) VALUES ({k}, 'export', ':m_org_id', 1, 0) ON CONFLICT (member_id, kind) DO UPDATE SET org_id = excluded.org_id, allocated = allocations.allocated + 1, used = allocations.used;
+INSERT INTO ledger_entries (id, org_id, kind, entry_type, amount, member_id, actor_kind, actor_member_id, acting_as, spender_id, at, reason, data_type, provider, event_id) VALUES (gen_random_uuid(), ':m_org_id', 'export', 'allocate', 1, {k}, 'member', {a}, NULL, {k}, now(), NULL, NULL, NULL, NULL);
+INSERT INTO audit_entries (id, org_id, at, actor_kind, actor_member_id, acting_as, action, target, detail) VALUES (gen_random_uuid(), ':m_org_id', now(), 'member', {a}, NULL, 'credits.allocated', 'member:' || {k}, 'kind=export amount=1');
+COMMIT;
+"
+    )
+}
+
+/// Runs pgbench with `script` at the bench's concurrency; returns tps, p50, p99, failures.
+fn pgbench(out_dir: &Path, name: &str, url: &str, script: &str, secs: u32) -> Result<Row, String> {
+    let path = out_dir.join(format!("{name}.sql"));
+    fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
+    let log_dir = out_dir.join(format!("{name}-log"));
+    let _ = fs::remove_dir_all(&log_dir);
+    fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new("pgbench");
+    cmd.current_dir(&log_dir)
+        .args(["-n", "-c", &CONNECTIONS.to_string(), "-j", &THREADS.to_string()])
+        .args(["-T", &secs.to_string(), "-l", "--log-prefix=tx", "-f"])
+        .arg(&path)
+        .arg(url);
+    eprintln!("bench: {name}: pgbench -c{CONNECTIONS} -j{THREADS} -T{secs}");
+    let text = output(cmd)?;
+    fs::write(out_dir.join(format!("{name}.pgbench.txt")), &text).map_err(|e| e.to_string())?;
+    let tps = report::pgbench_tps(&text)?;
+    let failed = report::pgbench_failed(&text);
+    let mut latencies = Vec::new();
+    for entry in fs::read_dir(&log_dir).map_err(|e| e.to_string())?.flatten() {
+        let log = fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
+        latencies.extend(report::pgbench_latencies_us(&log));
+    }
+    latencies.sort_by(f64::total_cmp);
+    Ok(Row {
+        scenario: name.to_owned(),
+        backend: "postgres".into(),
+        rps: tps,
+        p50_ms: report::percentile(&latencies, 50.0).map(|us| us / 1e3),
+        p99_ms: report::percentile(&latencies, 99.0).map(|us| us / 1e3),
+        errors: failed,
+        server_rss_mib: None,
+        baseline: None,
+        baseline_rps: None,
+        ratio: None,
+    })
+}
+
+/// The baselines shared by both backends.
+struct Baselines {
+    poem: Row,
+    argon2_per_core: f64,
+    cores: u32,
+}
+
+fn baselines(bin_dir: &Path, out_dir: &Path, secs: u32) -> Result<Baselines, String> {
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let (out, err) = log_file(&out_dir.join("poem-baseline.log"))?;
+    let mut child = Command::new(bin_dir.join("poem-baseline"))
+        .args(["serve", &addr])
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("starting poem-baseline: {e}"))?;
+    wait_ready(&addr, "/", &mut child)?;
+    let poem = Process { child, addr };
+    let script = wrk::script(&[], THREADS, "poem", "");
+    let (summary, rss) = load(
+        out_dir,
+        "baseline_poem_bare",
+        &format!("http://{}/", poem.addr),
+        &script,
+        secs,
+        poem.pid(),
+    )?;
+    drop(poem);
+    let rate = output({
+        let mut c = Command::new(bin_dir.join("poem-baseline"));
+        c.args(["argon2", "3"]);
+        c
+    })?;
+    let argon2_per_core =
+        rate.trim().parse::<f64>().map_err(|e| format!("argon2 rate `{rate}`: {e}"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    eprintln!("bench: argon2id m=12MiB t=3 p=1: {argon2_per_core:.1} hashes/s on one core");
+    Ok(Baselines {
+        poem: Row::measured("baseline_poem_bare", "poem", &summary, rss),
+        argon2_per_core,
+        cores,
+    })
+}
+
+/// One backend: fresh database, server, seed, scenarios, pgbench, invariants.
+fn bench_backend(
+    bin_dir: &Path,
+    out_dir: &Path,
+    backend: &str,
+    db: &Db,
+    db_url: &str,
+    size: Size,
+    base: &Baselines,
+) -> Result<(Vec<Row>, Vec<String>), String> {
+    let dir = out_dir.join(backend);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut server = start_server(&bin_dir.join("accounts"), db_url, &dir)?;
+    let now = unix_now();
+    let seeded = seed(&server, db, size, now)?;
+    let mut rows = Vec::new();
+    let nonce = format!("{}-{now}", std::process::id());
+    let url = format!("http://{}", server.addr);
+    let pg_rows = if let Db::Postgres(pg_url) = db {
+        let spread = pgbench(
+            &dir,
+            "pgbench_allocate_spread",
+            pg_url,
+            &pgbench_script(size.bulk(), size.per_org - 1),
+            size.secs,
+        )?;
+        let hot = pgbench(
+            &dir,
+            "pgbench_allocate_hot_pool",
+            pg_url,
+            &pgbench_script((size.per_org - 1).min(size.bulk()), size.per_org - 1),
+            size.secs,
+        )?;
+        Some((spread, hot))
+    } else {
+        None
+    };
+    for sc in scenarios(&seeded, size) {
+        let request = format!("{}{}", sc.request, wrk::STATUSES);
+        let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
+        let (summary, rss) = load(&dir, sc.name, &url, &script, size.secs, server.pid())?;
+        let mut row = Row::measured(sc.name, backend, &summary, rss);
+        match (sc.name, &pg_rows) {
+            ("allocate_spread", Some((spread, _))) => {
+                row.against("pgbench_allocate_spread", spread.rps)
+            }
+            ("allocate_hot_pool", Some((_, hot))) => {
+                row.against("pgbench_allocate_hot_pool", hot.rps)
+            }
+            ("login", _) => row.against(
+                &format!("argon2id_hashes_per_s_x{}_cores", base.cores),
+                base.argon2_per_core * f64::from(base.cores),
+            ),
+            _ => row.against("baseline_poem_bare", base.poem.rps),
+        }
+        eprintln!("bench: {}", row.summary());
+        rows.push(row);
+    }
+    server.stop();
+    let broken = seed::invariant_failures(&db.run(seed::INVARIANTS_SQL)?)?;
+    if broken.is_empty() {
+        eprintln!(
+            "bench: {backend}: invariants hold (pools and allocations equal their ledger sums, none over-allocated)"
+        );
+    }
+    if let Some((spread, hot)) = pg_rows {
+        rows.push(spread);
+        rows.push(hot);
+    }
+    Ok((rows, broken.into_iter().map(|b| format!("{backend}: {b}")).collect()))
+}
+
+fn pg_database_url(base: &str, name: &str) -> String {
+    let (no_query, query) = base.split_once('?').map_or((base, ""), |(a, b)| (a, b));
+    let prefix = match no_query.rfind('/') {
+        Some(i) if i > "postgres://".len() => &no_query[..i],
+        _ => no_query,
+    };
+    if query.is_empty() { format!("{prefix}/{name}") } else { format!("{prefix}/{name}?{query}") }
+}
+
+/// `cargo xtask bench [--quick]`.
+pub fn bench(root: &Path, quick: bool) -> Result<(), String> {
+    let size = if quick { QUICK } else { FULL };
+    let started = Instant::now();
+    ensure_tool("wrk", "wrk")?;
+    ensure_tool("sqlite3", "sqlite3")?;
+    let pg = std::env::var("ACCOUNTS_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    if pg.is_some() {
+        ensure_tool("psql", "postgresql-client")?;
+        ensure_tool("pgbench", "postgresql-client")?;
+    }
+    // One package per build, so that the server is built with its own features (a joint
+    // build would unify tokio's features across both and rebuild the server's tree).
+    for package in ["account-server", "poem-baseline"] {
+        let mut build = cargo();
+        build.current_dir(root).args(["build", "--release", "--package", package]);
+        run(build)?;
+    }
+    let target = target_dir(root);
+    let bin_dir = target.join("release");
+    let out_dir = target.join("bench");
+    fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+
+    let base = baselines(&bin_dir, &out_dir, size.secs)?;
+    let mut rows = vec![base.poem.clone()];
+    let mut broken = Vec::new();
+
+    let sqlite_path = out_dir.join("sqlite").join("accounts.db");
+    let sqlite = Db::Sqlite(sqlite_path.clone());
+    let (r, b) = bench_backend(
+        &bin_dir,
+        &out_dir,
+        "sqlite",
+        &sqlite,
+        &format!("sqlite://{}?mode=rwc", sqlite_path.display()),
+        size,
+        &base,
+    )?;
+    rows.extend(r);
+    broken.extend(b);
+
+    if let Some(pg) = pg {
+        let name = format!("accounts_bench_{}", std::process::id());
+        let admin = Db::Postgres(pg.clone());
+        admin.run(&format!("DROP DATABASE IF EXISTS {name};"))?;
+        admin.run(&format!("CREATE DATABASE {name};"))?;
+        let url = pg_database_url(&pg, &name);
+        let result = bench_backend(
+            &bin_dir,
+            &out_dir,
+            "postgres",
+            &Db::Postgres(url.clone()),
+            &url,
+            size,
+            &base,
+        );
+        let dropped = admin.run(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE);"));
+        let (r, b) = result?;
+        dropped?;
+        rows.extend(r);
+        broken.extend(b);
+    } else {
+        eprintln!("bench: ACCOUNTS_TEST_POSTGRES_URL is not set: PostgreSQL was not benchmarked");
+    }
+
+    let machine = report::Machine::detect(base.cores, base.argon2_per_core);
+    let json = report::to_json(&rows);
+    let json_path = out_dir.join("results.json");
+    fs::write(&json_path, &json).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let table = report::markdown(&rows, &machine, quick, &size_text(size));
+    fs::write(out_dir.join("benchmarks.md"), &table).map_err(|e| e.to_string())?;
+    eprintln!("\n{table}");
+    eprintln!("bench: wrote {} in {:.0?}", json_path.display(), started.elapsed());
+    if !quick {
+        report::update_docs(&root.join("docs/benchmarks.md"), &table)?;
+        eprintln!("bench: updated docs/benchmarks.md");
+    }
+
+    let errored: Vec<String> = rows
+        .iter()
+        .filter(|r| r.errors > 0)
+        .map(|r| format!("{} on {}: {} errors", r.scenario, r.backend, r.errors))
+        .collect();
+    if !errored.is_empty() || !broken.is_empty() {
+        return Err(format!(
+            "the bench failed:\n  {}",
+            errored.into_iter().chain(broken).collect::<Vec<_>>().join("\n  ")
+        ));
+    }
+    Ok(())
+}
+
+fn size_text(s: Size) -> String {
+    format!(
+        "{} organisations, {} members, {} ledger entries over a year ({} on the reported member), {} s per scenario, {} connections",
+        s.orgs,
+        s.orgs * s.per_org,
+        s.ledger_rows,
+        s.heavy,
+        s.secs,
+        CONNECTIONS
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_day_counts() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(19_723), "2024-01-01");
+        assert_eq!(date(19_782), "2024-02-29");
+        assert_eq!(date(-1), "1969-12-31");
+    }
+
+    #[test]
+    fn bench_database_urls_replace_only_the_database() {
+        assert_eq!(
+            pg_database_url("postgres://postgres@127.0.0.1:5432/test", "b1"),
+            "postgres://postgres@127.0.0.1:5432/b1"
+        );
+        assert_eq!(
+            pg_database_url("postgres://u:p@h/test?sslmode=disable", "b1"),
+            "postgres://u:p@h/b1?sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn pgbench_script_computes_the_same_member_ids_as_the_seed() {
+        let s = pgbench_script(99, 33);
+        assert!(s.starts_with("\\set k random(1, 99)"));
+        assert!(s.contains("'b0000000-0000-4000-8000-'"));
+        assert!(seed::member_uuid(1).starts_with("b0000000-0000-4000-8000-"));
+    }
+}
