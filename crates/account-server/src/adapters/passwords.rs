@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use account_core::domain::password::{Password, PasswordAttempt, PasswordHash};
 use account_core::ports::{HashError, PasswordHasher};
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{
+    Output, ParamsString, PasswordHash as PhcHash, PasswordHasher as _, SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 
 /// Work for a hashing thread.
-type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 
 /// OWASP's argon2id set "m=12288 (12 MiB), t=3, p=1": as strong as their 19 MiB / t=2 set,
 /// with less memory per concurrent hash (see docs/operations.md).
@@ -68,20 +70,94 @@ impl Argon2Hasher {
         Ok(Self { jobs: start_workers(&argon2, concurrency.max(1))?, dummy })
     }
 
-    /// Runs `work` on a hashing thread. Not `spawn_blocking`: each argon2 run allocates its
-    /// memory cost (12 MiB) and glibc keeps freed blocks in a per-thread arena, so hashing on
-    /// tokio's many blocking threads grew the resident set to hundreds of MiB under log-in
-    /// load; a fixed set of threads keeps it to one block per core.
+    /// Runs `work` on a hashing thread, with that thread's argon2 memory.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(Argon2<'static>) -> Result<T, HashError> + Send + 'static,
+        work: impl FnOnce(&mut Worker) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |argon2| {
-            let _ = done.send(work(argon2.clone()));
+        let job: Job = Box::new(move |worker| {
+            let _ = done.send(work(worker));
         });
         self.jobs.send(job).map_err(|_| HashError("the argon2 threads have stopped".into()))?;
         result.await.map_err(|_| HashError("an argon2 thread stopped".into()))?
+    }
+}
+
+/// A hashing thread's state: the configured argon2 and its own memory blocks, allocated once
+/// and reused by every hash the thread computes. Not `spawn_blocking` with argon2's own
+/// allocation per hash: glibc keeps freed 12 MiB blocks (past its dynamic mmap threshold)
+/// in per-thread arenas, fragmented by their alignment, and the resident set grew by 12 MiB
+/// per log-in up to ~170 MiB; with fixed blocks it stays at one block per thread.
+struct Worker {
+    argon2: Argon2<'static>,
+    blocks: Vec<Block>,
+}
+
+fn fail(e: impl std::fmt::Display) -> HashError {
+    HashError(e.to_string())
+}
+
+impl Worker {
+    fn new(argon2: Argon2<'static>, block_count: usize) -> Self {
+        Self { argon2, blocks: vec![Block::default(); block_count] }
+    }
+
+    /// Runs `argon2` into `out` on this thread's blocks (grown if a stored hash asks for more
+    /// memory than the configured cost).
+    fn compute(
+        &mut self,
+        argon2: &Argon2<'_>,
+        block_count: usize,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), HashError> {
+        if self.blocks.len() < block_count {
+            self.blocks.resize(block_count, Block::default());
+        }
+        argon2
+            .hash_password_into_with_memory(password, salt, out, &mut self.blocks[..block_count])
+            .map_err(fail)
+    }
+
+    /// A PHC string of `password` with a fresh salt and the configured parameters.
+    fn hash(&mut self, password: &[u8]) -> Result<String, HashError> {
+        let mut seed = [0u8; 16];
+        getrandom::fill(&mut seed).map_err(fail)?;
+        let salt = SaltString::encode_b64(&seed).map_err(fail)?;
+        let argon2 = self.argon2.clone();
+        let params = argon2.params().clone();
+        let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let mut out = vec![0u8; len];
+        self.compute(&argon2, params.block_count(), password, &seed, &mut out)?;
+        let hash = PhcHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(fail)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(fail)?),
+        };
+        Ok(hash.to_string())
+    }
+
+    /// Whether `password` matches the PHC string `stored`, with the parameters it names; the
+    /// comparison is constant-time (`Output`'s equality).
+    fn verify(&mut self, password: &[u8], stored: &str) -> Result<bool, HashError> {
+        let parsed = PhcHash::new(stored).map_err(fail)?;
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(fail)?;
+        let version =
+            parsed.version.map(Version::try_from).transpose().map_err(fail)?.unwrap_or_default();
+        let params = Params::try_from(&parsed).map_err(fail)?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(HashError("a stored hash without salt or output".into()));
+        };
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(fail)?;
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0u8; expected.len()];
+        self.compute(&argon2, params.block_count(), password, salt_bytes, &mut out)?;
+        Ok(Output::new(&out).map_err(fail)? == expected)
     }
 }
 
@@ -89,12 +165,14 @@ impl Argon2Hasher {
 fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, HashError> {
     let (jobs, queue) = std::sync::mpsc::channel::<Job>();
     let queue: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(queue));
+    let block_count = argon2.params().block_count();
     for i in 0..n {
         let queue = Arc::clone(&queue);
         let argon2 = argon2.clone();
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
+                let mut worker = Worker::new(argon2, block_count);
                 loop {
                     // The lock is released before the job runs.
                     let job = match queue.lock() {
@@ -102,12 +180,12 @@ fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, Hash
                         Err(_) => return,
                     };
                     match job {
-                        Ok(job) => job(&argon2),
+                        Ok(job) => job(&mut worker),
                         Err(_) => return,
                     }
                 }
             })
-            .map_err(|e| HashError(e.to_string()))?;
+            .map_err(fail)?;
     }
     Ok(jobs)
 }
@@ -116,16 +194,8 @@ fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, Hash
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let plain = password.expose().to_owned();
-        self.blocking(move |argon2| {
-            let mut seed = [0u8; 16];
-            getrandom::fill(&mut seed).map_err(|e| HashError(e.to_string()))?;
-            let salt = SaltString::encode_b64(&seed).map_err(|e| HashError(e.to_string()))?;
-            let hash = argon2
-                .hash_password(plain.as_bytes(), &salt)
-                .map_err(|e| HashError(e.to_string()))?;
-            Ok(PasswordHash::from_stored(hash.to_string()))
-        })
-        .await
+        let hash = self.blocking(move |worker| worker.hash(plain.as_bytes())).await?;
+        Ok(PasswordHash::from_stored(hash))
     }
 
     async fn verify<'a>(
@@ -136,13 +206,8 @@ impl PasswordHasher for Argon2Hasher {
         let plain = attempt.expose().to_owned();
         let known = hash.is_some();
         let stored = hash.map_or_else(|| self.dummy.clone(), |h| h.as_str().to_owned());
-        self.blocking(move |argon2| {
-            let parsed =
-                argon2::PasswordHash::new(&stored).map_err(|e| HashError(e.to_string()))?;
-            let matches = argon2.verify_password(plain.as_bytes(), &parsed).is_ok();
-            Ok(known && matches)
-        })
-        .await
+        let matches = self.blocking(move |worker| worker.verify(plain.as_bytes(), &stored)).await?;
+        Ok(known && matches)
     }
 }
 
@@ -165,6 +230,29 @@ mod tests {
         assert!(!hasher.verify(&right, None).await.unwrap());
         // Salted: the same password hashes differently.
         assert_ne!(hasher.hash(&password).await.unwrap(), hash);
+    }
+
+    #[tokio::test]
+    async fn hashes_are_standard_phc_strings_both_ways() {
+        let hasher = Argon2Hasher::with_params(64, 1, 1, 1).unwrap();
+        let password = Password::parse("tangerine lamp 42").unwrap();
+        // Ours verifies with the argon2 crate's own verifier...
+        let ours = hasher.hash(&password).await.unwrap();
+        use argon2::password_hash::PasswordVerifier as _;
+        let parsed = PhcHash::new(ours.as_str()).unwrap();
+        assert!(Argon2::default().verify_password(b"tangerine lamp 42", &parsed).is_ok());
+        // ...and a hash made elsewhere, with more memory than our blocks, verifies with ours.
+        let params = Params::new(256, 2, 1, None).unwrap();
+        let other = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        let theirs = other.hash_password(b"tangerine lamp 42", &salt).unwrap().to_string();
+        let theirs = PasswordHash::from_stored(theirs);
+        let right = PasswordAttempt::new("tangerine lamp 42").unwrap();
+        let wrong = PasswordAttempt::new("tangerine lamp 4").unwrap();
+        assert!(hasher.verify(&right, Some(&theirs)).await.unwrap());
+        assert!(!hasher.verify(&wrong, Some(&theirs)).await.unwrap());
+        // And our own again after the blocks grew.
+        assert!(hasher.verify(&right, Some(&ours)).await.unwrap());
     }
 
     #[test]
