@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex as SyncMutex};
 use account_core::domain::audit::{AuditCursor, AuditEntry};
 use account_core::domain::contact::ContactAddress;
 use account_core::domain::credits::{
-    Allocation, ConsumptionRecord, CreditKind, CreditPool, EntryType, LedgerEntry,
+    Allocation, ConsumptionRecord, ConsumptionTotal, CreditKind, CreditPool, EntryType, LedgerEntry,
 };
 use account_core::domain::digest::ScheduledDigest;
 use account_core::domain::email::EmailAddress;
@@ -454,6 +454,48 @@ impl CreditRepo for MemTx {
                 })
             })
             .collect())
+    }
+    async fn consumption_totals(
+        &mut self,
+        org: OrganisationId,
+        who: Option<MemberId>,
+        bounds: &[DateTime<Utc>],
+    ) -> Result<Vec<ConsumptionTotal>, StoreError> {
+        let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
+            return Ok(Vec::new());
+        };
+        let mut sums: BTreeMap<_, ConsumptionTotal> = BTreeMap::new();
+        for e in &self.s().ledger {
+            let Some(d) = e.consumption.as_ref() else { continue };
+            if e.org_id != org
+                || e.entry_type != EntryType::Consume
+                || e.at < *first
+                || e.at >= *last
+                || who.is_some_and(|m| spender(e) != Some(m))
+            {
+                continue;
+            }
+            // The period whose [start, next start) holds `at`.
+            let period = bounds.partition_point(|b| *b <= e.at) - 1;
+            let key = (
+                period,
+                spender(e),
+                e.kind,
+                d.data_type.as_str().to_owned(),
+                d.provider.as_str().to_owned(),
+            );
+            sums.entry(key)
+                .or_insert_with(|| ConsumptionTotal {
+                    period,
+                    spender: spender(e),
+                    kind: e.kind,
+                    data_type: d.data_type.clone(),
+                    provider: d.provider.clone(),
+                    amount: 0,
+                })
+                .amount += e.amount;
+        }
+        Ok(sums.into_values().collect())
     }
 }
 

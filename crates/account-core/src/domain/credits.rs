@@ -228,6 +228,24 @@ pub struct LedgerEntry {
     pub consumption: Option<ConsumptionDetail>,
 }
 
+/// Consumption summed over one period of a usage report, for one spender, kind, data type
+/// and provider (see `CreditRepo::consumption_totals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumptionTotal {
+    /// The period: the index `i` of `[bounds[i], bounds[i + 1])` in the bounds asked for.
+    pub period: usize,
+    /// Who spent (as in [`ConsumptionRecord::spender`]).
+    pub spender: Option<MemberId>,
+    /// The kind.
+    pub kind: CreditKind,
+    /// Data type.
+    pub data_type: DataType,
+    /// Provider.
+    pub provider: Provider,
+    /// The sum of the amounts.
+    pub amount: i64,
+}
+
 /// A consumption as the usage report reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumptionRecord {

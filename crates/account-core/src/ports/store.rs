@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::audit::{AuditCursor, AuditEntry};
 use crate::domain::contact::ContactAddress;
 use crate::domain::credits::{
-    Allocation, ConsumptionRecord, CreditKind, CreditPool, EntryType, LedgerEntry,
+    Allocation, ConsumptionRecord, ConsumptionTotal, CreditKind, CreditPool, EntryType, LedgerEntry,
 };
 use crate::domain::digest::ScheduledDigest;
 use crate::domain::email::EmailAddress;
@@ -368,6 +368,21 @@ pub trait CreditRepo: Send {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ConsumptionRecord>, StoreError>;
+    /// Consumption summed per period, spender, kind, data type and provider, optionally of
+    /// one spender: period `i` is `[bounds[i], bounds[i + 1])`, so `bounds` ascend and there
+    /// are `bounds.len() - 1` periods (none with fewer than two bounds); consumption outside
+    /// `[first, last)` is not counted. Rows with nothing spent are absent; no given order.
+    /// The store adds up (SQL `GROUP BY`), so a report over a year of a busy member moves a
+    /// few rows, not one per consumption.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn consumption_totals(
+        &mut self,
+        org: OrganisationId,
+        spender: Option<MemberId>,
+        bounds: &[DateTime<Utc>],
+    ) -> Result<Vec<ConsumptionTotal>, StoreError>;
 }
 
 /// Contact addresses.

@@ -11,7 +11,8 @@ use super::common::{
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::credits::{
-    Allocation, ConsumptionDetail, CreditAmount, CreditKind, CreditPool, EntryType, LedgerEntry,
+    Allocation, ConsumptionDetail, ConsumptionTotal, CreditAmount, CreditKind, CreditPool,
+    EntryType, LedgerEntry,
 };
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, MemberStatus, Role};
@@ -598,11 +599,12 @@ impl<'a> CreditService<'a> {
                 Some(id)
             }
         };
-        let (start, end) = local_period_bounds(query.from, query.to, timezone);
-        let records = tx.credits().consumption(viewer.org_id, spender, start, end).await?;
-        let mut report = build_report(query, timezone, &records);
+        let starts = series_starts(query);
+        let bounds = series_bounds(query, timezone, &starts);
+        let totals = tx.credits().consumption_totals(viewer.org_id, spender, &bounds).await?;
+        let mut report = build_report(query, timezone, &starts, &totals);
         if query.scope == UsageScope::Team {
-            report.members = member_breakdown(tx.as_mut(), &records).await?;
+            report.members = member_breakdown(tx.as_mut(), &totals).await?;
         }
         Ok(report)
     }
@@ -812,34 +814,62 @@ fn sorted<K: Ord + Clone>(map: BTreeMap<K, i64>) -> Vec<(K, i64)> {
 }
 
 /// Sums records into totals and a gap-free series of local buckets.
+/// The first day of each bucket of the report's series: the bucket holding `from`, then
+/// each next one up to the bucket holding `to`.
+fn series_starts(query: &UsageQuery) -> Vec<NaiveDate> {
+    let mut starts = Vec::new();
+    let mut start = bucket_start(query.from, query.bucket);
+    while start <= query.to {
+        starts.push(start);
+        start = next_bucket(start, query.bucket);
+    }
+    starts
+}
+
+/// The instants where the series' buckets begin in `timezone`, clipped to the period (the
+/// first bucket counts from `from`), then the end of `to`: the store's period bounds.
+fn series_bounds(
+    query: &UsageQuery,
+    timezone: Timezone,
+    starts: &[NaiveDate],
+) -> Vec<DateTime<Utc>> {
+    let (first, end) = local_period_bounds(query.from, query.to, timezone);
+    let mut bounds = Vec::with_capacity(starts.len() + 1);
+    bounds.push(first);
+    bounds.extend(starts.iter().skip(1).map(|day| start_of_local_day(*day, timezone)));
+    bounds.push(end);
+    bounds
+}
+
 pub(crate) fn build_report(
     query: &UsageQuery,
     timezone: Timezone,
-    records: &[crate::domain::credits::ConsumptionRecord],
+    starts: &[NaiveDate],
+    totals: &[ConsumptionTotal],
 ) -> UsageReport {
     let mut by_kind = BTreeMap::new();
     let mut by_data_type: BTreeMap<String, (DataType, i64)> = BTreeMap::new();
     let mut by_provider: BTreeMap<String, (Provider, i64)> = BTreeMap::new();
-    let mut per_bucket: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    let mut per_bucket = vec![0_i64; starts.len()];
     let mut total = 0;
-    for r in records {
-        total += r.amount;
-        *by_kind.entry(r.kind).or_insert(0) += r.amount;
+    for t in totals {
+        total += t.amount;
+        *by_kind.entry(t.kind).or_insert(0) += t.amount;
         by_data_type
-            .entry(r.data_type.as_str().to_owned())
-            .or_insert((r.data_type.clone(), 0))
-            .1 += r.amount;
-        by_provider.entry(r.provider.as_str().to_owned()).or_insert((r.provider.clone(), 0)).1 +=
-            r.amount;
-        let day = r.at.with_timezone(&timezone.tz()).date_naive();
-        *per_bucket.entry(bucket_start(day, query.bucket)).or_insert(0) += r.amount;
+            .entry(t.data_type.as_str().to_owned())
+            .or_insert((t.data_type.clone(), 0))
+            .1 += t.amount;
+        by_provider.entry(t.provider.as_str().to_owned()).or_insert((t.provider.clone(), 0)).1 +=
+            t.amount;
+        if let Some(bucket) = per_bucket.get_mut(t.period) {
+            *bucket += t.amount;
+        }
     }
-    let mut series = Vec::new();
-    let mut start = bucket_start(query.from, query.bucket);
-    while start <= query.to {
-        series.push(UsagePoint { start, total: per_bucket.get(&start).copied().unwrap_or(0) });
-        start = next_bucket(start, query.bucket);
-    }
+    let series = starts
+        .iter()
+        .zip(per_bucket)
+        .map(|(start, total)| UsagePoint { start: *start, total })
+        .collect();
     UsageReport {
         from: query.from,
         to: query.to,
@@ -856,11 +886,11 @@ pub(crate) fn build_report(
 
 async fn member_breakdown(
     tx: &mut dyn Tx,
-    records: &[crate::domain::credits::ConsumptionRecord],
+    totals: &[ConsumptionTotal],
 ) -> Result<Vec<MemberUsage>, StoreError> {
     type PerType = BTreeMap<String, (DataType, i64)>;
     let mut per_member: BTreeMap<Option<MemberId>, (i64, PerType)> = BTreeMap::new();
-    for r in records {
+    for r in totals {
         let slot = per_member.entry(r.spender).or_default();
         slot.0 += r.amount;
         slot.1.entry(r.data_type.as_str().to_owned()).or_insert((r.data_type.clone(), 0)).1 +=

@@ -4,8 +4,8 @@
 
 use account_core::domain::audit::Principal;
 use account_core::domain::credits::{
-    Allocation, ConsumptionDetail, ConsumptionRecord, CreditKind, CreditPool, EntryType,
-    LedgerEntry,
+    Allocation, ConsumptionDetail, ConsumptionRecord, ConsumptionTotal, CreditKind, CreditPool,
+    EntryType, LedgerEntry,
 };
 use account_core::domain::text::{DataType, EventId, Provider, Reason};
 use account_core::ids::{LedgerEntryId, MemberId, OrganisationId};
@@ -13,7 +13,7 @@ use account_core::ports::{CreditRepo, LedgerCursor, LedgerFilter, Page, StoreErr
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, Func, OnConflict};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -331,5 +331,82 @@ impl CreditRepo for SeaTx {
             });
         }
         Ok(records)
+    }
+
+    async fn consumption_totals(
+        &mut self,
+        org: OrganisationId,
+        spender: Option<MemberId>,
+        bounds: &[DateTime<Utc>],
+    ) -> Result<Vec<ConsumptionTotal>, StoreError> {
+        use ledger_entries::Column as C;
+        let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
+            return Ok(Vec::new());
+        };
+        let periods = bounds.len() - 1;
+        if periods == 0 {
+            return Ok(Vec::new());
+        }
+        // The period of a row: the first inner bound it lies before, else the last period.
+        let index = |i: usize| Expr::val(i64::try_from(i).unwrap_or(i64::MAX));
+        let period: Expr = if periods == 1 {
+            index(0)
+        } else {
+            bounds[1..periods]
+                .iter()
+                .enumerate()
+                .fold(CaseStatement::new(), |case, (i, bound)| {
+                    case.case(Expr::col(C::At).lt(micros(*bound)), index(i))
+                })
+                .finally(index(periods - 1))
+                .into()
+        };
+        let mut select = ledger_entries::Entity::find()
+            .select_only()
+            .column_as(period, "period")
+            .column(C::SpenderId)
+            .column(C::Kind)
+            .column(C::DataType)
+            .column(C::Provider)
+            .column_as(
+                Expr::from(Func::cast_as(Expr::col(C::Amount).sum(), Alias::new("bigint"))),
+                "amount",
+            )
+            .filter(C::OrgId.eq(org.as_uuid()))
+            .filter(C::EntryType.eq(EntryType::Consume.as_str()))
+            .filter(C::At.gte(micros(*first)))
+            .filter(C::At.lt(micros(*last)))
+            // As `consumption`: a consumption without its detail is not reported.
+            .filter(C::DataType.is_not_null())
+            .filter(C::Provider.is_not_null());
+        if let Some(spender) = spender {
+            select = select.filter(C::SpenderId.eq(spender.as_uuid()));
+        }
+        let rows: Vec<(i64, Option<Uuid>, String, Option<String>, Option<String>, i64)> = select
+            .group_by(Expr::col(Alias::new("period")))
+            .group_by(C::SpenderId)
+            .group_by(C::Kind)
+            .group_by(C::DataType)
+            .group_by(C::Provider)
+            .into_tuple()
+            .all(self.r())
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(period, spender, k, data_type, provider, amount)| {
+                let column = "ledger_entries.data_type/provider";
+                let (Some(data_type), Some(provider)) = (data_type, provider) else {
+                    return Err(corrupt(column));
+                };
+                Ok(ConsumptionTotal {
+                    period: usize::try_from(period).map_err(|_| corrupt("period"))?,
+                    spender: spender.map(MemberId::from_uuid),
+                    kind: kind("ledger_entries.kind", &k)?,
+                    data_type: parse("ledger_entries.data_type", DataType::parse(&data_type))?,
+                    provider: parse("ledger_entries.provider", Provider::parse(&provider))?,
+                    amount,
+                })
+            })
+            .collect()
     }
 }

@@ -2,7 +2,8 @@
 
 use account_core::domain::audit::Principal;
 use account_core::domain::credits::{
-    ConsumptionRecord, CreditKind, CreditPool, EntryType, LedgerEntry,
+    ConsumptionDetail, ConsumptionRecord, ConsumptionTotal, CreditKind, CreditPool, EntryType,
+    LedgerEntry,
 };
 use account_core::domain::text::{DataType, EventId, Provider, Reason};
 use account_core::ids::MemberId;
@@ -339,4 +340,82 @@ pub(crate) async fn consumption_reports_spender_and_period(f: Factory) {
     assert_eq!(of_admin, [record(&from_pool, admin.id)]);
     assert!(tx.credits().consumption(org.id, None, at(101), at(200)).await.unwrap().is_empty());
     assert_eq!(tx.credits().consumption(other.id, None, at(0), at(1000)).await.unwrap().len(), 1);
+}
+
+/// Usage reports add up in the store: sums per period (`[bounds[i], bounds[i + 1])`),
+/// spender, kind, data type and provider, optionally of one spender; nothing outside the
+/// bounds, nothing of other organisations, no rows for empty groups.
+pub(crate) async fn consumption_totals_per_period_spender_and_type(f: Factory) {
+    let store = f.fresh().await;
+    let (org, admin) = seed_org_with_admin(&store, 1).await;
+    let (other, other_admin) = seed_org_with_admin(&store, 2).await;
+    let sub = member(org.id, 10);
+    seed_members(&store, std::slice::from_ref(&sub)).await;
+    let phone = LedgerEntry {
+        kind: CreditKind::DirectDial,
+        consumption: Some(ConsumptionDetail {
+            data_type: DataType::parse("phone_number").unwrap(),
+            provider: Provider::parse("acme-data").unwrap(),
+            event_id: EventId::parse("e6").unwrap(),
+        }),
+        ..consume(6, org.id, sub.id, Some(sub.id), "e6", 2, at(120))
+    };
+    let mut tx = write(&store).await;
+    for e in [
+        &consume(1, org.id, sub.id, Some(sub.id), "e1", 3, at(100)),
+        &consume(2, org.id, sub.id, Some(sub.id), "e2", 4, at(249)),
+        &consume(3, org.id, admin.id, None, "e3", 5, at(250)),
+        &consume(4, org.id, sub.id, Some(sub.id), "e4", 6, at(400)),
+        &consume(5, other.id, other_admin.id, None, "e5", 7, at(150)),
+        &phone,
+        &allocate(7, org.id, admin.id, sub.id, CreditKind::Export, 50, at(150)),
+        &grant(8, org.id, CreditKind::Export, 80, at(150)),
+    ] {
+        tx.credits().append(e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let total = |period, spender: MemberId, kind, data_type: &str, amount| ConsumptionTotal {
+        period,
+        spender: Some(spender),
+        kind,
+        data_type: DataType::parse(data_type).unwrap(),
+        provider: Provider::parse("acme-data").unwrap(),
+        amount,
+    };
+    let sorted = |mut v: Vec<ConsumptionTotal>| {
+        v.sort_by_key(|t| (t.period, t.kind, t.amount));
+        v
+    };
+    let mut tx = read(&store).await;
+    let bounds = [at(100), at(250), at(400)];
+    // [100, 250) then [250, 400): 249 is in the first, 250 in the second, 400 in neither.
+    let team = sorted(tx.credits().consumption_totals(org.id, None, &bounds).await.unwrap());
+    assert_eq!(
+        team,
+        [
+            total(0, sub.id, CreditKind::Export, "email", 7),
+            total(0, sub.id, CreditKind::DirectDial, "phone_number", 2),
+            total(1, admin.id, CreditKind::Export, "email", 5),
+        ]
+    );
+    let of_sub = sorted(
+        tx.credits().consumption_totals(org.id, Some(sub.id), &[at(0), at(1000)]).await.unwrap(),
+    );
+    assert_eq!(
+        of_sub,
+        [
+            total(0, sub.id, CreditKind::Export, "email", 13),
+            total(0, sub.id, CreditKind::DirectDial, "phone_number", 2),
+        ]
+    );
+    let of_other = tx.credits().consumption_totals(other.id, None, &[at(0), at(1000)]).await;
+    assert_eq!(of_other.unwrap(), [total(0, other_admin.id, CreditKind::Export, "email", 7)]);
+    // Many periods, most of them empty: only the ones with consumption have rows.
+    let seconds: Vec<_> = (0..=500).map(at).collect();
+    let fine = sorted(tx.credits().consumption_totals(org.id, None, &seconds).await.unwrap());
+    let periods: Vec<_> = fine.iter().map(|t| (t.period, t.amount)).collect();
+    assert_eq!(periods, [(100, 3), (120, 2), (249, 4), (250, 5), (400, 6)]);
+    assert!(tx.credits().consumption_totals(org.id, None, &[at(0)]).await.unwrap().is_empty());
+    assert!(tx.credits().consumption_totals(org.id, None, &[]).await.unwrap().is_empty());
 }

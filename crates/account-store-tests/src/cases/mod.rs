@@ -46,6 +46,7 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         credits::consumption_event_ids_are_unique_per_org,
         credits::ledger_filters_and_cursor_paging,
         credits::consumption_reports_spender_and_period,
+        credits::consumption_totals_per_period_spender_and_type,
         misc::contacts_round_trip_oldest_first,
         misc::contact_email_unique_per_org_case_insensitively,
         misc::contact_update_and_delete_missing_are_not_found,
