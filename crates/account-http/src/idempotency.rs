@@ -115,24 +115,6 @@ async fn reserve(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> Result<Reserved, Box<Problem>> {
-    let mut tx = state.accounts.ports().store.write().await.map_err(store_problem)?;
-    let repo = tx.idempotency();
-    if let Some(existing) = repo.get(scope, key).await.map_err(store_problem)? {
-        let expired = existing.created_at + state.config.idempotency_ttl <= now;
-        if !expired {
-            if existing.fingerprint != fingerprint {
-                return Err(Box::new(Problem::new(
-                    ProblemType::IdempotencyKeyReused,
-                    "this Idempotency-Key was used for a different request; use a new key",
-                )));
-            }
-            return match existing.response {
-                Some(stored) => Ok(Reserved::Replay(stored)),
-                None => Err(in_flight()),
-            };
-        }
-        repo.delete(scope, key).await.map_err(store_problem)?;
-    }
     let record = IdempotencyRecord {
         scope: scope.to_owned(),
         key: key.to_owned(),
@@ -140,9 +122,36 @@ async fn reserve(
         response: None,
         created_at: now,
     };
+    let mut tx = state.accounts.ports().store.write().await.map_err(store_problem)?;
+    // The insert first: a new key, the common case, costs one statement.
     match tx.idempotency().insert(&record).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(UniqueKey::IdempotencyKey)) => return Err(in_flight()),
+        Err(StoreError::Conflict(UniqueKey::IdempotencyKey)) => {
+            let repo = tx.idempotency();
+            let Some(existing) = repo.get(scope, key).await.map_err(store_problem)? else {
+                // Taken and gone again in between: another request is settling it.
+                return Err(in_flight());
+            };
+            let expired = existing.created_at + state.config.idempotency_ttl <= now;
+            if !expired {
+                if existing.fingerprint != fingerprint {
+                    return Err(Box::new(Problem::new(
+                        ProblemType::IdempotencyKeyReused,
+                        "this Idempotency-Key was used for a different request; use a new key",
+                    )));
+                }
+                return match existing.response {
+                    Some(stored) => Ok(Reserved::Replay(stored)),
+                    None => Err(in_flight()),
+                };
+            }
+            repo.delete(scope, key).await.map_err(store_problem)?;
+            match repo.insert(&record).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(UniqueKey::IdempotencyKey)) => return Err(in_flight()),
+                Err(other) => return Err(store_problem(other)),
+            }
+        }
         Err(other) => return Err(store_problem(other)),
     }
     tx.commit().await.map_err(store_problem)?;

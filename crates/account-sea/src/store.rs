@@ -23,8 +23,8 @@ use sea_orm::sea_query::LockType;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, IsolationLevel, QuerySelect, QueryTrait, Select, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    DbBackend, DbErr, EntityTrait, ExecResult, IsolationLevel, QueryResult, QuerySelect,
+    QueryTrait, Select, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -235,7 +235,7 @@ impl Store for SeaStore {
             None => None,
         };
         let txn = self.begin_write().await?;
-        Ok(Box::new(SeaTx { txn, backend: self.backend, writable: true, _gate: gate }))
+        Ok(Box::new(SeaTx { _gate: gate, ..SeaTx::new(txn, self.backend, true) }))
     }
 
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
@@ -252,7 +252,12 @@ impl Store for SeaStore {
             _ => self.db.begin().await,
         }
         .map_err(db_err)?;
-        Ok(Box::new(SeaTx { txn, backend: self.backend, writable: false, _gate: None }))
+        Ok(Box::new(SeaTx::new(txn, self.backend, false)))
+    }
+
+    async fn lookup(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let unit = Unit::Pool(self.db.clone());
+        Ok(Box::new(SeaTx { unit, backend: self.backend, writable: false, _gate: None }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -260,10 +265,64 @@ impl Store for SeaStore {
     }
 }
 
-/// One unit of work: a database transaction. Dropping it without [`Tx::commit`] rolls it back.
+/// What a unit runs its statements on: a database transaction, or, for a lookup unit, the
+/// pool itself (each statement on its own, no `BEGIN` / `COMMIT`).
+#[derive(Debug)]
+pub(crate) enum Unit {
+    Txn(DatabaseTransaction),
+    Pool(DatabaseConnection),
+}
+
+#[async_trait]
+impl ConnectionTrait for Unit {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Self::Txn(t) => t.get_database_backend(),
+            Self::Pool(c) => c.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Txn(t) => t.execute_raw(stmt).await,
+            Self::Pool(c) => c.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Txn(t) => t.execute_unprepared(sql).await,
+            Self::Pool(c) => c.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Self::Txn(t) => t.query_one_raw(stmt).await,
+            Self::Pool(c) => c.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Txn(t) => t.query_all_raw(stmt).await,
+            Self::Pool(c) => c.query_all_raw(stmt).await,
+        }
+    }
+
+    fn support_returning(&self) -> bool {
+        match self {
+            Self::Txn(t) => t.support_returning(),
+            Self::Pool(c) => c.support_returning(),
+        }
+    }
+}
+
+/// One unit of work: a database transaction (dropping it without [`Tx::commit`] rolls it
+/// back), or a lookup unit's statements on the pool.
 pub struct SeaTx {
     // Declared before `_gate` so that it drops (and queues its rollback) first.
-    txn: DatabaseTransaction,
+    unit: Unit,
     backend: DbBackend,
     writable: bool,
     _gate: Option<OwnedMutexGuard<()>>,
@@ -279,17 +338,21 @@ impl std::fmt::Debug for SeaTx {
 }
 
 impl SeaTx {
-    /// The transaction, for reads.
-    pub(crate) fn r(&self) -> &DatabaseTransaction {
-        &self.txn
+    fn new(txn: DatabaseTransaction, backend: DbBackend, writable: bool) -> Self {
+        Self { unit: Unit::Txn(txn), backend, writable, _gate: None }
     }
 
-    /// The transaction, for writes: refused in a read unit, as the memory store does.
+    /// Where reads run.
+    pub(crate) fn r(&self) -> &Unit {
+        &self.unit
+    }
+
+    /// The transaction, for writes: refused in a read or lookup unit, as the memory store
+    /// does.
     pub(crate) fn w(&self) -> Result<&DatabaseTransaction, StoreError> {
-        if self.writable {
-            Ok(&self.txn)
-        } else {
-            Err(StoreError::Other("write in a read-only unit".into()))
+        match &self.unit {
+            Unit::Txn(txn) if self.writable => Ok(txn),
+            _ => Err(StoreError::Other("write in a read-only unit".into())),
         }
     }
 
@@ -385,7 +448,10 @@ impl Tx for SeaTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let Self { txn, _gate, .. } = *self;
-        txn.commit().await.map_err(db_err)
+        let Self { unit, _gate, .. } = *self;
+        match unit {
+            Unit::Txn(txn) => txn.commit().await.map_err(db_err),
+            Unit::Pool(_) => Ok(()),
+        }
     }
 }

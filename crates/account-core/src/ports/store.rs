@@ -107,6 +107,20 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when no connection can be had.
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
 
+    /// Opens a unit for lookups by key that need no snapshot: each read runs on its own and
+    /// sees the latest committed data, with no transaction around the reads (on SQL stores no
+    /// `BEGIN` / `COMMIT`: a lookup costs its statements only). Writes are refused, as in a
+    /// read unit. Authentication uses it: it runs on every request and reads two rows by key,
+    /// each of which it re-checks, so a snapshot across them buys nothing.
+    ///
+    /// The default opens a read unit.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had.
+    async fn lookup(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.read().await
+    }
+
     /// Checks that the store answers (for readiness probes).
     ///
     /// # Errors

@@ -238,7 +238,7 @@ impl<'a> AuthService<'a> {
         let ctx = self.ctx;
         let token = Token::parse(TokenKind::Session, token).ok_or(AuthError::InvalidToken)?;
         let now = ctx.now();
-        let mut tx = ctx.ports.store.read().await?;
+        let mut tx = ctx.ports.store.lookup().await?;
         let session = tx
             .sessions()
             .get(SessionId::from_uuid(token.id()))
@@ -302,7 +302,7 @@ impl<'a> AuthService<'a> {
         let ctx = self.ctx;
         let token = Token::parse(TokenKind::ApiKey, key).ok_or(AuthError::InvalidToken)?;
         let now = ctx.now();
-        let mut tx = ctx.ports.store.read().await?;
+        let mut tx = ctx.ports.store.lookup().await?;
         let key = tx
             .api_keys()
             .get(ApiKeyId::from_uuid(token.id()))

@@ -1,10 +1,13 @@
 //! `IdempotencyRepo` over the `idempotency_records` table, keyed by (scope, key).
 
-use account_core::ports::{IdempotencyRecord, IdempotencyRepo, StoreError, StoredResponse};
+use account_core::ports::{
+    IdempotencyRecord, IdempotencyRepo, StoreError, StoredResponse, UniqueKey,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TryInsertResult};
 
 use super::{micros, narrow};
 use crate::entity::idempotency_records::{ActiveModel, Column, Entity, Model};
@@ -52,8 +55,21 @@ impl IdempotencyRepo for SeaTx {
             response_body: Set(r.response.as_ref().map(|s| s.body.clone())),
             created_at: Set(micros(r.created_at)),
         };
-        self.exec_guarded(Entity::insert(row)).await?;
-        Ok(())
+        // ON CONFLICT DO NOTHING rather than a savepoint around a failing INSERT: a key
+        // taken is the common answer here (a retried request), and this way it costs one
+        // statement and leaves the unit usable on PostgreSQL too.
+        let done = Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([Column::Scope, Column::ClientKey]).do_nothing().to_owned(),
+            )
+            .try_insert()
+            .exec_without_returning(self.w()?)
+            .await
+            .map_err(db_err)?;
+        match done {
+            TryInsertResult::Inserted(n) if n > 0 => Ok(()),
+            _ => Err(StoreError::Conflict(UniqueKey::IdempotencyKey)),
+        }
     }
 
     async fn complete(

@@ -70,6 +70,7 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         units::conflict_leaves_unit_usable,
         units::duplicate_ids_conflict_on_every_table,
         units::read_unit_refuses_writes_and_sees_committed_data,
+        units::lookup_unit_reads_the_latest_and_refuses_writes,
         units::times_round_trip_at_microsecond_precision,
         units::second_writer_waits_for_the_lock_holder,
         concurrency::allocations_never_overdraw_the_pool,

@@ -119,6 +119,26 @@ pub(crate) async fn read_unit_refuses_writes_and_sees_committed_data(f: Factory)
     assert!(store.ping().await.is_ok());
 }
 
+/// A lookup unit (authentication's) reads what is committed and refuses writes like a read
+/// unit. (Whether it may see what commits while it is open is the store's: the memory store
+/// holds its lock, SQL stores read each statement afresh.)
+pub(crate) async fn lookup_unit_reads_the_latest_and_refuses_writes(f: Factory) {
+    let store = f.fresh().await;
+    let (org, admin) = seed_org_with_admin(&store, 1).await;
+    let mut look = store.lookup().await.unwrap();
+    assert_eq!(look.members().get(admin.id).await.unwrap(), Some(admin.clone()));
+    assert_eq!(look.organisations().get(org.id).await.unwrap(), Some(org));
+    assert_eq!(look.organisations().get(organisation(2).id).await.unwrap(), None);
+    assert!(matches!(
+        look.organisations().insert(&organisation(3)).await,
+        Err(StoreError::Other(_))
+    ));
+    assert!(matches!(look.members().update(&admin).await, Err(StoreError::Other(_))));
+    look.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert_eq!(tx.organisations().get(organisation(3).id).await.unwrap(), None);
+}
+
 pub(crate) async fn times_round_trip_at_microsecond_precision(f: Factory) {
     let store = f.fresh().await;
     // Times with and without microseconds, and ones whose digits would sort wrongly as text
