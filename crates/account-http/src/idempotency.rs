@@ -122,8 +122,9 @@ async fn reserve(
         response: None,
         created_at: now,
     };
-    let mut tx = state.accounts.ports().store.write().await.map_err(store_problem)?;
-    // The insert first: a new key, the common case, costs one statement.
+    // Bookkeeping outside the use case's unit, one statement at a time (no BEGIN / COMMIT):
+    // the insert first, so that a new key, the common case, costs one statement.
+    let mut tx = state.accounts.ports().store.autocommit().await.map_err(store_problem)?;
     match tx.idempotency().insert(&record).await {
         Ok(()) => {}
         Err(StoreError::Conflict(UniqueKey::IdempotencyKey)) => {
@@ -164,7 +165,7 @@ fn store_problem(e: StoreError) -> Box<Problem> {
 
 async fn settle(state: &AppState, scope: &str, key: &str, stored: Option<&StoredResponse>) {
     let result = async {
-        let mut tx = state.accounts.ports().store.write().await?;
+        let mut tx = state.accounts.ports().store.autocommit().await?;
         match stored {
             Some(response) => tx.idempotency().complete(scope, key, response).await?,
             None => tx.idempotency().delete(scope, key).await?,

@@ -204,6 +204,16 @@ impl SeaStore {
         self.db.close_by_ref().await.map_err(db_err)
     }
 
+    /// On SQLite, this process's turn to write (write units run one at a time); on
+    /// PostgreSQL, nothing to wait for.
+    async fn write_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, StoreError> {
+        let Some(gate) = &self.write_gate else { return Ok(None) };
+        let turn = tokio::time::timeout(self.acquire_timeout, gate.clone().lock_owned()).await;
+        turn.map(Some).map_err(|_| {
+            StoreError::Unavailable("no write turn on the SQLite database in time".into())
+        })
+    }
+
     async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
         match self.backend {
             DbBackend::Sqlite => self
@@ -222,20 +232,17 @@ impl SeaStore {
 #[async_trait]
 impl Store for SeaStore {
     async fn write(&self) -> Result<Box<dyn Tx>, StoreError> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(
-                tokio::time::timeout(self.acquire_timeout, gate.clone().lock_owned())
-                    .await
-                    .map_err(|_| {
-                        StoreError::Unavailable(
-                            "no write turn on the SQLite database in time".into(),
-                        )
-                    })?,
-            ),
-            None => None,
-        };
+        let gate = self.write_turn().await?;
         let txn = self.begin_write().await?;
         Ok(Box::new(SeaTx { _gate: gate, ..SeaTx::new(txn, self.backend, true) }))
+    }
+
+    async fn autocommit(&self) -> Result<Box<dyn Tx>, StoreError> {
+        // On SQLite the unit still takes the process's write turn, so its statements queue
+        // behind write units here rather than in SQLite's busy handler.
+        let gate = self.write_turn().await?;
+        let unit = Unit::Pool(self.db.clone());
+        Ok(Box::new(SeaTx { unit, backend: self.backend, writable: true, _gate: gate }))
     }
 
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
@@ -347,12 +354,12 @@ impl SeaTx {
         &self.unit
     }
 
-    /// The transaction, for writes: refused in a read or lookup unit, as the memory store
-    /// does.
-    pub(crate) fn w(&self) -> Result<&DatabaseTransaction, StoreError> {
-        match &self.unit {
-            Unit::Txn(txn) if self.writable => Ok(txn),
-            _ => Err(StoreError::Other("write in a read-only unit".into())),
+    /// Where writes run: refused in a read or lookup unit, as the memory store does.
+    pub(crate) fn w(&self) -> Result<&Unit, StoreError> {
+        if self.writable {
+            Ok(&self.unit)
+        } else {
+            Err(StoreError::Other("write in a read-only unit".into()))
         }
     }
 
@@ -374,8 +381,14 @@ impl SeaTx {
         &self,
         query: Q,
     ) -> Result<u64, StoreError> {
-        let txn = self.w()?;
         let statement = query.build(self.backend);
+        let txn = match self.w()? {
+            // Outside a transaction a failed statement spoils nothing.
+            Unit::Pool(pool) => {
+                return Ok(pool.execute_raw(statement).await.map_err(db_err)?.rows_affected());
+            }
+            Unit::Txn(txn) => txn,
+        };
         if self.backend != DbBackend::Postgres {
             let done = txn.execute_raw(statement).await.map_err(db_err)?;
             return Ok(done.rows_affected());

@@ -121,6 +121,22 @@ pub trait Store: Send + Sync + 'static {
         self.read().await
     }
 
+    /// Opens a unit for bookkeeping writes that need no atomicity across statements: the HTTP
+    /// layer's Idempotency-Key records, written around every allocation, consumption and
+    /// add-member. A store may run each statement on its own with no transaction around them
+    /// (the SQL store does: no `BEGIN` / `COMMIT`), so dropping the unit may not undo what it
+    /// wrote and `lock_*` may lock nothing beyond its own statement; commit it when done. A
+    /// refused write leaves it usable, as in a write unit. Never for a use case's writes.
+    ///
+    /// The default opens a write unit (stronger, and just as correct).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection (or, on SQLite, no write turn) can be
+    /// had.
+    async fn autocommit(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.write().await
+    }
+
     /// Checks that the store answers (for readiness probes).
     ///
     /// # Errors

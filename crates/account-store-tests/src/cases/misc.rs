@@ -237,3 +237,27 @@ pub(crate) async fn idempotency_insert_complete_delete_purge(f: Factory) {
     let mut tx = read(&store).await;
     assert!(tx.idempotency().get("member:2:allocate", "k1").await.unwrap().is_some());
 }
+
+/// The HTTP layer keeps Idempotency-Key records in autocommit units: they write, refuse a
+/// taken key as a conflict and stay usable, and what they wrote is there once committed.
+pub(crate) async fn idempotency_records_through_an_autocommit_unit(f: Factory) {
+    let store = f.fresh().await;
+    let mut tx = store.autocommit().await.unwrap();
+    let first = idempotency("member:1:allocate", "k1", at(0));
+    tx.idempotency().insert(&first).await.unwrap();
+    assert_conflict(
+        tx.idempotency().insert(&idempotency("member:1:allocate", "k1", at(5))).await,
+        UniqueKey::IdempotencyKey,
+    );
+    // Still usable after the refusal.
+    assert_eq!(tx.idempotency().get("member:1:allocate", "k1").await.unwrap(), Some(first));
+    let response = StoredResponse { status: 200, body: "{}".to_owned() };
+    tx.idempotency().complete("member:1:allocate", "k1", &response).await.unwrap();
+    tx.idempotency().insert(&idempotency("member:1:allocate", "k2", at(9))).await.unwrap();
+    tx.idempotency().delete("member:1:allocate", "k2").await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    let done = tx.idempotency().get("member:1:allocate", "k1").await.unwrap().unwrap();
+    assert_eq!(done.response, Some(response));
+    assert_eq!(tx.idempotency().get("member:1:allocate", "k2").await.unwrap(), None);
+}

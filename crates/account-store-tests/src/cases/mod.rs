@@ -65,6 +65,7 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         misc::catalogue_orders_by_name_and_names_are_unique,
         misc::digests_put_replace_due_earliest_first,
         misc::idempotency_insert_complete_delete_purge,
+        misc::idempotency_records_through_an_autocommit_unit,
         units::dropped_unit_leaves_nothing,
         units::unit_failing_on_its_last_statement_leaves_nothing,
         units::conflict_leaves_unit_usable,
