@@ -321,6 +321,21 @@ fn spender(e: &LedgerEntry) -> Option<MemberId> {
     e.member_id.or_else(|| e.actor.member())
 }
 
+/// A consumption of `org` (of `who`, when given) in `[from, to)`: what usage reports read.
+fn consumed(
+    e: &LedgerEntry,
+    org: OrganisationId,
+    who: Option<MemberId>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> bool {
+    e.org_id == org
+        && e.entry_type == EntryType::Consume
+        && e.at >= from
+        && e.at < to
+        && who.is_none_or(|m| spender(e) == Some(m))
+}
+
 #[async_trait]
 impl CreditRepo for MemTx {
     async fn insert_pool(&mut self, pool: &CreditPool) -> Result<(), StoreError> {
@@ -434,13 +449,7 @@ impl CreditRepo for MemTx {
             .s()
             .ledger
             .iter()
-            .filter(|e| {
-                e.org_id == org
-                    && e.entry_type == EntryType::Consume
-                    && e.at >= from
-                    && e.at < to
-                    && who.is_none_or(|m| spender(e) == Some(m))
-            })
+            .filter(|e| consumed(e, org, who, from, to))
             .filter_map(|e| {
                 let d = e.consumption.as_ref()?;
                 Some(ConsumptionRecord {
@@ -467,12 +476,7 @@ impl CreditRepo for MemTx {
         let mut sums: BTreeMap<_, ConsumptionTotal> = BTreeMap::new();
         for e in &self.s().ledger {
             let Some(d) = e.consumption.as_ref() else { continue };
-            if e.org_id != org
-                || e.entry_type != EntryType::Consume
-                || e.at < *first
-                || e.at >= *last
-                || who.is_some_and(|m| spender(e) != Some(m))
-            {
+            if !consumed(e, org, who, *first, *last) {
                 continue;
             }
             // The period whose [start, next start) holds `at`.

@@ -22,9 +22,9 @@ use async_trait::async_trait;
 use sea_orm::sea_query::LockType;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, ExecResult, IsolationLevel, QueryResult, QuerySelect,
-    QueryTrait, Select, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseExecutor,
+    DatabaseTransaction, DbBackend, EntityTrait, IsolationLevel, QuerySelect, QueryTrait, Select,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -276,61 +276,16 @@ impl Store for SeaStore {
     }
 }
 
-/// What a unit runs its statements on: a database transaction, or, for a lookup unit, the
-/// pool itself (each statement on its own, no `BEGIN` / `COMMIT`).
+/// What a unit runs its statements on: a database transaction, or, for lookup and autocommit
+/// units, the pool itself (each statement on its own, no `BEGIN` / `COMMIT`).
 #[derive(Debug)]
 pub(crate) enum Unit {
     Txn(DatabaseTransaction),
     Pool(DatabaseConnection),
 }
 
-#[async_trait]
-impl ConnectionTrait for Unit {
-    fn get_database_backend(&self) -> DbBackend {
-        match self {
-            Self::Txn(t) => t.get_database_backend(),
-            Self::Pool(c) => c.get_database_backend(),
-        }
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::Txn(t) => t.execute_raw(stmt).await,
-            Self::Pool(c) => c.execute_raw(stmt).await,
-        }
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::Txn(t) => t.execute_unprepared(sql).await,
-            Self::Pool(c) => c.execute_unprepared(sql).await,
-        }
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match self {
-            Self::Txn(t) => t.query_one_raw(stmt).await,
-            Self::Pool(c) => c.query_one_raw(stmt).await,
-        }
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match self {
-            Self::Txn(t) => t.query_all_raw(stmt).await,
-            Self::Pool(c) => c.query_all_raw(stmt).await,
-        }
-    }
-
-    fn support_returning(&self) -> bool {
-        match self {
-            Self::Txn(t) => t.support_returning(),
-            Self::Pool(c) => c.support_returning(),
-        }
-    }
-}
-
 /// One unit of work: a database transaction (dropping it without [`Tx::commit`] rolls it
-/// back), or a lookup unit's statements on the pool.
+/// back), or a lookup or autocommit unit's statements on the pool.
 pub struct SeaTx {
     // Declared before `_gate` so that it drops (and queues its rollback) first.
     unit: Unit,
@@ -354,14 +309,17 @@ impl SeaTx {
     }
 
     /// Where reads run.
-    pub(crate) fn r(&self) -> &Unit {
-        &self.unit
+    pub(crate) fn r(&self) -> DatabaseExecutor<'_> {
+        match &self.unit {
+            Unit::Txn(txn) => DatabaseExecutor::Transaction(txn),
+            Unit::Pool(pool) => DatabaseExecutor::Connection(pool),
+        }
     }
 
     /// Where writes run: refused in a read or lookup unit, as the memory store does.
-    pub(crate) fn w(&self) -> Result<&Unit, StoreError> {
+    pub(crate) fn w(&self) -> Result<DatabaseExecutor<'_>, StoreError> {
         if self.writable {
-            Ok(&self.unit)
+            Ok(self.r())
         } else {
             Err(StoreError::Other("write in a read-only unit".into()))
         }
@@ -386,7 +344,8 @@ impl SeaTx {
         query: Q,
     ) -> Result<u64, StoreError> {
         let statement = query.build(self.backend);
-        let txn = match self.w()? {
+        self.w()?; // refused in read units, like every write
+        let txn = match &self.unit {
             // Outside a transaction a failed statement spoils nothing.
             Unit::Pool(pool) => {
                 return Ok(pool.execute_raw(statement).await.map_err(db_err)?.rows_affected());

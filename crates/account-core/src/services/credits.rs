@@ -813,7 +813,6 @@ fn sorted<K: Ord + Clone>(map: BTreeMap<K, i64>) -> Vec<(K, i64)> {
     map.into_iter().collect()
 }
 
-/// Sums records into totals and a gap-free series of local buckets.
 /// The first day of each bucket of the report's series: the bucket holding `from`, then
 /// each next one up to the bucket holding `to`.
 fn series_starts(query: &UsageQuery) -> Vec<NaiveDate> {
@@ -841,6 +840,8 @@ fn series_bounds(
     bounds
 }
 
+/// Adds the store's sums into totals and a gap-free series of local buckets (one per entry of
+/// `starts`, the sums' periods).
 pub(crate) fn build_report(
     query: &UsageQuery,
     timezone: Timezone,

@@ -43,12 +43,12 @@ fn api_key(m: Model) -> Result<ApiKey, StoreError> {
 #[async_trait]
 impl ApiKeyRepo for SeaTx {
     async fn insert(&mut self, key: &ApiKey) -> Result<(), StoreError> {
-        Entity::insert(row(key)).exec_without_returning(self.w()?).await.map_err(db_err)?;
+        Entity::insert(row(key)).exec_without_returning(&self.w()?).await.map_err(db_err)?;
         Ok(())
     }
 
     async fn get(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
-        let found = Entity::find_by_id(id.as_uuid()).one(self.r()).await.map_err(db_err)?;
+        let found = Entity::find_by_id(id.as_uuid()).one(&self.r()).await.map_err(db_err)?;
         found.map(api_key).transpose()
     }
 
@@ -57,7 +57,7 @@ impl ApiKeyRepo for SeaTx {
             .filter(Column::MemberId.eq(member.as_uuid()))
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(api_key).collect()
@@ -71,7 +71,7 @@ impl ApiKeyRepo for SeaTx {
             .filter(
                 Condition::any().add(Column::LastUsedAt.is_null()).add(Column::LastUsedAt.lt(at)),
             )
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -80,7 +80,7 @@ impl ApiKeyRepo for SeaTx {
     async fn delete(&mut self, id: ApiKeyId) -> Result<(), StoreError> {
         let done = Entity::delete_many()
             .filter(Column::Id.eq(id.as_uuid()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         if done.rows_affected == 0 {
@@ -92,7 +92,7 @@ impl ApiKeyRepo for SeaTx {
     async fn delete_for_member(&mut self, member: MemberId) -> Result<u64, StoreError> {
         let done = Entity::delete_many()
             .filter(Column::MemberId.eq(member.as_uuid()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected)

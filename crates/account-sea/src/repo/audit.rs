@@ -44,7 +44,7 @@ fn entry(m: Model) -> Result<AuditEntry, StoreError> {
 #[async_trait]
 impl AuditRepo for SeaTx {
     async fn append(&mut self, e: &AuditEntry) -> Result<(), StoreError> {
-        Entity::insert(row(e)).exec_without_returning(self.w()?).await.map_err(db_err)?;
+        Entity::insert(row(e)).exec_without_returning(&self.w()?).await.map_err(db_err)?;
         Ok(())
     }
 
@@ -64,7 +64,7 @@ impl AuditRepo for SeaTx {
             .order_by_desc(Column::At)
             .order_by_desc(Column::Id)
             .limit(u64::from(page.limit))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(entry).collect()

@@ -35,7 +35,7 @@ fn product(m: Model) -> Result<Product, StoreError> {
 #[async_trait]
 impl CatalogueRepo for SeaTx {
     async fn list(&mut self) -> Result<Vec<Product>, StoreError> {
-        let rows = Entity::find().all(self.r()).await.map_err(db_err)?;
+        let rows = Entity::find().all(&self.r()).await.map_err(db_err)?;
         let mut items = rows.into_iter().map(product).collect::<Result<Vec<_>, _>>()?;
         // Ordered here, not by the database, so that the order is by code point on both
         // backends (a PostgreSQL collation would order otherwise); the catalogue is small.
@@ -59,7 +59,7 @@ impl CatalogueRepo for SeaTx {
     }
 
     async fn get(&mut self, id: ProductId) -> Result<Option<Product>, StoreError> {
-        let found = Entity::find_by_id(id.as_uuid()).one(self.r()).await.map_err(db_err)?;
+        let found = Entity::find_by_id(id.as_uuid()).one(&self.r()).await.map_err(db_err)?;
         found.map(product).transpose()
     }
 }

@@ -64,7 +64,7 @@ impl ContactRepo for SeaTx {
             .filter(Column::OrgId.eq(org.as_uuid()))
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(contact).collect()
@@ -83,7 +83,7 @@ impl ContactRepo for SeaTx {
     async fn delete(&mut self, id: ContactId) -> Result<(), StoreError> {
         let done = Entity::delete_many()
             .filter(Column::Id.eq(id.as_uuid()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         if done.rows_affected == 0 {

@@ -26,6 +26,23 @@ fn kind(column: &str, stored: &str) -> Result<CreditKind, StoreError> {
     CreditKind::parse(stored).ok_or_else(|| corrupt(column))
 }
 
+/// The consumptions of `org` (of one spender when given) in `[from, to)`: what usage reports
+/// read, row by row or summed.
+fn consumed(
+    org: OrganisationId,
+    spender: Option<MemberId>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Condition {
+    use ledger_entries::Column as C;
+    Condition::all()
+        .add(C::OrgId.eq(org.as_uuid()))
+        .add(C::EntryType.eq(EntryType::Consume.as_str()))
+        .add(C::At.gte(micros(from)))
+        .add(C::At.lt(micros(to)))
+        .add_option(spender.map(|s| C::SpenderId.eq(s.as_uuid())))
+}
+
 fn pool(m: credit_pools::Model) -> Result<CreditPool, StoreError> {
     Ok(CreditPool {
         org_id: OrganisationId::from_uuid(m.org_id),
@@ -140,7 +157,7 @@ impl CreditRepo for SeaTx {
     async fn pools(&mut self, org: OrganisationId) -> Result<Vec<CreditPool>, StoreError> {
         let rows = credit_pools::Entity::find()
             .filter(credit_pools::Column::OrgId.eq(org.as_uuid()))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         let mut pools = rows.into_iter().map(pool).collect::<Result<Vec<_>, _>>()?;
@@ -154,7 +171,7 @@ impl CreditRepo for SeaTx {
         kind: CreditKind,
     ) -> Result<Option<CreditPool>, StoreError> {
         let select = credit_pools::Entity::find_by_id((org.as_uuid(), kind.as_str().to_owned()));
-        let found = self.locking(select).one(self.r()).await.map_err(db_err)?;
+        let found = self.locking(select).one(&self.r()).await.map_err(db_err)?;
         found.map(pool).transpose()
     }
 
@@ -169,7 +186,7 @@ impl CreditRepo for SeaTx {
             .set(changes)
             .filter(credit_pools::Column::OrgId.eq(p.org_id.as_uuid()))
             .filter(credit_pools::Column::Kind.eq(p.kind.as_str()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         if done.rows_affected == 0 {
@@ -184,7 +201,7 @@ impl CreditRepo for SeaTx {
         kind: CreditKind,
     ) -> Result<Option<Allocation>, StoreError> {
         let select = allocations::Entity::find_by_id((member.as_uuid(), kind.as_str().to_owned()));
-        let found = self.locking(select).one(self.r()).await.map_err(db_err)?;
+        let found = self.locking(select).one(&self.r()).await.map_err(db_err)?;
         found.map(allocation).transpose()
     }
 
@@ -206,7 +223,7 @@ impl CreditRepo for SeaTx {
                 .to_owned();
         allocations::Entity::insert(row)
             .on_conflict(upsert)
-            .exec_without_returning(self.w()?)
+            .exec_without_returning(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -218,7 +235,7 @@ impl CreditRepo for SeaTx {
     ) -> Result<Vec<Allocation>, StoreError> {
         let rows = allocations::Entity::find()
             .filter(allocations::Column::MemberId.eq(member.as_uuid()))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         Ok(sorted(rows.into_iter().map(allocation).collect::<Result<_, _>>()?))
@@ -230,7 +247,7 @@ impl CreditRepo for SeaTx {
     ) -> Result<Vec<Allocation>, StoreError> {
         let rows = allocations::Entity::find()
             .filter(allocations::Column::OrgId.eq(org.as_uuid()))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         Ok(sorted(rows.into_iter().map(allocation).collect::<Result<_, _>>()?))
@@ -242,7 +259,7 @@ impl CreditRepo for SeaTx {
             // Only consumptions can break a rule (their event id).
             self.exec_guarded(insert).await?;
         } else {
-            insert.exec_without_returning(self.w()?).await.map_err(db_err)?;
+            insert.exec_without_returning(&self.w()?).await.map_err(db_err)?;
         }
         Ok(())
     }
@@ -255,7 +272,7 @@ impl CreditRepo for SeaTx {
         let found = ledger_entries::Entity::find()
             .filter(ledger_entries::Column::OrgId.eq(org.as_uuid()))
             .filter(ledger_entries::Column::EventId.eq(event_id.as_str()))
-            .one(self.r())
+            .one(&self.r())
             .await
             .map_err(db_err)?;
         found.map(ledger_entry).transpose()
@@ -290,7 +307,7 @@ impl CreditRepo for SeaTx {
             .order_by_asc(C::At)
             .order_by_asc(C::Id)
             .limit(u64::from(page.limit))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(ledger_entry).collect()
@@ -304,16 +321,13 @@ impl CreditRepo for SeaTx {
         to: DateTime<Utc>,
     ) -> Result<Vec<ConsumptionRecord>, StoreError> {
         use ledger_entries::Column as C;
-        let mut select = ledger_entries::Entity::find()
-            .filter(C::OrgId.eq(org.as_uuid()))
-            .filter(C::EntryType.eq(EntryType::Consume.as_str()))
-            .filter(C::At.gte(micros(from)))
-            .filter(C::At.lt(micros(to)));
-        if let Some(spender) = spender {
-            select = select.filter(C::SpenderId.eq(spender.as_uuid()));
-        }
-        let rows =
-            select.order_by_asc(C::At).order_by_asc(C::Id).all(self.r()).await.map_err(db_err)?;
+        let rows = ledger_entries::Entity::find()
+            .filter(consumed(org, spender, from, to))
+            .order_by_asc(C::At)
+            .order_by_asc(C::Id)
+            .all(&self.r())
+            .await
+            .map_err(db_err)?;
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
             let spender = row.spender_id.map(MemberId::from_uuid);
@@ -361,37 +375,31 @@ impl CreditRepo for SeaTx {
                 .finally(index(periods - 1))
                 .into()
         };
-        let mut select = ledger_entries::Entity::find()
-            .select_only()
-            .column_as(period, "period")
-            .column(C::SpenderId)
-            .column(C::Kind)
-            .column(C::DataType)
-            .column(C::Provider)
-            .column_as(
-                Expr::from(Func::cast_as(Expr::col(C::Amount).sum(), Alias::new("bigint"))),
-                "amount",
-            )
-            .filter(C::OrgId.eq(org.as_uuid()))
-            .filter(C::EntryType.eq(EntryType::Consume.as_str()))
-            .filter(C::At.gte(micros(*first)))
-            .filter(C::At.lt(micros(*last)))
-            // As `consumption`: a consumption without its detail is not reported.
-            .filter(C::DataType.is_not_null())
-            .filter(C::Provider.is_not_null());
-        if let Some(spender) = spender {
-            select = select.filter(C::SpenderId.eq(spender.as_uuid()));
-        }
-        let rows: Vec<(i64, Option<Uuid>, String, Option<String>, Option<String>, i64)> = select
-            .group_by(Expr::col(Alias::new("period")))
-            .group_by(C::SpenderId)
-            .group_by(C::Kind)
-            .group_by(C::DataType)
-            .group_by(C::Provider)
-            .into_tuple()
-            .all(self.r())
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<(i64, Option<Uuid>, String, Option<String>, Option<String>, i64)> =
+            ledger_entries::Entity::find()
+                .select_only()
+                .column_as(period, "period")
+                .column(C::SpenderId)
+                .column(C::Kind)
+                .column(C::DataType)
+                .column(C::Provider)
+                .column_as(
+                    Expr::from(Func::cast_as(Expr::col(C::Amount).sum(), Alias::new("bigint"))),
+                    "amount",
+                )
+                .filter(consumed(org, spender, *first, *last))
+                // As `consumption`: a consumption without its detail is not reported.
+                .filter(C::DataType.is_not_null())
+                .filter(C::Provider.is_not_null())
+                .group_by(Expr::col(Alias::new("period")))
+                .group_by(C::SpenderId)
+                .group_by(C::Kind)
+                .group_by(C::DataType)
+                .group_by(C::Provider)
+                .into_tuple()
+                .all(&self.r())
+                .await
+                .map_err(db_err)?;
         rows.into_iter()
             .map(|(period, spender, k, data_type, provider, amount)| {
                 let column = "ledger_entries.data_type/provider";

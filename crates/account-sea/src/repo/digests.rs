@@ -26,7 +26,7 @@ fn digest(m: Model) -> Result<ScheduledDigest, StoreError> {
 #[async_trait]
 impl DigestRepo for SeaTx {
     async fn get(&mut self, member: MemberId) -> Result<Option<ScheduledDigest>, StoreError> {
-        let found = Entity::find_by_id(member.as_uuid()).one(self.r()).await.map_err(db_err)?;
+        let found = Entity::find_by_id(member.as_uuid()).one(&self.r()).await.map_err(db_err)?;
         found.map(digest).transpose()
     }
 
@@ -41,7 +41,7 @@ impl DigestRepo for SeaTx {
             .to_owned();
         Entity::insert(row)
             .on_conflict(replace)
-            .exec_without_returning(self.w()?)
+            .exec_without_returning(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -50,7 +50,7 @@ impl DigestRepo for SeaTx {
     async fn delete(&mut self, member: MemberId) -> Result<(), StoreError> {
         Entity::delete_many()
             .filter(Column::MemberId.eq(member.as_uuid()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -66,7 +66,7 @@ impl DigestRepo for SeaTx {
             .order_by_asc(Column::DueAt)
             .order_by_asc(Column::MemberId)
             .limit(u64::from(limit))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(digest).collect()

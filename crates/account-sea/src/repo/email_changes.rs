@@ -67,7 +67,7 @@ fn flow(m: Model) -> Result<EmailChange, StoreError> {
 #[async_trait]
 impl EmailChangeRepo for SeaTx {
     async fn get(&mut self, member: MemberId) -> Result<Option<EmailChange>, StoreError> {
-        let found = Entity::find_by_id(member.as_uuid()).one(self.r()).await.map_err(db_err)?;
+        let found = Entity::find_by_id(member.as_uuid()).one(&self.r()).await.map_err(db_err)?;
         found.map(flow).transpose()
     }
 
@@ -77,7 +77,7 @@ impl EmailChangeRepo for SeaTx {
             .to_owned();
         Entity::insert(row(f))
             .on_conflict(replace)
-            .exec_without_returning(self.w()?)
+            .exec_without_returning(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -86,7 +86,7 @@ impl EmailChangeRepo for SeaTx {
     async fn delete(&mut self, member: MemberId) -> Result<(), StoreError> {
         Entity::delete_many()
             .filter(Column::MemberId.eq(member.as_uuid()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())

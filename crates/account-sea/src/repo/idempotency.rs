@@ -40,7 +40,7 @@ impl IdempotencyRepo for SeaTx {
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let found = Entity::find_by_id((scope.to_owned(), key.to_owned()))
-            .one(self.r())
+            .one(&self.r())
             .await
             .map_err(db_err)?;
         found.map(record).transpose()
@@ -63,7 +63,7 @@ impl IdempotencyRepo for SeaTx {
                 OnConflict::columns([Column::Scope, Column::ClientKey]).do_nothing().to_owned(),
             )
             .try_insert()
-            .exec_without_returning(self.w()?)
+            .exec_without_returning(&self.w()?)
             .await
             .map_err(db_err)?;
         match done {
@@ -87,7 +87,7 @@ impl IdempotencyRepo for SeaTx {
             .set(changes)
             .filter(Column::Scope.eq(scope))
             .filter(Column::ClientKey.eq(key))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         if done.rows_affected == 0 {
@@ -100,7 +100,7 @@ impl IdempotencyRepo for SeaTx {
         Entity::delete_many()
             .filter(Column::Scope.eq(scope))
             .filter(Column::ClientKey.eq(key))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -109,7 +109,7 @@ impl IdempotencyRepo for SeaTx {
     async fn purge(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = Entity::delete_many()
             .filter(Column::CreatedAt.lt(micros(before)))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected)

@@ -162,19 +162,19 @@ impl MemberRepo for SeaTx {
 
     async fn get(&mut self, id: MemberId) -> Result<Option<Member>, StoreError> {
         let found =
-            live().filter(Column::Id.eq(id.as_uuid())).one(self.r()).await.map_err(db_err)?;
+            live().filter(Column::Id.eq(id.as_uuid())).one(&self.r()).await.map_err(db_err)?;
         found.map(member).transpose()
     }
 
     async fn lock(&mut self, id: MemberId) -> Result<Option<Member>, StoreError> {
         let select = self.locking(live().filter(Column::Id.eq(id.as_uuid())));
-        let found = select.one(self.r()).await.map_err(db_err)?;
+        let found = select.one(&self.r()).await.map_err(db_err)?;
         found.map(member).transpose()
     }
 
     async fn find_by_email(&mut self, email: &EmailAddress) -> Result<Option<Member>, StoreError> {
         let found =
-            live().filter(Column::EmailKey.eq(email.key())).one(self.r()).await.map_err(db_err)?;
+            live().filter(Column::EmailKey.eq(email.key())).one(&self.r()).await.map_err(db_err)?;
         found.map(member).transpose()
     }
 
@@ -198,7 +198,7 @@ impl MemberRepo for SeaTx {
         }
         let found = live()
             .filter(Column::Username.eq(username.as_str()))
-            .one(self.r())
+            .one(&self.r())
             .await
             .map_err(db_err)?;
         found.map(member).transpose()
@@ -249,7 +249,7 @@ impl MemberRepo for SeaTx {
             .set(tombstone)
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(Column::ErasedAt.is_null())
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         if done.rows_affected == 0 {
@@ -274,7 +274,7 @@ impl MemberRepo for SeaTx {
         let rows = select
             .order_by_asc(Column::Id)
             .limit(u64::from(page.limit))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(member).collect()
@@ -290,7 +290,7 @@ impl MemberRepo for SeaTx {
             .group_by(Column::Status)
             .group_by(Column::Role)
             .into_tuple()
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         let mut counts = MemberCounts::default();

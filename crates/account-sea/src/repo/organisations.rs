@@ -84,13 +84,13 @@ impl OrganisationRepo for SeaTx {
     }
 
     async fn get(&mut self, id: OrganisationId) -> Result<Option<Organisation>, StoreError> {
-        let found = Entity::find_by_id(id.as_uuid()).one(self.r()).await.map_err(db_err)?;
+        let found = Entity::find_by_id(id.as_uuid()).one(&self.r()).await.map_err(db_err)?;
         found.map(organisation).transpose()
     }
 
     async fn lock(&mut self, id: OrganisationId) -> Result<Option<Organisation>, StoreError> {
         let found =
-            self.locking(Entity::find_by_id(id.as_uuid())).one(self.r()).await.map_err(db_err)?;
+            self.locking(Entity::find_by_id(id.as_uuid())).one(&self.r()).await.map_err(db_err)?;
         found.map(organisation).transpose()
     }
 
@@ -100,7 +100,7 @@ impl OrganisationRepo for SeaTx {
         let done = Entity::update_many()
             .set(changes)
             .filter(Column::Id.eq(org.id.as_uuid()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         if done.rows_affected == 0 {
@@ -117,7 +117,7 @@ impl OrganisationRepo for SeaTx {
         let rows = select
             .order_by_asc(Column::Id)
             .limit(u64::from(page.limit))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(organisation).collect()

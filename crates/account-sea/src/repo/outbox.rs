@@ -47,7 +47,7 @@ impl SeaTx {
         let done = Entity::update_many()
             .set(changes)
             .filter(Column::Id.eq(id.as_uuid()))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         if done.rows_affected == 0 {
@@ -60,7 +60,7 @@ impl SeaTx {
 #[async_trait]
 impl OutboxRepo for SeaTx {
     async fn enqueue(&mut self, m: &OutboxMail) -> Result<(), StoreError> {
-        Entity::insert(row(m)).exec_without_returning(self.w()?).await.map_err(db_err)?;
+        Entity::insert(row(m)).exec_without_returning(&self.w()?).await.map_err(db_err)?;
         Ok(())
     }
 
@@ -70,7 +70,7 @@ impl OutboxRepo for SeaTx {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OutboxMail>, StoreError> {
-        let txn = self.w()?;
+        let txn = &self.w()?;
         let mut due = Entity::find()
             .filter(Column::SentAt.is_null())
             .filter(Column::NextAttemptAt.lte(micros(now)))
@@ -129,7 +129,7 @@ impl OutboxRepo for SeaTx {
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
             .limit(u64::from(limit))
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(mail).collect()

@@ -60,7 +60,7 @@ impl SeaTx {
     /// Deletes the sessions matching `doomed` and every session hanging on one of them, in two
     /// set-based statements; returns how many sessions matching `doomed` went.
     async fn end_sessions(&self, doomed: Condition) -> Result<u64, StoreError> {
-        let txn = self.w()?;
+        let txn = &self.w()?;
         let parents =
             Query::select().column(Column::Id).from(Entity).cond_where(doomed.clone()).to_owned();
         Entity::delete_many()
@@ -77,12 +77,12 @@ impl SeaTx {
 #[async_trait]
 impl SessionRepo for SeaTx {
     async fn insert(&mut self, s: &Session) -> Result<(), StoreError> {
-        Entity::insert(row(s)).exec_without_returning(self.w()?).await.map_err(db_err)?;
+        Entity::insert(row(s)).exec_without_returning(&self.w()?).await.map_err(db_err)?;
         Ok(())
     }
 
     async fn get(&mut self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        let found = Entity::find_by_id(id.as_uuid()).one(self.r()).await.map_err(db_err)?;
+        let found = Entity::find_by_id(id.as_uuid()).one(&self.r()).await.map_err(db_err)?;
         found.map(session).transpose()
     }
 
@@ -92,7 +92,7 @@ impl SessionRepo for SeaTx {
             .set(ActiveModel { last_seen_at: Set(at), ..ActiveModel::default() })
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(Column::LastSeenAt.lt(at))
-            .exec(self.w()?)
+            .exec(&self.w()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -120,7 +120,7 @@ impl SessionRepo for SeaTx {
             .filter(Column::MemberId.eq(member.as_uuid()))
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(session).collect()
@@ -130,14 +130,14 @@ impl SessionRepo for SeaTx {
         let rows = Entity::find()
             .filter(Column::ImpAdminSessionId.eq(admin_session.as_uuid()))
             .order_by_asc(Column::Id)
-            .all(self.r())
+            .all(&self.r())
             .await
             .map_err(db_err)?;
         rows.into_iter().map(session).collect()
     }
 
     async fn delete_expired(&mut self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let txn = self.w()?;
+        let txn = &self.w()?;
         let expired = Condition::all().add(Column::ExpiresAt.lte(micros(now)));
         let parents =
             Query::select().column(Column::Id).from(Entity).cond_where(expired.clone()).to_owned();

@@ -57,16 +57,14 @@ impl Argon2Hasher {
         lanes: u32,
         concurrency: usize,
     ) -> Result<Self, HashError> {
-        let params = Params::new(memory_kib, iterations, lanes, None)
-            .map_err(|e| HashError(e.to_string()))?;
+        let params = Params::new(memory_kib, iterations, lanes, None).map_err(fail)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         // A real hash of a random password, so that verifying against "no account" costs the
         // same as against a real one.
         let mut seed = [0u8; 16];
-        getrandom::fill(&mut seed).map_err(|e| HashError(e.to_string()))?;
-        let salt = SaltString::encode_b64(&seed).map_err(|e| HashError(e.to_string()))?;
-        let dummy =
-            argon2.hash_password(&seed, &salt).map_err(|e| HashError(e.to_string()))?.to_string();
+        getrandom::fill(&mut seed).map_err(fail)?;
+        let salt = SaltString::encode_b64(&seed).map_err(fail)?;
+        let dummy = argon2.hash_password(&seed, &salt).map_err(fail)?.to_string();
         Ok(Self { jobs: start_workers(&argon2, concurrency.max(1))?, dummy })
     }
 
@@ -103,21 +101,21 @@ impl Worker {
         Self { argon2, blocks: vec![Block::default(); block_count] }
     }
 
-    /// Runs `argon2` into `out` on this thread's blocks (grown if a stored hash asks for more
-    /// memory than the configured cost).
+    /// Runs `argon2` into `out` on `blocks` (grown if a stored hash asks for more memory than
+    /// the configured cost).
     fn compute(
-        &mut self,
+        blocks: &mut Vec<Block>,
         argon2: &Argon2<'_>,
-        block_count: usize,
         password: &[u8],
         salt: &[u8],
         out: &mut [u8],
     ) -> Result<(), HashError> {
-        if self.blocks.len() < block_count {
-            self.blocks.resize(block_count, Block::default());
+        let needed = argon2.params().block_count();
+        if blocks.len() < needed {
+            blocks.resize(needed, Block::default());
         }
         argon2
-            .hash_password_into_with_memory(password, salt, out, &mut self.blocks[..block_count])
+            .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
             .map_err(fail)
     }
 
@@ -126,15 +124,13 @@ impl Worker {
         let mut seed = [0u8; 16];
         getrandom::fill(&mut seed).map_err(fail)?;
         let salt = SaltString::encode_b64(&seed).map_err(fail)?;
-        let argon2 = self.argon2.clone();
-        let params = argon2.params().clone();
-        let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
-        let mut out = vec![0u8; len];
-        self.compute(&argon2, params.block_count(), password, &seed, &mut out)?;
+        let params = self.argon2.params();
+        let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+        Self::compute(&mut self.blocks, &self.argon2, password, &seed, &mut out)?;
         let hash = PhcHash {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&params).map_err(fail)?,
+            params: ParamsString::try_from(params).map_err(fail)?,
             salt: Some(salt.as_salt()),
             hash: Some(Output::new(&out).map_err(fail)?),
         };
@@ -154,9 +150,9 @@ impl Worker {
         };
         let mut salt_bytes = [0u8; 64];
         let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(fail)?;
-        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let argon2 = Argon2::new(algorithm, version, params);
         let mut out = vec![0u8; expected.len()];
-        self.compute(&argon2, params.block_count(), password, salt_bytes, &mut out)?;
+        Self::compute(&mut self.blocks, &argon2, password, salt_bytes, &mut out)?;
         Ok(Output::new(&out).map_err(fail)? == expected)
     }
 }
