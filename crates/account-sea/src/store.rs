@@ -14,6 +14,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use account_core::domain::member::Member;
+use account_core::domain::session::{ApiKey, Session};
+use account_core::ids::{ApiKeyId, MemberId, SessionId};
 use account_core::ports::{
     ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo, EmailChangeRepo,
     IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, Store, StoreError, Tx,
@@ -421,6 +424,28 @@ impl Tx for SeaTx {
     }
     fn idempotency(&mut self) -> &mut dyn IdempotencyRepo {
         self
+    }
+
+    async fn session_and_member(
+        &mut self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<Member>)>, StoreError> {
+        self.session_and_member_joined(id).await
+    }
+
+    async fn api_key_and_member(
+        &mut self,
+        id: ApiKeyId,
+    ) -> Result<Option<(ApiKey, Option<Member>)>, StoreError> {
+        self.api_key_and_member_joined(id).await
+    }
+
+    async fn member_pair(
+        &mut self,
+        first: MemberId,
+        second: MemberId,
+    ) -> Result<(Option<Member>, Option<Member>), StoreError> {
+        self.member_pair_in_one(first, second).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

@@ -172,6 +172,49 @@ pub trait Tx: Send {
     /// Idempotency records of the HTTP layer.
     fn idempotency(&mut self) -> &mut dyn IdempotencyRepo;
 
+    /// A session and the (not erased) member it belongs to, as `sessions().get` then
+    /// `members().get` would read them: what every authenticated request needs first. A store
+    /// may read both at once (one joined statement instead of two round trips).
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn session_and_member(
+        &mut self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<Member>)>, StoreError> {
+        let Some(session) = self.sessions().get(id).await? else { return Ok(None) };
+        let member = self.members().get(session.member_id).await?;
+        Ok(Some((session, member)))
+    }
+
+    /// An API key and its (not erased) member, as [`Tx::session_and_member`].
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn api_key_and_member(
+        &mut self,
+        id: ApiKeyId,
+    ) -> Result<Option<(ApiKey, Option<Member>)>, StoreError> {
+        let Some(key) = self.api_keys().get(id).await? else { return Ok(None) };
+        let member = self.members().get(key.member_id).await?;
+        Ok(Some((key, member)))
+    }
+
+    /// Two (not erased) members, as two `members().get` calls would read them: an actor and
+    /// the member they act on. A store may read both at once.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn member_pair(
+        &mut self,
+        first: MemberId,
+        second: MemberId,
+    ) -> Result<(Option<Member>, Option<Member>), StoreError> {
+        let first = self.members().get(first).await?;
+        let second = self.members().get(second).await?;
+        Ok((first, second))
+    }
+
     /// Makes every write of this unit durable and visible, all at once.
     ///
     /// # Errors

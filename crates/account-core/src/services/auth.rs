@@ -239,9 +239,8 @@ impl<'a> AuthService<'a> {
         let token = Token::parse(TokenKind::Session, token).ok_or(AuthError::InvalidToken)?;
         let now = ctx.now();
         let mut tx = ctx.ports.store.lookup().await?;
-        let session = tx
-            .sessions()
-            .get(SessionId::from_uuid(token.id()))
+        let (session, member) = tx
+            .session_and_member(SessionId::from_uuid(token.id()))
             .await?
             .ok_or(AuthError::InvalidToken)?;
         if !ctx.ports.keyring.verify(TokenKind::Session.context(), token.secret(), &session.secret)
@@ -251,7 +250,6 @@ impl<'a> AuthService<'a> {
         if !self.is_live(&session, now) {
             return Err(AuthError::Expired);
         }
-        let member = tx.members().get(session.member_id).await?;
         let member = member
             .filter(|m| m.status == MemberStatus::Enabled && m.org_id == session.org_id)
             .ok_or(AuthError::InvalidToken)?;
@@ -303,15 +301,13 @@ impl<'a> AuthService<'a> {
         let token = Token::parse(TokenKind::ApiKey, key).ok_or(AuthError::InvalidToken)?;
         let now = ctx.now();
         let mut tx = ctx.ports.store.lookup().await?;
-        let key = tx
-            .api_keys()
-            .get(ApiKeyId::from_uuid(token.id()))
+        let (key, member) = tx
+            .api_key_and_member(ApiKeyId::from_uuid(token.id()))
             .await?
             .ok_or(AuthError::InvalidToken)?;
         if !ctx.ports.keyring.verify(TokenKind::ApiKey.context(), token.secret(), &key.secret) {
             return Err(AuthError::InvalidToken);
         }
-        let member = tx.members().get(key.member_id).await?;
         let member = member
             .filter(|m| m.status == MemberStatus::Enabled && m.org_id == key.org_id)
             .ok_or(AuthError::InvalidToken)?;

@@ -214,10 +214,17 @@ pub(crate) async fn acting_member(tx: &mut dyn Tx, actor: &Actor) -> Result<Memb
 /// Like [`acting_member`], and an API key is accepted too: only for the integrations' use
 /// cases (recording consumption, reading usage and balances).
 pub(crate) async fn integration_member(tx: &mut dyn Tx, actor: &Actor) -> Result<Member, Failure> {
-    let member = tx
-        .members()
-        .get(actor.member())
-        .await?
+    let found = tx.members().get(actor.member()).await?;
+    vet_actor(tx, actor, found).await
+}
+
+/// The checks of [`integration_member`] on the actor's member row as read.
+async fn vet_actor(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    found: Option<Member>,
+) -> Result<Member, Failure> {
+    let member = found
         .filter(|m| m.org_id == actor.org() && m.status == MemberStatus::Enabled)
         .ok_or(Denied::NotActive)?;
     if let Some(admin_id) = actor.impersonator() {
@@ -238,6 +245,23 @@ pub(crate) async fn integration_member(tx: &mut dyn Tx, actor: &Actor) -> Result
 pub(crate) async fn acting_admin(tx: &mut dyn Tx, actor: &Actor) -> Result<Member, Failure> {
     let member = acting_member(tx, actor).await?;
     if member.role == Role::Admin { Ok(member) } else { Err(Denied::NotAdmin.into()) }
+}
+
+/// [`acting_admin`], and the member `target` of the admin's organisation (unlocked, as
+/// [`member_of_org`]), read together.
+pub(crate) async fn acting_admin_and_member(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    target: MemberId,
+) -> Result<(Member, Option<Member>), Failure> {
+    session_only(actor)?;
+    let (found, target) = tx.member_pair(actor.member(), target).await?;
+    let admin = vet_actor(tx, actor, found).await?;
+    if admin.role != Role::Admin {
+        return Err(Denied::NotAdmin.into());
+    }
+    let target = target.filter(|m| m.org_id == admin.org_id);
+    Ok((admin, target))
 }
 
 /// Refuses impersonated requests (rule 16: password, email, API keys, deletion).

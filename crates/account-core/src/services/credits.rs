@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::common::{
-    Denied, Failure, acting_admin, integration_member, member_of_org, op_error, session_only,
+    Denied, Failure, acting_admin, acting_admin_and_member, integration_member, member_of_org,
+    op_error, session_only,
 };
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
@@ -374,10 +375,8 @@ impl<'a> CreditService<'a> {
             return Err(AllocateError::Validation(e));
         };
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let target = member_of_org(tx.as_mut(), admin.org_id, member_id, false)
-            .await?
-            .ok_or(AllocateError::MemberNotFound)?;
+        let (admin, target) = acting_admin_and_member(tx.as_mut(), actor, member_id).await?;
+        let target = target.ok_or(AllocateError::MemberNotFound)?;
         if target.role == Role::Admin {
             return Err(AllocateError::TargetIsAdmin);
         }

@@ -242,7 +242,8 @@ impl<'a> ProfileService<'a> {
     /// # Errors
     /// [`AccessError`].
     pub async fn me(&self, actor: &Actor) -> Result<Me, AccessError> {
-        let mut tx = self.ctx.ports.store.read().await?;
+        // Two independent rows: no transaction needed (and none to begin and end per request).
+        let mut tx = self.ctx.ports.store.lookup().await?;
         let member = acting_member(tx.as_mut(), actor).await?;
         let organisation = tx.organisations().get(member.org_id).await?.ok_or(Denied::NotActive)?;
         Ok(Me { member, organisation })

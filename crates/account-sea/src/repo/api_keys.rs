@@ -1,5 +1,6 @@
 //! `ApiKeyRepo` over the `api_keys` table.
 
+use account_core::domain::member::Member;
 use account_core::domain::session::ApiKey;
 use account_core::domain::text::KeyLabel;
 use account_core::ids::{ApiKeyId, MemberId, OrganisationId};
@@ -9,8 +10,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
+use super::members::joined_member;
 use super::{digest, micros, micros_opt, parse_opt};
 use crate::entity::api_keys::{ActiveModel, Column, Entity, Model};
+use crate::entity::members;
 use crate::error::db_err;
 use crate::store::SeaTx;
 
@@ -38,6 +41,22 @@ fn api_key(m: Model) -> Result<ApiKey, StoreError> {
         created_at: m.created_at,
         last_used_at: m.last_used_at,
     })
+}
+
+impl SeaTx {
+    /// `Tx::api_key_and_member` in one joined statement.
+    pub(crate) async fn api_key_and_member_joined(
+        &mut self,
+        id: ApiKeyId,
+    ) -> Result<Option<(ApiKey, Option<Member>)>, StoreError> {
+        let found = Entity::find_by_id(id.as_uuid())
+            .find_also_related(members::Entity)
+            .one(&self.r())
+            .await
+            .map_err(db_err)?;
+        let Some((k, m)) = found else { return Ok(None) };
+        Ok(Some((api_key(k)?, joined_member(m)?)))
+    }
 }
 
 #[async_trait]

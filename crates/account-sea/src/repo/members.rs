@@ -153,6 +153,37 @@ fn live() -> Select<Entity> {
     Entity::find().filter(Column::ErasedAt.is_null())
 }
 
+/// A member row read through a join: absent when erased, as [`live`] reads it.
+pub(crate) fn joined_member(found: Option<Model>) -> Result<Option<Member>, StoreError> {
+    found.filter(|m| m.erased_at.is_none()).map(member).transpose()
+}
+
+impl SeaTx {
+    /// `Tx::member_pair` in one statement.
+    pub(crate) async fn member_pair_in_one(
+        &mut self,
+        first: MemberId,
+        second: MemberId,
+    ) -> Result<(Option<Member>, Option<Member>), StoreError> {
+        let rows = live()
+            .filter(Column::Id.is_in([first.as_uuid(), second.as_uuid()]))
+            .all(&self.r())
+            .await
+            .map_err(db_err)?;
+        let mut pair = (None, None);
+        for row in rows {
+            let m = member(row)?;
+            if m.id == first {
+                pair.0 = Some(m.clone());
+            }
+            if m.id == second {
+                pair.1 = Some(m);
+            }
+        }
+        Ok(pair)
+    }
+}
+
 #[async_trait]
 impl MemberRepo for SeaTx {
     async fn insert(&mut self, m: &Member) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! `SessionRepo` over the `sessions` table. Ending a session also ends the impersonation
 //! sessions hanging on it (`imp_admin_session_id`), in the same statement or unit.
 
+use account_core::domain::member::Member;
 use account_core::domain::session::{ImpersonationInfo, Session};
 use account_core::domain::text::{ClientName, Reason};
 use account_core::ids::{MemberId, OrganisationId, SessionId};
@@ -11,7 +12,9 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
+use super::members::joined_member;
 use super::{digest, micros, parse, parse_opt};
+use crate::entity::members;
 use crate::entity::sessions::{ActiveModel, Column, Entity, Model};
 use crate::error::{corrupt, db_err};
 use crate::store::SeaTx;
@@ -57,6 +60,20 @@ fn session(m: Model) -> Result<Session, StoreError> {
 }
 
 impl SeaTx {
+    /// `Tx::session_and_member` in one joined statement.
+    pub(crate) async fn session_and_member_joined(
+        &mut self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<Member>)>, StoreError> {
+        let found = Entity::find_by_id(id.as_uuid())
+            .find_also_related(members::Entity)
+            .one(&self.r())
+            .await
+            .map_err(db_err)?;
+        let Some((s, m)) = found else { return Ok(None) };
+        Ok(Some((session(s)?, joined_member(m)?)))
+    }
+
     /// Deletes the sessions matching `doomed` and every session hanging on one of them, in two
     /// set-based statements; returns how many sessions matching `doomed` went.
     async fn end_sessions(&self, doomed: Condition) -> Result<u64, StoreError> {

@@ -205,3 +205,61 @@ pub(crate) async fn api_key_delete_and_delete_for_member(f: Factory) {
     assert!(tx.api_keys().list_for_member(admin.id).await.unwrap().is_empty());
     assert_eq!(tx.api_keys().list_for_member(sub.id).await.unwrap().len(), 1);
 }
+
+/// `Tx::session_and_member`, `api_key_and_member` and `member_pair` read what the separate
+/// reads would, erased members included (absent), in lookup and write units alike.
+pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
+    let store = f.fresh().await;
+    let (org, admin) = seed_org_with_admin(&store, 1).await;
+    let sub = crate::fixtures::full_member(org.id, 10, crate::fixtures::product(1, "x").id);
+    let sub = account_core::domain::member::Member {
+        role: account_core::domain::member::Role::SubUser,
+        ..sub
+    };
+    let gone = member(org.id, 11);
+    seed_members(&store, &[sub.clone(), gone.clone()]).await;
+    let (s_admin, s_sub, s_gone) = (
+        session(1, admin.id, org.id, at(1)),
+        session(2, sub.id, org.id, at(2)),
+        session(3, gone.id, org.id, at(3)),
+    );
+    let (k_sub, k_gone) = (api_key(1, sub.id, org.id, at(4)), api_key(2, gone.id, org.id, at(5)));
+    let mut tx = write(&store).await;
+    for s in [&s_admin, &s_sub, &s_gone] {
+        tx.sessions().insert(s).await.unwrap();
+    }
+    tx.api_keys().insert(&k_sub).await.unwrap();
+    tx.api_keys().insert(&k_gone).await.unwrap();
+    tx.members().erase(gone.id, at(6)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    for writable in [false, true] {
+        let mut tx = if writable { write(&store).await } else { store.lookup().await.unwrap() };
+        assert_eq!(
+            tx.session_and_member(s_admin.id).await.unwrap(),
+            Some((s_admin.clone(), Some(admin.clone())))
+        );
+        assert_eq!(
+            tx.session_and_member(s_sub.id).await.unwrap(),
+            Some((s_sub.clone(), Some(sub.clone())))
+        );
+        assert_eq!(tx.session_and_member(s_gone.id).await.unwrap(), Some((s_gone.clone(), None)));
+        assert_eq!(tx.session_and_member(id::<SessionId>(99)).await.unwrap(), None);
+        assert_eq!(
+            tx.api_key_and_member(k_sub.id).await.unwrap(),
+            Some((k_sub.clone(), Some(sub.clone())))
+        );
+        assert_eq!(tx.api_key_and_member(k_gone.id).await.unwrap(), Some((k_gone.clone(), None)));
+        assert_eq!(tx.api_key_and_member(key_id(99)).await.unwrap(), None);
+        assert_eq!(
+            tx.member_pair(admin.id, sub.id).await.unwrap(),
+            (Some(admin.clone()), Some(sub.clone()))
+        );
+        assert_eq!(
+            tx.member_pair(sub.id, sub.id).await.unwrap(),
+            (Some(sub.clone()), Some(sub.clone()))
+        );
+        assert_eq!(tx.member_pair(gone.id, admin.id).await.unwrap(), (None, Some(admin.clone())));
+        assert_eq!(tx.member_pair(id(98), id(99)).await.unwrap(), (None, None));
+    }
+}
