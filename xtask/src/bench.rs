@@ -781,7 +781,7 @@ fn bench_backend(
     let broken = seed::invariant_failures(&db.run(seed::INVARIANTS_SQL)?)?;
     if broken.is_empty() {
         eprintln!(
-            "bench: {backend}: invariants hold (pools and allocations equal their ledger sums, none over-allocated)"
+            "bench: {backend}: invariants hold (pools, allocations and consumption roll-ups equal their ledger sums, none over-allocated)"
         );
     }
     if let Some((spread, hot)) = pg_rows {

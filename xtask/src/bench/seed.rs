@@ -204,6 +204,27 @@ pub fn bulk_sql(db: &Db, b: &Bulk<'_>) -> String {
          FROM bench_members b JOIN {series} ON s.i < b.n;",
         new_id = db.new_id(),
     );
+    // The server keeps consumption summed per UTC day and month (`consumption_rollups`);
+    // the seed's consumptions get theirs as the roll-up migration sums an existing ledger.
+    let (day, month) = match db {
+        Db::Sqlite(_) => (
+            "(CAST(strftime('%s', at) AS INTEGER) / 86400) * 86400",
+            "CAST(strftime('%s', at, 'start of month') AS INTEGER)",
+        ),
+        Db::Postgres(_) => (
+            "(floor(extract(epoch FROM at) / 86400) * 86400)::bigint",
+            "extract(epoch FROM date_trunc('month', at AT TIME ZONE 'UTC'))::bigint",
+        ),
+    };
+    for (unit, start) in [("day", day), ("month", month)] {
+        let _ = writeln!(
+            s,
+            "INSERT INTO consumption_rollups (org_id, spender_id, unit, start, kind, data_type, provider, amount) \
+             SELECT org_id, spender_id, '{unit}', {start}, kind, data_type, provider, SUM(amount) \
+             FROM ledger_entries WHERE entry_type = 'consume' AND event_id LIKE 'seed-%' \
+             GROUP BY org_id, spender_id, {start}, kind, data_type, provider;"
+        );
+    }
     let _ = writeln!(
         s,
         "UPDATE credit_pools SET allocated = allocated + {alloc} * \
@@ -214,9 +235,10 @@ pub fn bulk_sql(db: &Db, b: &Bulk<'_>) -> String {
     s
 }
 
-/// Four counts, `|`-separated, each of which must be 0: pools whose balances differ from
+/// Five counts, `|`-separated, each of which must be 0: pools whose balances differ from
 /// their ledger's sums, over-allocated pools, allocations that differ from their ledger's
-/// sums, and over-spent allocations.
+/// sums, over-spent allocations, and consumption roll-ups (per organisation, kind, data type
+/// and provider, by day and by month) that differ from the ledger's consumptions.
 pub const INVARIANTS_SQL: &str = "\
 WITH l AS (SELECT org_id, kind, \
   SUM(CASE WHEN entry_type = 'grant' THEN amount WHEN entry_type = 'expire' THEN -amount ELSE 0 END) AS total, \
@@ -234,7 +256,14 @@ SELECT \
  (SELECT count(*) FROM credit_pools WHERE allocated + spent_from_pool > total OR allocated < 0 OR spent_from_pool < 0), \
  (SELECT count(*) FROM allocations a LEFT JOIN m ON m.member_id = a.member_id AND m.kind = a.kind \
    WHERE a.allocated <> COALESCE(m.allocated, 0) OR a.used <> COALESCE(m.used, 0)), \
- (SELECT count(*) FROM allocations WHERE used > allocated OR used < 0);
+ (SELECT count(*) FROM allocations WHERE used > allocated OR used < 0), \
+ (SELECT count(*) FROM (SELECT org_id FROM ( \
+   SELECT org_id, kind, data_type, provider, amount AS l, 0 AS d, 0 AS m FROM ledger_entries \
+     WHERE entry_type = 'consume' AND data_type IS NOT NULL AND provider IS NOT NULL \
+   UNION ALL SELECT org_id, kind, data_type, provider, 0, \
+     CASE WHEN unit = 'day' THEN amount ELSE 0 END, CASE WHEN unit = 'month' THEN amount ELSE 0 END \
+     FROM consumption_rollups) u \
+   GROUP BY org_id, kind, data_type, provider HAVING SUM(l) <> SUM(d) OR SUM(l) <> SUM(m)) x);
 ";
 
 /// Reads [`INVARIANTS_SQL`]'s output: what broke, or nothing.
@@ -249,9 +278,10 @@ pub fn invariant_failures(output: &str) -> Result<Vec<String>, String> {
         "over-allocated pools",
         "allocations differing from their ledger's sums",
         "over-spent allocations",
+        "consumption roll-ups differing from the ledger",
     ];
     if counts.len() != names.len() {
-        return Err(format!("invariant output `{output}`: expected 4 counts"));
+        return Err(format!("invariant output `{output}`: expected 5 counts"));
     }
     Ok(names
         .iter()
@@ -286,8 +316,12 @@ mod tests {
 
     #[test]
     fn invariant_output_names_what_broke() {
-        assert!(invariant_failures("0|0|0|0\n").unwrap().is_empty());
-        assert_eq!(invariant_failures("0|2|0|0").unwrap(), vec!["2 over-allocated pools"]);
+        assert!(invariant_failures("0|0|0|0|0\n").unwrap().is_empty());
+        assert_eq!(invariant_failures("0|2|0|0|0").unwrap(), vec!["2 over-allocated pools"]);
+        assert_eq!(
+            invariant_failures("0|0|0|0|3").unwrap(),
+            vec!["3 consumption roll-ups differing from the ledger"]
+        );
         assert!(invariant_failures("0|0").is_err());
         assert!(invariant_failures("").is_err());
     }

@@ -446,7 +446,8 @@ pub trait CreditRepo: Send {
     /// are `bounds.len() - 1` periods (none with fewer than two bounds); consumption outside
     /// `[first, last)` is not counted. Rows with nothing spent are absent; no given order.
     /// The store adds up (SQL `GROUP BY`), so a report over a year of a busy member moves a
-    /// few rows, not one per consumption.
+    /// few rows, not one per consumption. The sums are one consistent read, in a lookup unit
+    /// too: never half of a consumption committed meanwhile.
     ///
     /// # Errors
     /// Driver failures only.

@@ -569,7 +569,8 @@ impl<'a> CreditService<'a> {
         actor: &Actor,
         query: &UsageQuery,
     ) -> Result<UsageReport, UsageReportError> {
-        let mut tx = self.ctx.ports.store.read().await?;
+        // The sums are one consistent read by themselves; the rest are lookups by key.
+        let mut tx = self.ctx.ports.store.lookup().await?;
         let viewer = integration_member(tx.as_mut(), actor).await?;
         let mut e = ValidationErrors::new();
         let timezone = match &query.timezone {

@@ -18,6 +18,7 @@ macro_rules! debug_keys_only {
 pub(crate) mod allocations;
 pub(crate) mod api_keys;
 pub(crate) mod audit_entries;
+pub(crate) mod consumption_rollups;
 pub(crate) mod contacts;
 pub(crate) mod credit_pools;
 pub(crate) mod digests;

@@ -11,6 +11,7 @@ mod m20261123_000001_organisations_members;
 mod m20261123_000002_credits;
 mod m20261123_000003_sessions_keys;
 mod m20261123_000004_contacts_audit_mail;
+mod m20261123_000005_consumption_rollups;
 
 /// Every migration of the schema, oldest first.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_credits::Migration),
             Box::new(m20261123_000003_sessions_keys::Migration),
             Box::new(m20261123_000004_contacts_audit_mail::Migration),
+            Box::new(m20261123_000005_consumption_rollups::Migration),
         ]
     }
 }
@@ -114,6 +116,19 @@ pub(crate) enum LedgerEntries {
     DataType,
     Provider,
     EventId,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum ConsumptionRollups {
+    Table,
+    OrgId,
+    SpenderId,
+    Unit,
+    Start,
+    Kind,
+    DataType,
+    Provider,
+    Amount,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -1,6 +1,9 @@
 //! `CreditRepo` over `credit_pools`, `allocations` and `ledger_entries`. A ledger row also
 //! stores its spender (`member_id`, or the acting member for pool-level entries), so usage
-//! reports of one member are one index range.
+//! reports of one member are one index range. Consumptions are also summed per UTC day and
+//! month (`consumption_rollups`, see [`rollups`]), which usage reports read.
+
+use std::collections::BTreeMap;
 
 use account_core::domain::audit::Principal;
 use account_core::domain::credits::{
@@ -13,12 +16,18 @@ use account_core::ports::{CreditRepo, LedgerCursor, LedgerFilter, Page, StoreErr
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, Func, OnConflict};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Expr, ExprTrait, Func, OnConflict, SelectStatement, UnionType,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+};
 use uuid::Uuid;
 
+use super::rollups::{self, Plan, Unit};
 use super::{micros, parse, parse_opt};
-use crate::entity::{allocations, credit_pools, ledger_entries};
+use crate::entity::{allocations, consumption_rollups, credit_pools, ledger_entries};
 use crate::error::{corrupt, db_err};
 use crate::store::SeaTx;
 
@@ -86,6 +95,11 @@ pub(crate) fn principal(
     }
 }
 
+/// Who spent: the member, or the acting member for pool-level entries.
+fn spender_of(e: &LedgerEntry) -> Option<Uuid> {
+    e.member_id.or_else(|| e.actor.member()).map(|m| m.as_uuid())
+}
+
 fn ledger_row(e: &LedgerEntry) -> ledger_entries::ActiveModel {
     let (actor_kind, actor_member_id) = principal_columns(e.actor);
     let detail = e.consumption.as_ref();
@@ -99,7 +113,7 @@ fn ledger_row(e: &LedgerEntry) -> ledger_entries::ActiveModel {
         actor_kind: Set(actor_kind.to_owned()),
         actor_member_id: Set(actor_member_id),
         acting_as: Set(e.acting_as.map(|m| m.as_uuid())),
-        spender_id: Set(e.member_id.or_else(|| e.actor.member()).map(|m| m.as_uuid())),
+        spender_id: Set(spender_of(e)),
         at: Set(micros(e.at)),
         reason: Set(e.reason.as_ref().map(|r| r.as_str().to_owned())),
         data_type: Set(detail.map(|d| d.data_type.as_str().to_owned())),
@@ -255,9 +269,12 @@ impl CreditRepo for SeaTx {
 
     async fn append(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
         let insert = ledger_entries::Entity::insert(ledger_row(entry));
-        if entry.consumption.is_some() {
+        if let Some(detail) = &entry.consumption {
             // Only consumptions can break a rule (their event id).
             self.exec_guarded(insert).await?;
+            if entry.entry_type == EntryType::Consume {
+                self.add_to_rollups(entry, detail).await?;
+            }
         } else {
             insert.exec_without_returning(&self.w()?).await.map_err(db_err)?;
         }
@@ -361,60 +378,253 @@ impl CreditRepo for SeaTx {
         if periods == 0 {
             return Ok(Vec::new());
         }
-        // The period of a row: the first inner bound it lies before, else the last period.
-        let index = |i: usize| Expr::val(i64::try_from(i).unwrap_or(i64::MAX));
-        let period: Expr = if periods == 1 {
-            index(0)
-        } else {
-            bounds[1..periods]
-                .iter()
-                .enumerate()
-                .fold(CaseStatement::new(), |case, (i, bound)| {
-                    case.case(Expr::col(C::At).lt(micros(*bound)), index(i))
-                })
-                .finally(index(periods - 1))
-                .into()
+        let inner = bounds[1..periods].iter().enumerate().map(|(i, b)| (*b, label(i)));
+        let Some(plan) = rollups::plan(bounds) else {
+            // Bounds less than a day apart: the raw consumptions, summed per period.
+            let query = raw_sums(org, spender, (*first, *last), inner, label(periods - 1), None);
+            let mut totals = Vec::new();
+            for (period, spender, k, data_type, provider, amount) in self.sums(&query).await? {
+                let period = usize::try_from(period).map_err(|_| corrupt("period"))?;
+                totals.push(total(period, spender, &k, &data_type, &provider, amount)?);
+            }
+            return Ok(totals);
         };
-        let rows: Vec<(i64, Option<Uuid>, String, Option<String>, Option<String>, i64)> =
-            ledger_entries::Entity::find()
-                .select_only()
-                .column_as(period, "period")
-                .column(C::SpenderId)
-                .column(C::Kind)
-                .column(C::DataType)
-                .column(C::Provider)
-                .column_as(
-                    Expr::from(Func::cast_as(Expr::col(C::Amount).sum(), Alias::new("bigint"))),
-                    "amount",
-                )
-                .filter(consumed(org, spender, *first, *last))
-                // As `consumption`: a consumption without its detail is not reported.
-                .filter(C::DataType.is_not_null())
-                .filter(C::Provider.is_not_null())
-                .group_by(Expr::col(Alias::new("period")))
-                .group_by(C::SpenderId)
-                .group_by(C::Kind)
-                .group_by(C::DataType)
-                .group_by(C::Provider)
-                .into_tuple()
-                .all(&self.r())
-                .await
-                .map_err(db_err)?;
-        rows.into_iter()
-            .map(|(period, spender, k, data_type, provider, amount)| {
-                let column = "ledger_entries.data_type/provider";
-                let (Some(data_type), Some(provider)) = (data_type, provider) else {
-                    return Err(corrupt(column));
-                };
-                Ok(ConsumptionTotal {
-                    period: usize::try_from(period).map_err(|_| corrupt("period"))?,
-                    spender: spender.map(MemberId::from_uuid),
-                    kind: kind("ledger_entries.kind", &k)?,
-                    data_type: parse("ledger_entries.data_type", DataType::parse(&data_type))?,
-                    provider: parse("ledger_entries.provider", Provider::parse(&provider))?,
-                    amount,
-                })
+        // One statement, so one snapshot in any unit: the roll-ups per period (labels 0, 1,
+        // …), then the raw windows (labels −1, −2, …).
+        let window_label = |w: usize| -1 - label(w);
+        let mut query = rollup_sums(org, spender, &plan);
+        if let (Some(w0), Some(wn)) = (plan.windows.first(), plan.windows.last()) {
+            // A row's window: the first whose end it lies before (windows ascend, disjoint).
+            let ends = plan.windows.iter().enumerate().map(|(i, w)| (w.to, window_label(i)));
+            let within = plan.windows.iter().fold(Condition::any(), |any, w| {
+                any.add(Condition::all().add(C::At.gte(micros(w.from))).add(C::At.lt(micros(w.to))))
+            });
+            let last = window_label(plan.windows.len() - 1);
+            let raw = raw_sums(org, spender, (w0.from, wn.to), ends, last, Some(within));
+            query = match query {
+                Some(mut q) => Some(q.union(UnionType::All, raw).to_owned()),
+                None => Some(raw),
+            };
+        }
+        let Some(query) = query else { return Ok(Vec::new()) };
+        let mut sums: BTreeMap<(usize, Option<Uuid>, String, String, String), i64> =
+            BTreeMap::new();
+        for (label, spender, k, data_type, provider, amount) in self.sums(&query).await? {
+            let effects = match usize::try_from(label) {
+                Ok(period) => vec![(period, 1)],
+                Err(_) => usize::try_from(-1 - label)
+                    .ok()
+                    .and_then(|w| plan.windows.get(w))
+                    .ok_or_else(|| corrupt("window"))?
+                    .effects
+                    .clone(),
+            };
+            for (period, sign) in effects {
+                let key = (period, spender, k.clone(), data_type.clone(), provider.clone());
+                *sums.entry(key).or_default() += sign * amount;
+            }
+        }
+        sums.into_iter()
+            .filter(|(_, amount)| *amount != 0)
+            .map(|((period, spender, k, data_type, provider), amount)| {
+                total(period, spender, &k, &data_type, &provider, amount)
             })
             .collect()
+    }
+}
+
+/// A summed row: a label (period or raw window), spender (none for NULL or the nil id), kind,
+/// data type, provider, amount.
+type Sum = (i64, Option<Uuid>, String, String, String, i64);
+
+fn label(i: usize) -> i64 {
+    i64::try_from(i).unwrap_or(i64::MAX)
+}
+
+/// `CASE WHEN <column> < t₀ THEN l₀ WHEN … ELSE <last> END`: the label of the first threshold
+/// a value lies before, from `(threshold, label)` pairs, else `last`.
+fn first_before<V: Into<sea_orm::Value>>(
+    column: &Expr,
+    thresholds: impl IntoIterator<Item = (V, i64)>,
+    last: i64,
+) -> Expr {
+    let mut case = CaseStatement::new();
+    let mut any = false;
+    for (threshold, l) in thresholds {
+        case = case.case(column.clone().lt(threshold), Expr::val(l));
+        any = true;
+    }
+    if any { case.finally(Expr::val(last)).into() } else { Expr::val(last) }
+}
+
+fn total(
+    period: usize,
+    spender: Option<Uuid>,
+    k: &str,
+    data_type: &str,
+    provider: &str,
+    amount: i64,
+) -> Result<ConsumptionTotal, StoreError> {
+    Ok(ConsumptionTotal {
+        period,
+        spender: spender.map(MemberId::from_uuid),
+        kind: kind("ledger_entries.kind", k)?,
+        data_type: parse("ledger_entries.data_type", DataType::parse(data_type))?,
+        provider: parse("ledger_entries.provider", Provider::parse(provider))?,
+        amount,
+    })
+}
+
+/// The consumptions of `[from, to)` (and in `within`, when given), summed per label,
+/// spender, kind, data type and provider; a row's label is that of the first threshold it
+/// lies before (see [`first_before`]).
+fn raw_sums(
+    org: OrganisationId,
+    spender: Option<MemberId>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    thresholds: impl IntoIterator<Item = (DateTime<Utc>, i64)>,
+    last: i64,
+    within: Option<Condition>,
+) -> SelectStatement {
+    use ledger_entries::Column as C;
+    let thresholds = thresholds.into_iter().map(|(t, l)| (micros(t), l));
+    ledger_entries::Entity::find()
+        .select_only()
+        .column_as(first_before(&Expr::col(C::At), thresholds, last), "period")
+        .column(C::SpenderId)
+        .column(C::Kind)
+        .column(C::DataType)
+        .column(C::Provider)
+        .column_as(
+            Expr::from(Func::cast_as(Expr::col(C::Amount).sum(), Alias::new("bigint"))),
+            "amount",
+        )
+        .filter(consumed(org, spender, from, to))
+        .filter(within.unwrap_or_else(Condition::all))
+        // As `consumption`: a consumption without its detail is not reported.
+        .filter(C::DataType.is_not_null())
+        .filter(C::Provider.is_not_null())
+        .group_by(Expr::col(Alias::new("period")))
+        .group_by(C::SpenderId)
+        .group_by(C::Kind)
+        .group_by(C::DataType)
+        .group_by(C::Provider)
+        .into_query()
+}
+
+/// The roll-ups of `plan`'s pieces, summed per period, spender, kind, data type and
+/// provider; `None` when the plan has no pieces.
+fn rollup_sums(
+    org: OrganisationId,
+    spender: Option<MemberId>,
+    plan: &Plan,
+) -> Option<SelectStatement> {
+    use consumption_rollups::Column as R;
+    let (days, day_ranges) = rollups::of_unit(plan, Unit::Day);
+    let (months, month_ranges) = rollups::of_unit(plan, Unit::Month);
+    let case_of = |pieces: &[rollups::Piece]| {
+        let (last, _) = pieces.split_last()?;
+        let thresholds = pieces.iter().map(|p| (p.to, label(p.period)));
+        Some(first_before(&Expr::col(R::Start), thresholds, label(last.period)))
+    };
+    let period = match (case_of(&days), case_of(&months)) {
+        (None, None) => return None,
+        (Some(only), None) | (None, Some(only)) => only,
+        (Some(day), Some(month)) => CaseStatement::new()
+            .case(Expr::col(R::Unit).eq(Unit::Day.as_str()), day)
+            .finally(month)
+            .into(),
+    };
+    let mut within = Condition::any();
+    for (unit, ranges) in [(Unit::Day, day_ranges), (Unit::Month, month_ranges)] {
+        for (from, to) in ranges {
+            within = within.add(
+                Condition::all()
+                    .add(R::Unit.eq(unit.as_str()))
+                    .add(R::Start.gte(from))
+                    .add(R::Start.lt(to)),
+            );
+        }
+    }
+    Some(
+        consumption_rollups::Entity::find()
+            .select_only()
+            .column_as(period, "period")
+            .column(R::SpenderId)
+            .column(R::Kind)
+            .column(R::DataType)
+            .column(R::Provider)
+            .column_as(
+                Expr::from(Func::cast_as(Expr::col(R::Amount).sum(), Alias::new("bigint"))),
+                "amount",
+            )
+            .filter(R::OrgId.eq(org.as_uuid()))
+            .filter(Condition::all().add_option(spender.map(|s| R::SpenderId.eq(s.as_uuid()))))
+            .filter(within)
+            .group_by(Expr::col(Alias::new("period")))
+            .group_by(R::SpenderId)
+            .group_by(R::Kind)
+            .group_by(R::DataType)
+            .group_by(R::Provider)
+            .into_query(),
+    )
+}
+
+impl SeaTx {
+    /// Runs a sums query ([`raw_sums`], [`rollup_sums`], or their union).
+    async fn sums(&self, query: &SelectStatement) -> Result<Vec<Sum>, StoreError> {
+        let rows = self.r().query_all(query).await.map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                let spender: Option<Uuid> = row.try_get_by_index(1).map_err(db_err)?;
+                let (data_type, provider): (Option<String>, Option<String>) = (
+                    row.try_get_by_index(3).map_err(db_err)?,
+                    row.try_get_by_index(4).map_err(db_err)?,
+                );
+                let (Some(data_type), Some(provider)) = (data_type, provider) else {
+                    return Err(corrupt("ledger_entries.data_type/provider"));
+                };
+                Ok((
+                    row.try_get_by_index(0).map_err(db_err)?,
+                    spender.filter(|s| !s.is_nil()),
+                    row.try_get_by_index(2).map_err(db_err)?,
+                    data_type,
+                    provider,
+                    row.try_get_by_index(5).map_err(db_err)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Adds a consumption to its UTC day's and month's roll-ups, in the unit that appends it.
+    async fn add_to_rollups(
+        &self,
+        e: &LedgerEntry,
+        detail: &ConsumptionDetail,
+    ) -> Result<(), StoreError> {
+        use consumption_rollups::{ActiveModel, Column as R, Entity};
+        let at = micros(e.at);
+        let row = |unit: Unit, start: i64| ActiveModel {
+            org_id: Set(e.org_id.as_uuid()),
+            spender_id: Set(spender_of(e).unwrap_or_else(Uuid::nil)),
+            unit: Set(unit.as_str().to_owned()),
+            start: Set(start),
+            kind: Set(e.kind.as_str().to_owned()),
+            data_type: Set(detail.data_type.as_str().to_owned()),
+            provider: Set(detail.provider.as_str().to_owned()),
+            amount: Set(e.amount),
+        };
+        let key = [R::OrgId, R::SpenderId, R::Unit, R::Start, R::Kind, R::DataType, R::Provider];
+        let add =
+            Expr::col((Entity, R::Amount)).add(Expr::col((Alias::new("excluded"), R::Amount)));
+        Entity::insert_many([
+            row(Unit::Day, rollups::day_start(at)),
+            row(Unit::Month, rollups::month_start(at)),
+        ])
+        .on_conflict(OnConflict::columns(key).value(R::Amount, add).to_owned())
+        .exec_without_returning(&self.w()?)
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
 }

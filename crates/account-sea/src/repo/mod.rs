@@ -20,6 +20,7 @@ mod idempotency;
 mod members;
 mod organisations;
 mod outbox;
+mod rollups;
 mod sessions;
 
 /// Times are stored with microsecond precision (PostgreSQL keeps no more), on both backends,

@@ -419,3 +419,127 @@ pub(crate) async fn consumption_totals_per_period_spender_and_type(f: Factory) {
     assert!(tx.credits().consumption_totals(org.id, None, &[at(0)]).await.unwrap().is_empty());
     assert!(tx.credits().consumption_totals(org.id, None, &[]).await.unwrap().is_empty());
 }
+
+/// Sums per period, spender, kind, data type and provider of the raw consumptions that
+/// `consumption` lists: what `consumption_totals` must return, whatever it reads.
+fn summed_from_records(
+    records: &[account_core::domain::credits::ConsumptionRecord],
+    bounds: &[chrono::DateTime<chrono::Utc>],
+) -> Vec<ConsumptionTotal> {
+    let mut sums = std::collections::BTreeMap::new();
+    for r in records {
+        let Some(period) = bounds.windows(2).position(|b| b[0] <= r.at && r.at < b[1]) else {
+            continue;
+        };
+        let key = (period, r.spender, r.kind, r.data_type.as_str(), r.provider.as_str());
+        *sums.entry(key).or_insert(0) += r.amount;
+    }
+    sums.into_iter()
+        .map(|((period, spender, kind, data_type, provider), amount)| ConsumptionTotal {
+            period,
+            spender,
+            kind,
+            data_type: DataType::parse(data_type).unwrap(),
+            provider: Provider::parse(provider).unwrap(),
+            amount,
+        })
+        .collect()
+}
+
+/// Months, weeks and days of a report in zones from UTC−11 to UTC+14 (half and quarter hours
+/// included, and a 23- and a 25-hour day): the totals equal the raw consumptions' sums, for
+/// the team and for one member. (The SQL stores read these from day and month roll-ups plus
+/// the raw consumptions near each bound.)
+pub(crate) async fn consumption_totals_match_raw_sums_in_any_zone(f: Factory) {
+    use chrono::{Duration, TimeZone, Utc};
+    let store = f.fresh().await;
+    let (org, admin) = seed_org_with_admin(&store, 1).await;
+    let (other, other_admin) = seed_org_with_admin(&store, 2).await;
+    let subs = [member(org.id, 10), member(org.id, 11)];
+    seed_members(&store, &subs).await;
+    let start = Utc.with_ymd_and_hms(2026, 1, 20, 0, 0, 0).unwrap();
+    let types = ["email", "phone_number"];
+    let providers = ["acme-data", "other-data"];
+    let mut tx = write(&store).await;
+    let mut seed: u64 = 7;
+    for n in 0..360_u128 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let r = seed >> 33;
+        // Every 5th on an exact hour (midnights and bounds included), the rest anywhere.
+        let minutes = i64::try_from(r % (80 * 24 * 60)).unwrap();
+        let minutes = if n % 5 == 0 { minutes - minutes % 60 } else { minutes };
+        let when = start + Duration::minutes(minutes);
+        let (actor, spender) = match r % 4 {
+            0 => (admin.id, None),
+            1 | 2 => (subs[0].id, Some(subs[0].id)),
+            _ => (subs[1].id, Some(subs[1].id)),
+        };
+        let event = format!("ev{n}");
+        let entry = LedgerEntry {
+            kind: if r.is_multiple_of(3) { CreditKind::DirectDial } else { CreditKind::Export },
+            consumption: Some(ConsumptionDetail {
+                data_type: DataType::parse(types[usize::try_from(r % 2).unwrap()]).unwrap(),
+                provider: Provider::parse(providers[usize::try_from((r / 2) % 2).unwrap()])
+                    .unwrap(),
+                event_id: EventId::parse(&event).unwrap(),
+            }),
+            ..consume(
+                n + 100,
+                org.id,
+                actor,
+                spender,
+                &event,
+                i64::try_from(r % 9 + 1).unwrap(),
+                when,
+            )
+        };
+        tx.credits().append(&entry).await.unwrap();
+    }
+    let elsewhere = consume(1, other.id, other_admin.id, None, "x", 5, start + Duration::days(3));
+    tx.credits().append(&elsewhere).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // As usage reports read them: in a lookup unit, the sums one consistent read.
+    let mut tx = store.lookup().await.unwrap();
+    for offset in [0_i64, 60, -300, 330, 345, -210, 840, -660] {
+        let local = |days: i64| start + Duration::days(days) - Duration::minutes(offset);
+        let month =
+            |m: u32| Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap() - Duration::minutes(offset);
+        let series: [Vec<_>; 4] = [
+            vec![local(3), month(2), month(3), month(4)],
+            (0..9).map(|w| local(2 + 7 * w)).collect(),
+            vec![
+                local(10),
+                local(11),
+                local(12),
+                local(12) + Duration::hours(23),
+                local(14) + Duration::hours(1),
+                local(15),
+            ],
+            vec![local(-5), local(90)],
+        ];
+        for bounds in &series {
+            let (first, last) = (bounds[0], bounds[bounds.len() - 1]);
+            for spender in [None, Some(subs[0].id)] {
+                let records = tx.credits().consumption(org.id, spender, first, last).await.unwrap();
+                let expected = summed_from_records(&records, bounds);
+                let mut got =
+                    tx.credits().consumption_totals(org.id, spender, bounds).await.unwrap();
+                got.sort_by(|a, b| {
+                    (a.period, a.spender, a.kind, a.data_type.as_str(), a.provider.as_str()).cmp(&(
+                        b.period,
+                        b.spender,
+                        b.kind,
+                        b.data_type.as_str(),
+                        b.provider.as_str(),
+                    ))
+                });
+                assert!(!expected.is_empty());
+                assert_eq!(
+                    got, expected,
+                    "offset {offset} min, spender {spender:?}, bounds {bounds:?}"
+                );
+            }
+        }
+    }
+}

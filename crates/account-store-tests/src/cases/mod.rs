@@ -47,6 +47,7 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         credits::ledger_filters_and_cursor_paging,
         credits::consumption_reports_spender_and_period,
         credits::consumption_totals_per_period_spender_and_type,
+        credits::consumption_totals_match_raw_sums_in_any_zone,
         misc::contacts_round_trip_oldest_first,
         misc::contact_email_unique_per_org_case_insensitively,
         misc::contact_update_and_delete_missing_are_not_found,

@@ -9,7 +9,7 @@ use account_core::domain::credits::CreditKind;
 use account_core::ports::{LedgerFilter, Page, StoreError};
 use account_sea::{Migrator, SeaOptions, SeaStore};
 use account_store_tests::fixtures::{
-    at, full_member, grant, mail, member, organisation, pools, product, session,
+    at, consume, full_member, grant, mail, member, organisation, pools, product, session,
 };
 use account_store_tests::{BoxFuture, Case};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
@@ -34,6 +34,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
         corrupt_rows_are_reported_as_corrupt,
         unreachable_or_closed_database_is_unavailable,
         erasure_leaves_no_personal_data_at_rest,
+        rollup_migration_sums_the_existing_ledger,
     ];
     match backend {
         "sqlite" => {
@@ -44,17 +45,19 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
     cases
 }
 
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "m20261123_000001_organisations_members",
     "m20261123_000002_credits",
     "m20261123_000003_sessions_keys",
     "m20261123_000004_contacts_audit_mail",
+    "m20261123_000005_consumption_rollups",
 ];
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 16] = [
     "allocations",
     "api_keys",
     "audit_entries",
+    "consumption_rollups",
     "contacts",
     "credit_pools",
     "digests",
@@ -69,10 +72,11 @@ const TABLES: [&str; 15] = [
     "sessions",
 ];
 
-const INDEXES: [&str; 20] = [
+const INDEXES: [&str; 21] = [
     "ix_allocations_org",
     "ix_api_keys_member",
     "ix_audit_org_at",
+    "ix_consumption_rollups_org",
     "ix_contacts_org_created",
     "ix_digests_due",
     "ix_idempotency_created",
@@ -149,7 +153,71 @@ async fn migrations_from_empty_to_latest_and_again_is_a_no_op(f: F) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(recorded.try_get::<i64>("", "n").unwrap(), 4);
+    assert_eq!(recorded.try_get::<i64>("", "n").unwrap(), i64::try_from(MIGRATIONS.len()).unwrap());
+}
+
+/// The roll-up migration sums the consumptions already in the ledger: dropped and migrated
+/// again, the table gives the same usage totals as the roll-ups written one consumption at a
+/// time.
+async fn rollup_migration_sums_the_existing_ledger(f: F) {
+    use chrono::{Duration, TimeZone, Utc};
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    let org = organisation(1);
+    let admin = member(org.id, 10);
+    let start = Utc.with_ymd_and_hms(2026, 1, 28, 0, 0, 0).unwrap();
+    {
+        let store: Arc<dyn account_core::ports::Store> = Arc::new(store.clone());
+        let mut tx = store.write().await.unwrap();
+        tx.organisations().insert(&org).await.unwrap();
+        tx.members().insert(&admin).await.unwrap();
+        for n in 0..40_i64 {
+            // Every 19 hours and some microseconds, so days, months and odd times all occur.
+            let when = start + Duration::hours(19 * n) + Duration::microseconds(123_457 * n);
+            let event = format!("e{n}");
+            let entry = consume(
+                u128::try_from(n).unwrap() + 1,
+                org.id,
+                admin.id,
+                None,
+                &event,
+                n + 1,
+                when,
+            );
+            tx.credits().append(&entry).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let month = |m| Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap();
+    let series = [
+        vec![start, month(2), month(3)],
+        (0..5).map(|w| start + Duration::days(7 * w) - Duration::minutes(90)).collect(),
+    ];
+    let totals = |store: SeaStore| {
+        let series = series.clone();
+        async move {
+            let store: Arc<dyn account_core::ports::Store> = Arc::new(store);
+            let mut tx = store.read().await.unwrap();
+            let mut all = Vec::new();
+            for bounds in &series {
+                all.push(tx.credits().consumption_totals(org.id, None, bounds).await.unwrap());
+            }
+            all
+        }
+    };
+    let written = totals(store.clone()).await;
+    assert!(written.iter().all(|t| !t.is_empty()));
+    let db = store.connection();
+    db.execute_unprepared(
+        "DROP TABLE consumption_rollups; \
+         DELETE FROM seaql_migrations WHERE version = 'm20261123_000005_consumption_rollups'",
+    )
+    .await
+    .unwrap();
+    store.close().await.unwrap();
+    let again = f.connect(&url).await;
+    assert_eq!(again.applied_migrations().await.unwrap(), MIGRATIONS);
+    assert_eq!(totals(again).await, written);
 }
 
 async fn concurrent_starts_migrate_once(f: F) {
@@ -391,7 +459,9 @@ async fn foreign_key_checks_do_not_wait_for_an_organisation_lock(f: F) {
 /// The shapes of the repositories' queries (as sea-orm renders them, with literals for the
 /// parameters), each of which must find its rows through an index, never by scanning the
 /// table. SQLite plans without statistics, so the plan does not depend on the data.
-const INDEXED_QUERIES: [&str; 17] = [
+const INDEXED_QUERIES: [&str; 19] = [
+    "SELECT spender_id, SUM(amount) FROM consumption_rollups WHERE org_id = X'01' AND spender_id = X'03' AND ((unit = 'day' AND start >= 1 AND start < 2) OR (unit = 'month' AND start >= 3 AND start < 4)) GROUP BY spender_id",
+    "SELECT spender_id, SUM(amount) FROM consumption_rollups WHERE org_id = X'01' AND ((unit = 'day' AND start >= 1 AND start < 2) OR (unit = 'month' AND start >= 3 AND start < 4)) GROUP BY spender_id",
     "SELECT * FROM members WHERE erased_at IS NULL AND org_id = X'01' AND status = 'enabled' AND id > X'02' ORDER BY id LIMIT 50",
     "SELECT status, role, COUNT(id) FROM members WHERE erased_at IS NULL AND org_id = X'01' GROUP BY status, role",
     "SELECT * FROM members WHERE erased_at IS NULL AND email_key = 'a@b.se' LIMIT 1",

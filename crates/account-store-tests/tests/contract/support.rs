@@ -161,8 +161,9 @@ impl SeaFactory {
     /// before parents. `DELETE` rather than `TRUNCATE`: on tables this small it is several
     /// times faster.
     async fn empty(store: &SeaStore) {
-        const TABLES: [&str; 14] = [
+        const TABLES: [&str; 15] = [
             "allocations",
+            "consumption_rollups",
             "ledger_entries",
             "sessions",
             "api_keys",
