@@ -21,7 +21,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -488,27 +488,39 @@ fn raw_sums(
 ) -> SelectStatement {
     use ledger_entries::Column as C;
     let thresholds = thresholds.into_iter().map(|(t, l)| (micros(t), l));
-    ledger_entries::Entity::find()
-        .select_only()
-        .column_as(first_before(&Expr::col(C::At), thresholds, last), "period")
-        .column(C::SpenderId)
-        .column(C::Kind)
-        .column(C::DataType)
-        .column(C::Provider)
-        .column_as(
-            Expr::from(Func::cast_as(Expr::col(C::Amount).sum(), Alias::new("bigint"))),
-            "amount",
-        )
+    let select = ledger_entries::Entity::find()
         .filter(consumed(org, spender, from, to))
         .filter(within.unwrap_or_else(Condition::all))
         // As `consumption`: a consumption without its detail is not reported.
         .filter(C::DataType.is_not_null())
-        .filter(C::Provider.is_not_null())
+        .filter(C::Provider.is_not_null());
+    let label = first_before(&Expr::col(C::At), thresholds, last);
+    summed(select, label, [C::SpenderId, C::Kind, C::DataType, C::Provider, C::Amount])
+}
+
+/// `select` summed per `label` (as `period`), spender, kind, data type and provider, the
+/// sum as `amount`: the shape of every usage sum ([`SeaTx::sums`] reads it).
+fn summed<E: EntityTrait>(
+    select: Select<E>,
+    label: Expr,
+    [spender, kind, data_type, provider, amount]: [E::Column; 5],
+) -> SelectStatement {
+    select
+        .select_only()
+        .column_as(label, "period")
+        .column(spender)
+        .column(kind)
+        .column(data_type)
+        .column(provider)
+        .column_as(
+            Expr::from(Func::cast_as(Expr::col(amount).sum(), Alias::new("bigint"))),
+            "amount",
+        )
         .group_by(Expr::col(Alias::new("period")))
-        .group_by(C::SpenderId)
-        .group_by(C::Kind)
-        .group_by(C::DataType)
-        .group_by(C::Provider)
+        .group_by(spender)
+        .group_by(kind)
+        .group_by(data_type)
+        .group_by(provider)
         .into_query()
 }
 
@@ -546,28 +558,11 @@ fn rollup_sums(
             );
         }
     }
-    Some(
-        consumption_rollups::Entity::find()
-            .select_only()
-            .column_as(period, "period")
-            .column(R::SpenderId)
-            .column(R::Kind)
-            .column(R::DataType)
-            .column(R::Provider)
-            .column_as(
-                Expr::from(Func::cast_as(Expr::col(R::Amount).sum(), Alias::new("bigint"))),
-                "amount",
-            )
-            .filter(R::OrgId.eq(org.as_uuid()))
-            .filter(Condition::all().add_option(spender.map(|s| R::SpenderId.eq(s.as_uuid()))))
-            .filter(within)
-            .group_by(Expr::col(Alias::new("period")))
-            .group_by(R::SpenderId)
-            .group_by(R::Kind)
-            .group_by(R::DataType)
-            .group_by(R::Provider)
-            .into_query(),
-    )
+    let select = consumption_rollups::Entity::find()
+        .filter(R::OrgId.eq(org.as_uuid()))
+        .filter(Condition::all().add_option(spender.map(|s| R::SpenderId.eq(s.as_uuid()))))
+        .filter(within);
+    Some(summed(select, period, [R::SpenderId, R::Kind, R::DataType, R::Provider, R::Amount]))
 }
 
 impl SeaTx {
