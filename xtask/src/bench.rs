@@ -610,11 +610,12 @@ profile_version, notify_low_credits, notify_weekly_digest, notify_product_news, 
 export_include_emails, export_include_phones, timezone, offerings, created_at, erased_at";
 
 /// The pgbench script of one allocation: the statements of the server's unit of work, as
-/// PostgreSQL's log shows them (`log_statement = all`): read the acting member and the target,
-/// lock the pool and the allocation, update the pool, upsert the allocation, append the ledger
-/// entry and the audit entry. The target is bulk member `k`, random over `members`; the actor
-/// is the first bulk member of the same organisation (a primary-key read like the server's
-/// read of the admin, whose id pgbench cannot compute).
+/// PostgreSQL's log shows them (`log_statement = all`): read the acting member and the target
+/// (one `id IN (…)` read of both rows, all columns; pgbench keeps only the target's
+/// organisation), lock the pool and the allocation, update the pool, upsert the allocation,
+/// append the ledger entry and the audit entry. The target is bulk member `k`, random over
+/// `members`; the actor is the first bulk member of the same organisation (a primary-key read
+/// like the server's read of the admin, whose id pgbench cannot compute).
 fn pgbench_script(members: u64, per_org: u64) -> String {
     let uuid =
         |v: &str| format!("('b0000000-0000-4000-8000-' || lpad(to_hex(:{v}), 12, '0'))::uuid");
@@ -623,8 +624,7 @@ fn pgbench_script(members: u64, per_org: u64) -> String {
         r"\set k random(1, {members})
 \set a ((:k - 1) / {per_org}) * {per_org} + 1
 BEGIN;
-SELECT {MEMBER_COLUMNS} FROM members WHERE erased_at IS NULL AND id = {a} LIMIT 1;
-SELECT {MEMBER_COLUMNS} FROM members WHERE erased_at IS NULL AND id = {k} LIMIT 1 \gset m_
+SELECT (array_agg(org_id) FILTER (WHERE id = {k}))[1] AS org_id, count(*) AS n FROM (SELECT {MEMBER_COLUMNS} FROM members WHERE erased_at IS NULL AND id IN ({a}, {k})) pair \gset m_
 SELECT org_id, kind, total, allocated, spent_from_pool FROM credit_pools WHERE org_id = ':m_org_id' AND kind = 'export' LIMIT 1 FOR NO KEY UPDATE;
 SELECT member_id, kind, org_id, allocated, used FROM allocations WHERE member_id = {k} AND kind = 'export' LIMIT 1 FOR NO KEY UPDATE;
 UPDATE credit_pools SET total = total, allocated = allocated + 1, spent_from_pool = spent_from_pool WHERE org_id = ':m_org_id' AND kind = 'export';
