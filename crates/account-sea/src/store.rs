@@ -27,7 +27,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseExecutor,
     DatabaseTransaction, DbBackend, EntityTrait, IsolationLevel, QuerySelect, QueryTrait, Select,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -156,7 +156,40 @@ impl SeaStore {
             acquire_timeout: options.acquire_timeout,
         };
         store.migrate().await?;
+        if store.sqlite_plans_are_stable().await? == Some(false) {
+            tracing::warn!(
+                "SQLite was built without SQLITE_ENABLE_QPSG: it re-plans cached statements on \
+                 every execution, which roughly halves read throughput; build libsqlite3-sys \
+                 with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG (docs/storage.md, \"Statement plans\")"
+            );
+        }
         Ok(store)
+    }
+
+    /// On SQLite, whether the linked library was built with `SQLITE_ENABLE_QPSG` (the query
+    /// planner stability guarantee: a cached statement keeps its plan when its parameters are
+    /// bound again); `None` on PostgreSQL. Without it, SQLite re-prepares a statement whose
+    /// plan depended on a bound value (a `LIMIT ?`, a compared parameter) on every execution.
+    ///
+    /// # Errors
+    /// Driver failures.
+    pub async fn sqlite_plans_are_stable(&self) -> Result<Option<bool>, StoreError> {
+        if self.backend != DbBackend::Sqlite {
+            return Ok(None);
+        }
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT count(*) FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
+            ))
+            .await
+            .map_err(db_err)?;
+        let found: i64 = match row {
+            Some(row) => row.try_get_by_index(0).map_err(db_err)?,
+            None => 0,
+        };
+        Ok(Some(found > 0))
     }
 
     /// Applies pending migrations in one transaction that holds a lock (SQLite's write lock;

@@ -423,6 +423,13 @@ async fn sqlite_connections_are_configured(f: F) {
             ["journal_mode=wal", "foreign_keys=1", "busy_timeout=5000", "synchronous=1"]
         );
     }
+    // The workspace builds the bundled SQLite with the planner stability guarantee
+    // (.cargo/config.toml); without it every read re-prepares its statement.
+    assert_eq!(
+        store.sqlite_plans_are_stable().await.unwrap(),
+        Some(true),
+        "SQLite lacks SQLITE_ENABLE_QPSG: is LIBSQLITE3_FLAGS from .cargo/config.toml applied?"
+    );
 }
 
 async fn foreign_key_checks_do_not_wait_for_an_organisation_lock(f: F) {
