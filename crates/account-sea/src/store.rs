@@ -481,6 +481,10 @@ impl Tx for SeaTx {
         self.member_pair_in_one(first, second).await
     }
 
+    async fn members_by_id(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
+        self.members_in(ids).await
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         let Self { unit, _gate, .. } = *self;
         match unit {

@@ -215,6 +215,25 @@ pub trait Tx: Send {
         Ok((first, second))
     }
 
+    /// The (not erased) members among `ids`, in any order, each once, as a `members().get`
+    /// per id would read them; ids of no such member are left out. A store may read them at
+    /// once (a team report names every member that consumed).
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn members_by_id(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
+        let mut found: Vec<Member> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if found.iter().any(|m| m.id == *id) {
+                continue;
+            }
+            if let Some(member) = self.members().get(*id).await? {
+                found.push(member);
+            }
+        }
+        Ok(found)
+    }
+
     /// Makes every write of this unit durable and visible, all at once.
     ///
     /// # Errors

@@ -897,12 +897,17 @@ async fn member_breakdown(
         slot.1.entry(r.data_type.as_str().to_owned()).or_insert((r.data_type.clone(), 0)).1 +=
             r.amount;
     }
+    // Every spender's name in one read (a team may have hundreds of spenders).
+    let ids: Vec<MemberId> = per_member.keys().flatten().copied().collect();
+    let names: BTreeMap<MemberId, String> = tx
+        .members_by_id(&ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.profile.display_name()))
+        .collect();
     let mut out = Vec::with_capacity(per_member.len());
     for (member_id, (total, types)) in per_member {
-        let name = match member_id {
-            Some(id) => tx.members().get(id).await?.map(|m| m.profile.display_name()),
-            None => None,
-        };
+        let name = member_id.and_then(|id| names.get(&id).cloned());
         out.push(MemberUsage {
             member_id,
             name,

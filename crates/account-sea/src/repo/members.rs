@@ -1,6 +1,8 @@
 //! `MemberRepo` over the `members` table. Erasing a member blanks its personal data and sets
 //! `erased_at`; every read skips such tombstones.
 
+use std::collections::BTreeSet;
+
 use account_core::domain::email::EmailAddress;
 use account_core::domain::linkedin::LinkedInUrl;
 use account_core::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
@@ -24,6 +26,7 @@ use sea_orm::{
     QuerySelect, Select, Statement,
 };
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::{digest, micros, micros_opt, narrow, parse, parse_opt, required, widen};
 use crate::entity::members::{ActiveModel, Column, Entity, Model};
@@ -165,24 +168,33 @@ impl SeaTx {
         first: MemberId,
         second: MemberId,
     ) -> Result<(Option<Member>, Option<Member>), StoreError> {
-        let rows = live()
-            .filter(Column::Id.is_in([first.as_uuid(), second.as_uuid()]))
-            .all(&self.r())
-            .await
-            .map_err(db_err)?;
-        let mut pair = (None, None);
-        for row in rows {
-            let m = member(row)?;
-            if m.id == first {
-                pair.0 = Some(m.clone());
-            }
-            if m.id == second {
-                pair.1 = Some(m);
+        let found = self.members_in(&[first, second]).await?;
+        let pick = |id: MemberId| found.iter().find(|m| m.id == id).cloned();
+        Ok((pick(first), pick(second)))
+    }
+
+    /// `Tx::members_by_id`: one `id IN (…)` statement per [`IN_CHUNK`] ids.
+    pub(crate) async fn members_in(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
+        let ids: BTreeSet<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_CHUNK) {
+            let rows = live()
+                .filter(Column::Id.is_in(chunk.iter().copied()))
+                .all(&self.r())
+                .await
+                .map_err(db_err)?;
+            for row in rows {
+                found.push(member(row)?);
             }
         }
-        Ok(pair)
+        Ok(found)
     }
 }
+
+/// Ids bound per `IN (…)` list: far under SQLite's and PostgreSQL's parameter limits, and
+/// one statement for any team the licences allow in practice.
+const IN_CHUNK: usize = 500;
 
 #[async_trait]
 impl MemberRepo for SeaTx {

@@ -261,5 +261,13 @@ pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
         );
         assert_eq!(tx.member_pair(gone.id, admin.id).await.unwrap(), (None, Some(admin.clone())));
         assert_eq!(tx.member_pair(id(98), id(99)).await.unwrap(), (None, None));
+        // Many at once: erased and unknown ids left out, duplicates read once.
+        let mut many =
+            tx.members_by_id(&[sub.id, gone.id, id(99), admin.id, sub.id]).await.unwrap();
+        many.sort_by_key(|m| m.id);
+        let mut expected = vec![admin.clone(), sub.clone()];
+        expected.sort_by_key(|m| m.id);
+        assert_eq!(many, expected);
+        assert_eq!(tx.members_by_id(&[]).await.unwrap(), Vec::new());
     }
 }
