@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use account_core::domain::member::Member;
+use account_core::domain::organisation::Organisation;
 use account_core::domain::session::{ApiKey, Session};
 use account_core::ids::{ApiKeyId, MemberId, SessionId};
 use account_core::ports::{
@@ -479,6 +480,13 @@ impl Tx for SeaTx {
         second: MemberId,
     ) -> Result<(Option<Member>, Option<Member>), StoreError> {
         self.member_pair_in_one(first, second).await
+    }
+
+    async fn member_and_organisation(
+        &mut self,
+        id: MemberId,
+    ) -> Result<Option<(Member, Option<Organisation>)>, StoreError> {
+        self.member_and_organisation_joined(id).await
     }
 
     async fn members_by_id(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {

@@ -215,6 +215,21 @@ pub trait Tx: Send {
         Ok((first, second))
     }
 
+    /// A (not erased) member and its organisation, as `members().get` then
+    /// `organisations().get` would read them: what `GET /me` shows. A store may read both at
+    /// once.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn member_and_organisation(
+        &mut self,
+        id: MemberId,
+    ) -> Result<Option<(Member, Option<Organisation>)>, StoreError> {
+        let Some(member) = self.members().get(id).await? else { return Ok(None) };
+        let organisation = self.organisations().get(member.org_id).await?;
+        Ok(Some((member, organisation)))
+    }
+
     /// The (not erased) members among `ids`, in any order, each once, as a `members().get`
     /// per id would read them; ids of no such member are left out. A store may read them at
     /// once (a team report names every member that consumed).

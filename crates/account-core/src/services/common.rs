@@ -8,6 +8,7 @@ use super::{Actor, Context, Credential};
 use crate::domain::audit::{AuditAction, AuditEntry, AuditTarget, Principal};
 use crate::domain::mail::{MailKind, MailMessage, OutboxMail};
 use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::organisation::Organisation;
 use crate::error::InternalError;
 use crate::ids::{MemberId, OrganisationId};
 use crate::ports::{StoreError, Tx};
@@ -238,6 +239,20 @@ async fn vet_actor(
         }
     }
     Ok(member)
+}
+
+/// [`acting_member`] and the member's organisation, read together.
+pub(crate) async fn acting_member_and_organisation(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+) -> Result<(Member, Organisation), Failure> {
+    session_only(actor)?;
+    let (found, organisation) = match tx.member_and_organisation(actor.member()).await? {
+        Some((member, organisation)) => (Some(member), organisation),
+        None => (None, None),
+    };
+    let member = vet_actor(tx, actor, found).await?;
+    Ok((member, organisation.ok_or(Denied::NotActive)?))
 }
 
 /// Like [`acting_member`], and the member must be an admin. Under impersonation the member is

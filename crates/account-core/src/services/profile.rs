@@ -2,7 +2,10 @@
 //! services (rule 20), password (rule 8) and deleting the account (rule 11).
 
 use super::auth::{check_new_password, end_all_sessions};
-use super::common::{Denied, acting_member, not_impersonating, op_error, session_only};
+use super::common::{
+    Denied, acting_member, acting_member_and_organisation, not_impersonating, op_error,
+    session_only,
+};
 use super::credits::reclaim_unspent;
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
@@ -242,10 +245,10 @@ impl<'a> ProfileService<'a> {
     /// # Errors
     /// [`AccessError`].
     pub async fn me(&self, actor: &Actor) -> Result<Me, AccessError> {
-        // Two independent rows: no transaction needed (and none to begin and end per request).
+        // Two rows read together: no transaction needed (and none to begin and end per
+        // request).
         let mut tx = self.ctx.ports.store.lookup().await?;
-        let member = acting_member(tx.as_mut(), actor).await?;
-        let organisation = tx.organisations().get(member.org_id).await?.ok_or(Denied::NotActive)?;
+        let (member, organisation) = acting_member_and_organisation(tx.as_mut(), actor).await?;
         Ok(Me { member, organisation })
     }
 

@@ -38,6 +38,20 @@ pub(crate) struct Model {
 debug_keys_only!(id, org_id);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub(crate) enum Relation {}
+pub(crate) enum Relation {
+    /// The member's organisation: `GET /me` reads both in one join.
+    #[sea_orm(
+        belongs_to = "super::organisations::Entity",
+        from = "Column::OrgId",
+        to = "super::organisations::Column::Id"
+    )]
+    Organisation,
+}
+
+impl Related<super::organisations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organisation.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

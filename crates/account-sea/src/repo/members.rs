@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use account_core::domain::email::EmailAddress;
 use account_core::domain::linkedin::LinkedInUrl;
 use account_core::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
+use account_core::domain::organisation::Organisation;
 use account_core::domain::password::PasswordHash;
 use account_core::domain::phone::PhoneNumber;
 use account_core::domain::preferences::{
@@ -28,8 +29,10 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::organisations::organisation;
 use super::{digest, micros, micros_opt, narrow, parse, parse_opt, required, widen};
 use crate::entity::members::{ActiveModel, Column, Entity, Model};
+use crate::entity::organisations;
 use crate::error::{corrupt, db_err};
 use crate::store::SeaTx;
 
@@ -171,6 +174,21 @@ impl SeaTx {
         let found = self.members_in(&[first, second]).await?;
         let pick = |id: MemberId| found.iter().find(|m| m.id == id).cloned();
         Ok((pick(first), pick(second)))
+    }
+
+    /// `Tx::member_and_organisation` in one joined statement.
+    pub(crate) async fn member_and_organisation_joined(
+        &mut self,
+        id: MemberId,
+    ) -> Result<Option<(Member, Option<Organisation>)>, StoreError> {
+        let found = live()
+            .filter(Column::Id.eq(id.as_uuid()))
+            .find_also_related(organisations::Entity)
+            .one(&self.r())
+            .await
+            .map_err(db_err)?;
+        let Some((m, o)) = found else { return Ok(None) };
+        Ok(Some((member(m)?, o.map(organisation).transpose()?)))
     }
 
     /// `Tx::members_by_id`: one `id IN (…)` statement per [`IN_CHUNK`] ids.

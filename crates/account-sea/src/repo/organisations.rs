@@ -36,7 +36,7 @@ fn row(org: &Organisation) -> Result<ActiveModel, StoreError> {
     })
 }
 
-fn organisation(m: Model) -> Result<Organisation, StoreError> {
+pub(crate) fn organisation(m: Model) -> Result<Organisation, StoreError> {
     Ok(Organisation {
         id: OrganisationId::from_uuid(m.id),
         name: parse("organisations.name", OrganisationName::parse(&m.name))?,

@@ -261,6 +261,12 @@ pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
         );
         assert_eq!(tx.member_pair(gone.id, admin.id).await.unwrap(), (None, Some(admin.clone())));
         assert_eq!(tx.member_pair(id(98), id(99)).await.unwrap(), (None, None));
+        assert_eq!(
+            tx.member_and_organisation(sub.id).await.unwrap(),
+            Some((sub.clone(), Some(org.clone())))
+        );
+        assert_eq!(tx.member_and_organisation(gone.id).await.unwrap(), None);
+        assert_eq!(tx.member_and_organisation(id(99)).await.unwrap(), None);
         // Many at once: erased and unknown ids left out, duplicates read once.
         let mut many =
             tx.members_by_id(&[sub.id, gone.id, id(99), admin.id, sub.id]).await.unwrap();
