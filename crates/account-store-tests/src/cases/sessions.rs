@@ -1,7 +1,7 @@
 //! `SessionRepo` (cascading ends of impersonation sessions) and `ApiKeyRepo`.
 
 use account_core::domain::session::Session;
-use account_core::ids::{ApiKeyId, SessionId};
+use account_core::ids::{ApiKeyId, MemberId, SessionId};
 use chrono::Duration;
 
 use super::Factory;
@@ -217,7 +217,9 @@ pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
         ..sub
     };
     let gone = member(org.id, 11);
-    seed_members(&store, &[sub.clone(), gone.clone()]).await;
+    // Ordered after 1,200 other ids: read by a later statement than `sub` (see below).
+    let late = member(org.id, 5000);
+    seed_members(&store, &[sub.clone(), gone.clone(), late.clone()]).await;
     let (s_admin, s_sub, s_gone) = (
         session(1, admin.id, org.id, at(1)),
         session(2, sub.id, org.id, at(2)),
@@ -275,5 +277,12 @@ pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
         expected.sort_by_key(|m| m.id);
         assert_eq!(many, expected);
         assert_eq!(tx.members_by_id(&[]).await.unwrap(), Vec::new());
+        // More ids than one statement binds (the sea store reads them in chunks, in id
+        // order): `sub` and `admin` are in the first chunk, `late` in the last.
+        let mut ids: Vec<MemberId> = (1000..2200).map(id).collect();
+        ids.extend([late.id, sub.id, admin.id]);
+        let mut many = tx.members_by_id(&ids).await.unwrap();
+        many.sort_by_key(|m| m.id);
+        assert_eq!(many, [sub.clone(), admin.clone(), late.clone()]);
     }
 }
