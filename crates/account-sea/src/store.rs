@@ -474,14 +474,6 @@ impl Tx for SeaTx {
         self.api_key_and_member_joined(id).await
     }
 
-    async fn member_pair(
-        &mut self,
-        first: MemberId,
-        second: MemberId,
-    ) -> Result<(Option<Member>, Option<Member>), StoreError> {
-        self.member_pair_in_one(first, second).await
-    }
-
     async fn member_and_organisation(
         &mut self,
         id: MemberId,

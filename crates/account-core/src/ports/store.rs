@@ -18,6 +18,8 @@
 //! still commit. A conflict on [`UniqueKey::PrimaryKey`] means a bug (ids are random) and may
 //! leave the unit unusable: it must be dropped.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -201,7 +203,8 @@ pub trait Tx: Send {
     }
 
     /// Two (not erased) members, as two `members().get` calls would read them: an actor and
-    /// the member they act on. A store may read both at once.
+    /// the member they act on. Read through [`Tx::members_by_id`], so a store that reads
+    /// many at once reads these at once too.
     ///
     /// # Errors
     /// Driver failures only.
@@ -210,9 +213,9 @@ pub trait Tx: Send {
         first: MemberId,
         second: MemberId,
     ) -> Result<(Option<Member>, Option<Member>), StoreError> {
-        let first = self.members().get(first).await?;
-        let second = self.members().get(second).await?;
-        Ok((first, second))
+        let found = self.members_by_id(&[first, second]).await?;
+        let pick = |id: MemberId| found.iter().find(|m| m.id == id).cloned();
+        Ok((pick(first), pick(second)))
     }
 
     /// A (not erased) member and its organisation, as `members().get` then
@@ -237,12 +240,9 @@ pub trait Tx: Send {
     /// # Errors
     /// Driver failures only.
     async fn members_by_id(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
-        let mut found: Vec<Member> = Vec::with_capacity(ids.len());
-        for id in ids {
-            if found.iter().any(|m| m.id == *id) {
-                continue;
-            }
-            if let Some(member) = self.members().get(*id).await? {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids.iter().copied().collect::<BTreeSet<MemberId>>() {
+            if let Some(member) = self.members().get(id).await? {
                 found.push(member);
             }
         }

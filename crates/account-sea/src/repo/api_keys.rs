@@ -10,10 +10,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
-use super::members::joined_member;
 use super::{digest, micros, micros_opt, parse_opt};
 use crate::entity::api_keys::{ActiveModel, Column, Entity, Model};
-use crate::entity::members;
 use crate::error::db_err;
 use crate::store::SeaTx;
 
@@ -49,13 +47,7 @@ impl SeaTx {
         &mut self,
         id: ApiKeyId,
     ) -> Result<Option<(ApiKey, Option<Member>)>, StoreError> {
-        let found = Entity::find_by_id(id.as_uuid())
-            .find_also_related(members::Entity)
-            .one(&self.r())
-            .await
-            .map_err(db_err)?;
-        let Some((k, m)) = found else { return Ok(None) };
-        Ok(Some((api_key(k)?, joined_member(m)?)))
+        self.with_member(Entity::find_by_id(id.as_uuid()), api_key).await
     }
 }
 

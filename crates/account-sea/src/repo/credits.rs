@@ -370,7 +370,6 @@ impl CreditRepo for SeaTx {
         spender: Option<MemberId>,
         bounds: &[DateTime<Utc>],
     ) -> Result<Vec<ConsumptionTotal>, StoreError> {
-        use ledger_entries::Column as C;
         let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
             return Ok(Vec::new());
         };
@@ -378,34 +377,16 @@ impl CreditRepo for SeaTx {
         if periods == 0 {
             return Ok(Vec::new());
         }
-        let inner = bounds[1..periods].iter().enumerate().map(|(i, b)| (*b, label(i)));
-        let Some(plan) = rollups::plan(bounds) else {
+        let plan = rollups::plan(bounds);
+        let windows = plan.as_ref().map_or(&[][..], |p| p.windows.as_slice());
+        let query = match &plan {
             // Bounds less than a day apart: the raw consumptions, summed per period.
-            let query = raw_sums(org, spender, (*first, *last), inner, label(periods - 1), None);
-            let mut totals = Vec::new();
-            for (period, spender, k, data_type, provider, amount) in self.sums(&query).await? {
-                let period = usize::try_from(period).map_err(|_| corrupt("period"))?;
-                totals.push(total(period, spender, &k, &data_type, &provider, amount)?);
+            None => {
+                let inner = bounds[1..periods].iter().enumerate().map(|(i, b)| (*b, label(i)));
+                Some(raw_sums(org, spender, (*first, *last), inner, label(periods - 1), None))
             }
-            return Ok(totals);
+            Some(plan) => planned_sums(org, spender, plan),
         };
-        // One statement, so one snapshot in any unit: the roll-ups per period (labels 0, 1,
-        // …), then the raw windows (labels −1, −2, …).
-        let window_label = |w: usize| -1 - label(w);
-        let mut query = rollup_sums(org, spender, &plan);
-        if let (Some(w0), Some(wn)) = (plan.windows.first(), plan.windows.last()) {
-            // A row's window: the first whose end it lies before (windows ascend, disjoint).
-            let ends = plan.windows.iter().enumerate().map(|(i, w)| (w.to, window_label(i)));
-            let within = plan.windows.iter().fold(Condition::any(), |any, w| {
-                any.add(Condition::all().add(C::At.gte(micros(w.from))).add(C::At.lt(micros(w.to))))
-            });
-            let last = window_label(plan.windows.len() - 1);
-            let raw = raw_sums(org, spender, (w0.from, wn.to), ends, last, Some(within));
-            query = match query {
-                Some(mut q) => Some(q.union(UnionType::All, raw).to_owned()),
-                None => Some(raw),
-            };
-        }
         let Some(query) = query else { return Ok(Vec::new()) };
         let mut sums: BTreeMap<(usize, Option<Uuid>, String, String, String), i64> =
             BTreeMap::new();
@@ -414,7 +395,7 @@ impl CreditRepo for SeaTx {
                 Ok(period) => vec![(period, 1)],
                 Err(_) => usize::try_from(-1 - label)
                     .ok()
-                    .and_then(|w| plan.windows.get(w))
+                    .and_then(|w| windows.get(w))
                     .ok_or_else(|| corrupt("window"))?
                     .effects
                     .clone(),
@@ -431,6 +412,33 @@ impl CreditRepo for SeaTx {
             })
             .collect()
     }
+}
+
+/// The sums of `plan`, one statement so one snapshot in any unit: the roll-ups per period
+/// (labels 0, 1, …), then the raw windows (labels −1, −2, …); `None` when there is
+/// nothing to read.
+fn planned_sums(
+    org: OrganisationId,
+    spender: Option<MemberId>,
+    plan: &Plan,
+) -> Option<SelectStatement> {
+    use ledger_entries::Column as C;
+    let window_label = |w: usize| -1 - label(w);
+    let mut query = rollup_sums(org, spender, plan);
+    if let (Some(w0), Some(wn)) = (plan.windows.first(), plan.windows.last()) {
+        // A row's window: the first whose end it lies before (windows ascend, disjoint).
+        let ends = plan.windows.iter().enumerate().map(|(i, w)| (w.to, window_label(i)));
+        let within = plan.windows.iter().fold(Condition::any(), |any, w| {
+            any.add(Condition::all().add(C::At.gte(micros(w.from))).add(C::At.lt(micros(w.to))))
+        });
+        let last = window_label(plan.windows.len() - 1);
+        let raw = raw_sums(org, spender, (w0.from, wn.to), ends, last, Some(within));
+        query = match query {
+            Some(mut q) => Some(q.union(UnionType::All, raw).to_owned()),
+            None => Some(raw),
+        };
+    }
+    query
 }
 
 /// A summed row: a label (period or raw window), spender (none for NULL or the nil id), kind,

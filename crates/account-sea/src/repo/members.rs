@@ -24,7 +24,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Statement,
+    QuerySelect, Related, Select, Statement,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -159,21 +159,21 @@ fn live() -> Select<Entity> {
     Entity::find().filter(Column::ErasedAt.is_null())
 }
 
-/// A member row read through a join: absent when erased, as [`live`] reads it.
-pub(crate) fn joined_member(found: Option<Model>) -> Result<Option<Member>, StoreError> {
-    found.filter(|m| m.erased_at.is_none()).map(member).transpose()
-}
-
 impl SeaTx {
-    /// `Tx::member_pair` in one statement.
-    pub(crate) async fn member_pair_in_one(
-        &mut self,
-        first: MemberId,
-        second: MemberId,
-    ) -> Result<(Option<Member>, Option<Member>), StoreError> {
-        let found = self.members_in(&[first, second]).await?;
-        let pick = |id: MemberId| found.iter().find(|m| m.id == id).cloned();
-        Ok((pick(first), pick(second)))
+    /// The row `select` finds, converted by `convert`, and its member read in the same joined
+    /// statement (absent when erased, as [`live`] reads it): a session's or API key's.
+    pub(crate) async fn with_member<E, T>(
+        &self,
+        select: Select<E>,
+        convert: impl FnOnce(E::Model) -> Result<T, StoreError>,
+    ) -> Result<Option<(T, Option<Member>)>, StoreError>
+    where
+        E: EntityTrait + Related<Entity>,
+    {
+        let found = select.find_also_related(Entity).one(&self.r()).await.map_err(db_err)?;
+        let Some((row, m)) = found else { return Ok(None) };
+        let m = m.filter(|m| m.erased_at.is_none()).map(member).transpose()?;
+        Ok(Some((convert(row)?, m)))
     }
 
     /// `Tx::member_and_organisation` in one joined statement.

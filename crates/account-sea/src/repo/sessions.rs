@@ -12,9 +12,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
-use super::members::joined_member;
 use super::{digest, micros, parse, parse_opt};
-use crate::entity::members;
 use crate::entity::sessions::{ActiveModel, Column, Entity, Model};
 use crate::error::{corrupt, db_err};
 use crate::store::SeaTx;
@@ -65,13 +63,7 @@ impl SeaTx {
         &mut self,
         id: SessionId,
     ) -> Result<Option<(Session, Option<Member>)>, StoreError> {
-        let found = Entity::find_by_id(id.as_uuid())
-            .find_also_related(members::Entity)
-            .one(&self.r())
-            .await
-            .map_err(db_err)?;
-        let Some((s, m)) = found else { return Ok(None) };
-        Ok(Some((session(s)?, joined_member(m)?)))
+        self.with_member(Entity::find_by_id(id.as_uuid()), session).await
     }
 
     /// Deletes the sessions matching `doomed` and every session hanging on one of them, in two
