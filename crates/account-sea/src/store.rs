@@ -467,6 +467,13 @@ impl Tx for SeaTx {
         self.session_and_member_joined(id).await
     }
 
+    async fn session_member_and_organisation(
+        &mut self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<Member>, Option<Organisation>)>, StoreError> {
+        self.session_member_and_organisation_joined(id).await
+    }
+
     async fn api_key_and_member(
         &mut self,
         id: ApiKeyId,

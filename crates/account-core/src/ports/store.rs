@@ -189,6 +189,24 @@ pub trait Tx: Send {
         Ok(Some((session, member)))
     }
 
+    /// [`Tx::session_and_member`] and the member's organisation (absent with the member), as
+    /// `organisations().get` would read it: what `GET /me` shows, read with the session that
+    /// authenticates it. A store may read all three at once.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn session_member_and_organisation(
+        &mut self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<Member>, Option<Organisation>)>, StoreError> {
+        let Some((session, member)) = self.session_and_member(id).await? else { return Ok(None) };
+        let organisation = match &member {
+            Some(m) => self.organisations().get(m.org_id).await?,
+            None => None,
+        };
+        Ok(Some((session, member, organisation)))
+    }
+
     /// An API key and its (not erased) member, as [`Tx::session_and_member`].
     ///
     /// # Errors

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::common::{Denied, acting_member, op_error, session_only};
+use super::profile::Me;
 use super::{Actor, Context, Credential};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::email::EmailAddress;
@@ -235,14 +236,42 @@ impl<'a> AuthService<'a> {
     /// # Errors
     /// [`AuthError`].
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        self.authenticate_reading(token, false).await.map(|(auth, _)| auth)
+    }
+
+    /// [`Self::authenticate`], and the caller's member record and organisation, read in the
+    /// same statement as the session: what [`ProfileService::me`] returns for the actor, as of
+    /// this authentication, without a second read (`GET /me`).
+    ///
+    /// [`ProfileService::me`]: super::profile::ProfileService::me
+    ///
+    /// # Errors
+    /// [`AuthError`].
+    pub async fn authenticate_me(&self, token: &str) -> Result<(Authenticated, Me), AuthError> {
+        match self.authenticate_reading(token, true).await? {
+            (auth, Some(me)) => Ok((auth, me)),
+            (_, None) => Err(AuthError::InvalidToken),
+        }
+    }
+
+    /// [`Self::authenticate`]; with `with_organisation`, also the actor's [`Me`] (`None` only
+    /// if its organisation is missing).
+    async fn authenticate_reading(
+        &self,
+        token: &str,
+        with_organisation: bool,
+    ) -> Result<(Authenticated, Option<Me>), AuthError> {
         let ctx = self.ctx;
         let token = Token::parse(TokenKind::Session, token).ok_or(AuthError::InvalidToken)?;
         let now = ctx.now();
+        let id = SessionId::from_uuid(token.id());
         let mut tx = ctx.ports.store.lookup().await?;
-        let (session, member) = tx
-            .session_and_member(SessionId::from_uuid(token.id()))
-            .await?
-            .ok_or(AuthError::InvalidToken)?;
+        let (session, member, organisation) = if with_organisation {
+            tx.session_member_and_organisation(id).await?
+        } else {
+            tx.session_and_member(id).await?.map(|(session, member)| (session, member, None))
+        }
+        .ok_or(AuthError::InvalidToken)?;
         if !ctx.ports.keyring.verify(TokenKind::Session.context(), token.secret(), &session.secret)
         {
             return Err(AuthError::InvalidToken);
@@ -284,7 +313,10 @@ impl<'a> AuthService<'a> {
         let impersonator = session.impersonation.as_ref().map(|i| i.admin_id);
         let actor =
             Actor::new(member.id, member.org_id, impersonator, Credential::Session(session.id));
-        Ok(Authenticated { actor, session })
+        let me = organisation
+            .filter(|o| o.id == member.org_id)
+            .map(|organisation| Me { member, organisation });
+        Ok((Authenticated { actor, session }, me))
     }
 
     fn is_live(&self, session: &Session, now: DateTime<Utc>) -> bool {

@@ -141,3 +141,34 @@ async fn rule_16_password_email_api_keys_and_deletion_are_out_of_reach() {
     // Admin pages are refused too: the request acts as the sub-user.
     assert!(w.accounts().team().summary(&as_sam).await.is_err());
 }
+
+/// `authenticate_me`, which `GET /me` uses to read the caller with the session in one
+/// statement, answers what `authenticate` then `profile().me` answer, impersonation included,
+/// and refuses what `authenticate` refuses (rules 3 and 16).
+#[tokio::test]
+async fn authenticate_me_reads_what_authenticate_then_me_read() {
+    let w = World::new().await;
+    let (sam, sam_token) = w.sub_user("sam").await;
+    let auth = w.accounts().auth();
+    let started = w.accounts().impersonation().start(&w.admin, sam.member(), "help").await.unwrap();
+    for token in [&w.admin_token, &sam_token, &started.token] {
+        let (authenticated, me) = auth.authenticate_me(token).await.unwrap();
+        let separately = auth.authenticate(token).await.unwrap();
+        assert_eq!(authenticated.actor, separately.actor);
+        assert_eq!(authenticated.session, separately.session);
+        let read = w.accounts().profile().me(&separately.actor).await.unwrap();
+        assert_eq!(me.member, read.member);
+        assert_eq!(me.organisation, read.organisation);
+        assert_eq!(me.organisation.id, w.org);
+    }
+    let (_, as_sam) = auth.authenticate_me(&started.token).await.unwrap();
+    assert_eq!(as_sam.member.id, sam.member());
+
+    // Disabling Sam ends his session and the impersonation of him at once.
+    w.accounts().team().disable(&w.admin, sam.member()).await.unwrap();
+    for token in [&sam_token, &started.token] {
+        assert!(matches!(auth.authenticate_me(token).await, Err(AuthError::InvalidToken)));
+    }
+    assert!(matches!(auth.authenticate_me("acs_not-a-token").await, Err(AuthError::InvalidToken)));
+    assert!(auth.authenticate_me(&w.admin_token).await.is_ok());
+}

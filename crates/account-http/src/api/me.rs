@@ -2,6 +2,7 @@
 //! password, the email change, deletion, API keys, credits and usage.
 
 use account_core::ids::ApiKeyId;
+use account_core::services::auth::Authenticated;
 use account_core::services::credits::{UsageQuery, UsageScope};
 use account_core::services::profile::DeleteConfirmation;
 use chrono::NaiveDate;
@@ -11,7 +12,7 @@ use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::{ApiTags, State};
-use crate::auth::SessionAuth;
+use crate::auth::{SessionAuth, SessionMeAuth};
 use crate::dto::me::{
     ChangePasswordRequest, CodeRequest, CreateApiKeyRequest, DeleteAccountRequest, EmailChange,
     EmailChanged, ImpersonationState, Me, MyCredits, NewEmailRequest, Offering, Offerings,
@@ -285,8 +286,8 @@ pub(crate) fn usage_query(
     UsageQuery { scope, from, to, bucket: bucket.unwrap_or(Bucket::Day).into(), timezone }
 }
 
-fn impersonation_of(auth: &SessionAuth) -> Option<ImpersonationState> {
-    auth.authenticated().impersonation().map(|(info, expires)| ImpersonationState {
+fn impersonation_of(auth: &Authenticated) -> Option<ImpersonationState> {
+    auth.impersonation().map(|(info, expires)| ImpersonationState {
         admin_id: info.admin_id.as_uuid(),
         expires_at: expires.into(),
     })
@@ -303,16 +304,9 @@ impl MeApi {
     /// The caller: identity, organisation, role, profile and preferences. Under an
     /// impersonation, the sub-user acted as, with `impersonation` set.
     #[oai(path = "/me", method = "get", operation_id = "getMe", tag = "ApiTags::Me")]
-    async fn get_me(&self, state: State<'_>, auth: SessionAuth) -> GetMeResponse {
-        GetMeResponse::from_result(
-            state
-                .accounts
-                .profile()
-                .me(&auth.actor())
-                .await
-                .map(|me| GetMeResponse::Ok(Json(Me::new(&me, impersonation_of(&auth)))))
-                .map_err(Into::into),
-        )
+    async fn get_me(&self, auth: SessionMeAuth) -> GetMeResponse {
+        // Authentication read the member and organisation with the session (one statement).
+        GetMeResponse::Ok(Json(Me::new(auth.me(), impersonation_of(auth.authenticated()))))
     }
 
     /// Read my profile
@@ -320,21 +314,9 @@ impl MeApi {
     /// The editable profile, with its version as `ETag`. "Reset" on the profile page is this
     /// read.
     #[oai(path = "/me/profile", method = "get", operation_id = "getMyProfile", tag = "ApiTags::Me")]
-    async fn get_my_profile(&self, state: State<'_>, auth: SessionAuth) -> GetMyProfileResponse {
-        GetMyProfileResponse::from_result(
-            state
-                .accounts
-                .profile()
-                .me(&auth.actor())
-                .await
-                .map(|me| {
-                    GetMyProfileResponse::Ok(
-                        Json((&me.member.profile).into()),
-                        etag(me.member.profile_version),
-                    )
-                })
-                .map_err(Into::into),
-        )
+    async fn get_my_profile(&self, auth: SessionMeAuth) -> GetMyProfileResponse {
+        let member = &auth.me().member;
+        GetMyProfileResponse::Ok(Json((&member.profile).into()), etag(member.profile_version))
     }
 
     /// Save my profile

@@ -99,7 +99,7 @@ fn row(m: &Member) -> Result<ActiveModel, StoreError> {
     })
 }
 
-fn member(m: Model) -> Result<Member, StoreError> {
+pub(super) fn member(m: Model) -> Result<Member, StoreError> {
     let invitation = match (m.invitation_digest, m.invitation_expires_at) {
         (Some(d), Some(expires_at)) => {
             Some(Invitation { secret: digest("members.invitation_digest", &d)?, expires_at })

@@ -2,6 +2,7 @@
 //! sessions hanging on it (`imp_admin_session_id`), in the same statement or unit.
 
 use account_core::domain::member::Member;
+use account_core::domain::organisation::Organisation;
 use account_core::domain::session::{ImpersonationInfo, Session};
 use account_core::domain::text::{ClientName, Reason};
 use account_core::ids::{MemberId, OrganisationId, SessionId};
@@ -12,8 +13,11 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
+use super::members::member;
+use super::organisations::organisation;
 use super::{digest, micros, parse, parse_opt};
 use crate::entity::sessions::{ActiveModel, Column, Entity, Model};
+use crate::entity::{members, organisations};
 use crate::error::{corrupt, db_err};
 use crate::store::SeaTx;
 
@@ -64,6 +68,25 @@ impl SeaTx {
         id: SessionId,
     ) -> Result<Option<(Session, Option<Member>)>, StoreError> {
         self.with_member(Entity::find_by_id(id.as_uuid()), session).await
+    }
+
+    /// `Tx::session_member_and_organisation` in one statement: the session, left-joined to its
+    /// member, left-joined to the member's organisation.
+    pub(crate) async fn session_member_and_organisation_joined(
+        &mut self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<Member>, Option<Organisation>)>, StoreError> {
+        let found = Entity::find_by_id(id.as_uuid())
+            .find_also_related(members::Entity)
+            .and_also_related(organisations::Entity)
+            .one(&self.r())
+            .await
+            .map_err(db_err)?;
+        let Some((row, m, o)) = found else { return Ok(None) };
+        let Some(m) = m.filter(|m| m.erased_at.is_none()) else {
+            return Ok(Some((session(row)?, None, None)));
+        };
+        Ok(Some((session(row)?, Some(member(m)?), o.map(organisation).transpose()?)))
     }
 
     /// Deletes the sessions matching `doomed` and every session hanging on one of them, in two

@@ -206,7 +206,7 @@ pub(crate) async fn api_key_delete_and_delete_for_member(f: Factory) {
     assert_eq!(tx.api_keys().list_for_member(sub.id).await.unwrap().len(), 1);
 }
 
-/// `Tx::session_and_member`, `api_key_and_member` and `member_pair` read what the separate
+/// `Tx::session_and_member`, `session_member_and_organisation`, `api_key_and_member` and `member_pair` read what the separate
 /// reads would, erased members included (absent), in lookup and write units alike.
 pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
     let store = f.fresh().await;
@@ -247,6 +247,19 @@ pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
         );
         assert_eq!(tx.session_and_member(s_gone.id).await.unwrap(), Some((s_gone.clone(), None)));
         assert_eq!(tx.session_and_member(id::<SessionId>(99)).await.unwrap(), None);
+        assert_eq!(
+            tx.session_member_and_organisation(s_sub.id).await.unwrap(),
+            Some((s_sub.clone(), Some(sub.clone()), Some(org.clone())))
+        );
+        assert_eq!(
+            tx.session_member_and_organisation(s_admin.id).await.unwrap(),
+            Some((s_admin.clone(), Some(admin.clone()), Some(org.clone())))
+        );
+        assert_eq!(
+            tx.session_member_and_organisation(s_gone.id).await.unwrap(),
+            Some((s_gone.clone(), None, None))
+        );
+        assert_eq!(tx.session_member_and_organisation(id::<SessionId>(99)).await.unwrap(), None);
         assert_eq!(
             tx.api_key_and_member(k_sub.id).await.unwrap(),
             Some((k_sub.clone(), Some(sub.clone())))
