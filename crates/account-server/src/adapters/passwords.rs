@@ -82,11 +82,14 @@ impl Argon2Hasher {
     }
 }
 
-/// A hashing thread's state: the configured argon2 and its own memory blocks, allocated once
-/// and reused by every hash the thread computes. Not `spawn_blocking` with argon2's own
-/// allocation per hash: glibc keeps freed 12 MiB blocks (past its dynamic mmap threshold)
-/// in per-thread arenas, fragmented by their alignment, and the resident set grew by 12 MiB
-/// per log-in up to ~170 MiB; with fixed blocks it stays at one block per thread.
+/// A hashing thread's state: the configured argon2 and its own memory blocks, allocated by
+/// the first hash after an idle spell, reused while hashes keep coming, and given back when
+/// the queue runs dry ([`Worker::release`]). Not `spawn_blocking` with argon2's own
+/// allocation per hash: glibc keeps freed 12 MiB blocks (past its dynamic mmap threshold) in
+/// per-thread arenas, and over tokio's many blocking threads the resident set grew by 12 MiB
+/// per log-in up to ~170 MiB. On these few fixed threads a freed block is at worst kept for
+/// the same thread's next hash (glibc), and returned to the OS by the `accounts` binary's
+/// allocator (mimalloc, docs/benchmarks.md "Allocator").
 struct Worker {
     argon2: Argon2<'static>,
     blocks: Vec<Block>,
@@ -97,8 +100,14 @@ fn fail(e: impl std::fmt::Display) -> HashError {
 }
 
 impl Worker {
-    fn new(argon2: Argon2<'static>, block_count: usize) -> Self {
-        Self { argon2, blocks: vec![Block::default(); block_count] }
+    fn new(argon2: Argon2<'static>) -> Self {
+        Self { argon2, blocks: Vec::new() }
+    }
+
+    /// Gives the memory blocks back while no hash is waiting: a server that is not logging
+    /// anyone in holds no argon2 memory (12 MiB per hashing thread otherwise).
+    fn release(&mut self) {
+        self.blocks = Vec::new();
     }
 
     /// Runs `argon2` into `out` on `blocks` (grown if a stored hash asks for more memory than
@@ -161,29 +170,30 @@ impl Worker {
 fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, HashError> {
     let (jobs, queue) = std::sync::mpsc::channel::<Job>();
     let queue: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(queue));
-    let block_count = argon2.params().block_count();
     for i in 0..n {
         let queue = Arc::clone(&queue);
         let argon2 = argon2.clone();
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
-                let mut worker = Worker::new(argon2, block_count);
-                loop {
-                    // The lock is released before the job runs.
-                    let job = match queue.lock() {
-                        Ok(q) => q.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(&mut worker),
-                        Err(_) => return,
-                    }
+                let mut worker = Worker::new(argon2);
+                while let Some(job) = next_job(&queue, &mut worker) {
+                    job(&mut worker);
                 }
             })
             .map_err(fail)?;
     }
     Ok(jobs)
+}
+
+/// The next job for `worker`, which releases its blocks first if it would have to wait;
+/// `None` once the hasher is gone. The queue's lock is released before the job runs.
+fn next_job(queue: &Mutex<Receiver<Job>>, worker: &mut Worker) -> Option<Job> {
+    if let Ok(job) = queue.lock().ok()?.try_recv() {
+        return Some(job);
+    }
+    worker.release();
+    queue.lock().ok()?.recv().ok()
 }
 
 #[async_trait]
@@ -249,6 +259,23 @@ mod tests {
         assert!(!hasher.verify(&wrong, Some(&theirs)).await.unwrap());
         // And our own again after the blocks grew.
         assert!(hasher.verify(&right, Some(&ours)).await.unwrap());
+    }
+
+    #[test]
+    fn a_worker_keeps_its_blocks_while_jobs_wait_and_gives_them_back_when_idle() {
+        let params = Params::new(64, 1, 1, None).unwrap();
+        let mut worker = Worker::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
+        assert!(worker.blocks.is_empty(), "no memory before the first hash");
+        worker.hash(b"tangerine lamp 42").unwrap();
+        assert_eq!(worker.blocks.len(), 64);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Mutex::new(queue);
+        jobs.send(Box::new(|_| {})).unwrap();
+        assert!(next_job(&queue, &mut worker).is_some());
+        assert_eq!(worker.blocks.len(), 64, "kept while a job was waiting");
+        drop(jobs);
+        assert!(next_job(&queue, &mut worker).is_none());
+        assert!(worker.blocks.is_empty(), "given back when the queue ran dry");
     }
 
     #[test]
