@@ -15,6 +15,11 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use poem::listener::TcpListener;
 use poem::{Route, Server, get, handler};
 
+/// The server's allocator (`account-server`'s `main.rs`), so that the comparison is poem
+/// against poem plus our work, not one malloc against another.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The server's argon2id parameters (`account-server`'s `adapters::passwords`).
 const MEMORY_KIB: u32 = 12 * 1024;
 const ITERATIONS: u32 = 3;
