@@ -88,8 +88,8 @@ impl Argon2Hasher {
 /// allocation per hash: glibc keeps freed 12 MiB blocks (past its dynamic mmap threshold) in
 /// per-thread arenas, and over tokio's many blocking threads the resident set grew by 12 MiB
 /// per log-in up to ~170 MiB. On these few fixed threads a freed block is at worst kept for
-/// the same thread's next hash (glibc), and returned to the OS by the `accounts` binary's
-/// allocator (mimalloc, docs/benchmarks.md "Allocator").
+/// the same thread's next hash; the `accounts` binary's allocator (mimalloc) returns it to the
+/// OS lazily, or at once with `MIMALLOC_PURGE_DELAY=0` (docs/operations.md, "Memory").
 struct Worker {
     argon2: Argon2<'static>,
     blocks: Vec<Block>,
@@ -104,8 +104,9 @@ impl Worker {
         Self { argon2, blocks: Vec::new() }
     }
 
-    /// Gives the memory blocks back while no hash is waiting: a server that is not logging
-    /// anyone in holds no argon2 memory (12 MiB per hashing thread otherwise).
+    /// Frees the memory blocks while no hash is waiting (12 MiB per hashing thread): a server
+    /// that has not logged anyone in never allocates them, and one that stops does not keep
+    /// them in use.
     fn release(&mut self) {
         self.blocks = Vec::new();
     }
