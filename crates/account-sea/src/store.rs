@@ -175,14 +175,25 @@ impl SeaStore {
     /// # Errors
     /// Driver failures.
     pub async fn sqlite_plans_are_stable(&self) -> Result<Option<bool>, StoreError> {
+        self.sqlite_compiled_with("ENABLE_QPSG").await
+    }
+
+    /// On SQLite, whether `option` (as `pragma_compile_options` lists it, without the
+    /// `SQLITE_` prefix: `ENABLE_QPSG`, `DEFAULT_MEMSTATUS=0`) was compiled into the linked
+    /// library; `None` on PostgreSQL.
+    ///
+    /// # Errors
+    /// Driver failures.
+    pub async fn sqlite_compiled_with(&self, option: &str) -> Result<Option<bool>, StoreError> {
         if self.backend != DbBackend::Sqlite {
             return Ok(None);
         }
         let row = self
             .db
-            .query_one_raw(Statement::from_string(
+            .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Sqlite,
-                "SELECT count(*) FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
+                "SELECT count(*) FROM pragma_compile_options WHERE compile_options = ?",
+                [option.into()],
             ))
             .await
             .map_err(db_err)?;

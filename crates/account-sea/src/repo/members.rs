@@ -99,7 +99,7 @@ fn row(m: &Member) -> Result<ActiveModel, StoreError> {
     })
 }
 
-pub(super) fn member(m: Model) -> Result<Member, StoreError> {
+fn member(m: Model) -> Result<Member, StoreError> {
     let invitation = match (m.invitation_digest, m.invitation_expires_at) {
         (Some(d), Some(expires_at)) => {
             Some(Invitation { secret: digest("members.invitation_digest", &d)?, expires_at })
@@ -159,6 +159,11 @@ fn live() -> Select<Entity> {
     Entity::find().filter(Column::ErasedAt.is_null())
 }
 
+/// A member row read through a join: absent when erased, as [`live`] reads it.
+pub(super) fn joined_member(found: Option<Model>) -> Result<Option<Member>, StoreError> {
+    found.filter(|m| m.erased_at.is_none()).map(member).transpose()
+}
+
 impl SeaTx {
     /// The row `select` finds, converted by `convert`, and its member read in the same joined
     /// statement (absent when erased, as [`live`] reads it): a session's or API key's.
@@ -172,8 +177,7 @@ impl SeaTx {
     {
         let found = select.find_also_related(Entity).one(&self.r()).await.map_err(db_err)?;
         let Some((row, m)) = found else { return Ok(None) };
-        let m = m.filter(|m| m.erased_at.is_none()).map(member).transpose()?;
-        Ok(Some((convert(row)?, m)))
+        Ok(Some((convert(row)?, joined_member(m)?)))
     }
 
     /// `Tx::member_and_organisation` in one joined statement.

@@ -13,7 +13,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
-use super::members::member;
+use super::members::joined_member;
 use super::organisations::organisation;
 use super::{digest, micros, parse, parse_opt};
 use crate::entity::sessions::{ActiveModel, Column, Entity, Model};
@@ -83,10 +83,10 @@ impl SeaTx {
             .await
             .map_err(db_err)?;
         let Some((row, m, o)) = found else { return Ok(None) };
-        let Some(m) = m.filter(|m| m.erased_at.is_none()) else {
-            return Ok(Some((session(row)?, None, None)));
-        };
-        Ok(Some((session(row)?, Some(member(m)?), o.map(organisation).transpose()?)))
+        let member = joined_member(m)?;
+        // The organisation comes with its member: none for an erased one.
+        let organisation = o.filter(|_| member.is_some()).map(organisation).transpose()?;
+        Ok(Some((session(row)?, member, organisation)))
     }
 
     /// Deletes the sessions matching `doomed` and every session hanging on one of them, in two

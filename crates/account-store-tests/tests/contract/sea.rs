@@ -431,18 +431,12 @@ async fn sqlite_connections_are_configured(f: F) {
         "SQLite lacks SQLITE_ENABLE_QPSG: is LIBSQLITE3_FLAGS from .cargo/config.toml applied?"
     );
     // ...and without memory statistics, whose global mutex every SQLite allocation took.
-    let memstatus_off = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT count(*) FROM pragma_compile_options \
-             WHERE compile_options = 'DEFAULT_MEMSTATUS=0'",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
-    assert_eq!(memstatus_off, 1, "SQLite keeps memory statistics: LIBSQLITE3_FLAGS not applied?");
+    let memstatus_off = store.sqlite_compiled_with("DEFAULT_MEMSTATUS=0").await.unwrap();
+    assert_eq!(
+        memstatus_off,
+        Some(true),
+        "SQLite keeps memory statistics: LIBSQLITE3_FLAGS not applied?"
+    );
 }
 
 async fn foreign_key_checks_do_not_wait_for_an_organisation_lock(f: F) {
