@@ -2,8 +2,7 @@
 //! threads (one per core), which bounds how many hash at once (each holds its memory cost
 //! while it runs) and how much memory the allocator keeps afterwards.
 
-use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use account_core::domain::password::{Password, PasswordAttempt, PasswordHash};
 use account_core::ports::{HashError, PasswordHasher};
@@ -12,6 +11,7 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
+use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 /// Work for a hashing thread.
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
@@ -84,12 +84,11 @@ impl Argon2Hasher {
 
 /// A hashing thread's state: the configured argon2 and its own memory blocks, allocated by
 /// the first hash after an idle spell, reused while hashes keep coming, and given back when
-/// the queue runs dry ([`Worker::release`]). Not `spawn_blocking` with argon2's own
-/// allocation per hash: glibc keeps freed 12 MiB blocks (past its dynamic mmap threshold) in
-/// per-thread arenas, and over tokio's many blocking threads the resident set grew by 12 MiB
-/// per log-in up to ~170 MiB. On these few fixed threads a freed block is at worst kept for
-/// the same thread's next hash; the `accounts` binary's allocator (mimalloc) returns it to the
-/// OS lazily, or at once with `MIMALLOC_PURGE_DELAY=0` (docs/operations.md, "Memory").
+/// the queue runs dry ([`Worker::release`], [`next_job`]). Not `spawn_blocking` with argon2's
+/// own allocation per hash: glibc keeps freed 12 MiB blocks (past its dynamic mmap threshold)
+/// in per-thread arenas, and over tokio's many blocking threads the resident set grew by
+/// 12 MiB per log-in up to ~170 MiB. On these few fixed threads a freed block is at worst kept
+/// for the same thread's next hash.
 struct Worker {
     argon2: Argon2<'static>,
     blocks: Vec<Block>,
@@ -106,9 +105,11 @@ impl Worker {
 
     /// Frees the memory blocks while no hash is waiting (12 MiB per hashing thread): a server
     /// that has not logged anyone in never allocates them, and one that stops does not keep
-    /// them in use.
-    fn release(&mut self) {
+    /// them in use. Whether there were any to free.
+    fn release(&mut self) -> bool {
+        let had = self.blocks.capacity() > 0;
         self.blocks = Vec::new();
+        had
     }
 
     /// Runs `argon2` into `out` on `blocks` (grown if a stored hash asks for more memory than
@@ -168,17 +169,19 @@ impl Worker {
 }
 
 /// `n` threads taking jobs from one queue; they end when the hasher (the sender) is dropped.
+/// The queue is flume's, which any number of threads can wait on at once: on one receiver
+/// behind a mutex, an idle thread would wait for the lock, blocks in hand, while another waits
+/// for work.
 fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, HashError> {
-    let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-    let queue: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(queue));
+    let (jobs, queue) = flume::unbounded::<Job>();
     for i in 0..n {
-        let queue = Arc::clone(&queue);
+        let queue = queue.clone();
         let argon2 = argon2.clone();
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
                 let mut worker = Worker::new(argon2);
-                while let Some(job) = next_job(&queue, &mut worker) {
+                while let Some(job) = next_job(&queue, &mut worker, NUDGE_AFTER) {
                     job(&mut worker);
                 }
             })
@@ -187,14 +190,37 @@ fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, Hash
     Ok(jobs)
 }
 
-/// The next job for `worker`, which releases its blocks first if it would have to wait;
-/// `None` once the hasher is gone. The queue's lock is released before the job runs.
-fn next_job(queue: &Mutex<Receiver<Job>>, worker: &mut Worker) -> Option<Job> {
-    if let Ok(job) = queue.lock().ok()?.try_recv() {
-        return Some(job);
+/// How long a hashing thread that has just freed its blocks waits for work before it nudges
+/// the allocator ([`nudge_allocator`]): longer than mimalloc's default purge delay (1 s).
+const NUDGE_AFTER: Duration = Duration::from_millis(1500);
+
+/// The next job for `worker`, which releases its blocks first if it would have to wait, and
+/// nudges the allocator if it then waits `nudge_after`; `None` once the hasher is gone.
+fn next_job(queue: &Receiver<Job>, worker: &mut Worker, nudge_after: Duration) -> Option<Job> {
+    match queue.try_recv() {
+        Ok(job) => return Some(job),
+        Err(TryRecvError::Disconnected) => return None,
+        Err(TryRecvError::Empty) => {}
     }
-    worker.release();
-    queue.lock().ok()?.recv().ok()
+    if worker.release() {
+        match queue.recv_timeout(nudge_after) {
+            Ok(job) => return Some(job),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => nudge_allocator(),
+        }
+    }
+    queue.recv().ok()
+}
+
+/// Allocates and frees one buffer above mimalloc's large-object size (512 KiB). mimalloc
+/// returns freed memory to the OS only once its purge delay has passed, and then only when
+/// some thread frees a page; an idle hashing thread frees none, and a busy server's threads
+/// reuse their pages, so the blocks [`Worker::release`] freed stayed resident (24 MiB on two
+/// cores) for as long as the server ran. Freeing a huge page makes mimalloc purge every
+/// range whose delay has passed, those blocks included. With another allocator this is one
+/// short-lived allocation per idle spell.
+fn nudge_allocator() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(1 << 20)));
 }
 
 #[async_trait]
@@ -269,14 +295,50 @@ mod tests {
         assert!(worker.blocks.is_empty(), "no memory before the first hash");
         worker.hash(b"tangerine lamp 42").unwrap();
         assert_eq!(worker.blocks.len(), 64);
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        let queue = Mutex::new(queue);
+        let (jobs, queue) = flume::unbounded::<Job>();
+        let nudge = Duration::from_millis(10);
         jobs.send(Box::new(|_| {})).unwrap();
-        assert!(next_job(&queue, &mut worker).is_some());
+        assert!(next_job(&queue, &mut worker, nudge).is_some());
         assert_eq!(worker.blocks.len(), 64, "kept while a job was waiting");
-        drop(jobs);
-        assert!(next_job(&queue, &mut worker).is_none());
+        // Nothing waiting: the blocks go, and a job sent meanwhile is still taken.
+        let sender = jobs.clone();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            sender.send(Box::new(|_| {})).unwrap();
+        });
+        assert!(next_job(&queue, &mut worker, nudge).is_some(), "waits past the nudge");
+        late.join().unwrap();
         assert!(worker.blocks.is_empty(), "given back when the queue ran dry");
+        drop(jobs);
+        assert!(next_job(&queue, &mut worker, nudge).is_none(), "ends with the hasher");
+    }
+
+    #[test]
+    fn idle_workers_all_give_their_blocks_back() {
+        let params = Params::new(64, 1, 1, None).unwrap();
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let jobs = start_workers(&argon2, 2).unwrap();
+        // Runs `check` on both threads at once (each job waits for the other) and returns
+        // what each saw.
+        let on_both = |check: fn(&mut Worker) -> bool| {
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let (seen, results) = std::sync::mpsc::channel();
+            for _ in 0..2 {
+                let (barrier, seen) = (barrier.clone(), seen.clone());
+                let job: Job = Box::new(move |worker| {
+                    let result = check(worker);
+                    barrier.wait();
+                    seen.send(result).unwrap();
+                });
+                jobs.send(job).unwrap();
+            }
+            [results.recv().unwrap(), results.recv().unwrap()]
+        };
+        let hashed = |w: &mut Worker| w.hash(b"tangerine lamp 42").is_ok() && !w.blocks.is_empty();
+        assert_eq!(on_both(hashed), [true, true], "both threads hold blocks");
+        // Both then wait for work at the same time; neither keeps its blocks meanwhile.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(on_both(|w| w.blocks.is_empty()), [true, true]);
     }
 
     #[test]
