@@ -800,8 +800,8 @@ fn pg_database_url(base: &str, name: &str) -> String {
     if query.is_empty() { format!("{prefix}/{name}") } else { format!("{prefix}/{name}?{query}") }
 }
 
-/// `cargo xtask bench [--quick]`.
-pub fn bench(root: &Path, quick: bool) -> Result<(), String> {
+/// `cargo xtask bench [--quick] [--keep]`; `keep` leaves the PostgreSQL database.
+pub fn bench(root: &Path, quick: bool, keep: bool) -> Result<(), String> {
     let size = if quick { QUICK } else { FULL };
     let started = Instant::now();
     ensure_tool("wrk", "wrk")?;
@@ -856,7 +856,12 @@ pub fn bench(root: &Path, quick: bool) -> Result<(), String> {
             size,
             &base,
         );
-        let dropped = admin.run(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE);"));
+        let dropped = if keep {
+            eprintln!("bench: --keep: the PostgreSQL database stays, at {url}");
+            Ok(String::new())
+        } else {
+            admin.run(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE);"))
+        };
         let (r, b) = result?;
         dropped?;
         rows.extend(r);

@@ -82,14 +82,20 @@ commands:
   ci                fmt --check, clippy -D warnings, the whole test suite, openapi --check, tidy
   tidy              the project's own lints (core dependencies, module docs, rules table, …)
   openapi [--check] write docs/openapi.json from the code (or fail if it differs)
-  bench [--quick]   load the release server with wrk against its baselines (docs/benchmarks.md)";
+  bench [--quick] [--keep]
+                    load the release server with wrk against its baselines (docs/benchmarks.md);
+                    --keep leaves the PostgreSQL database for profiling";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("tidy") => tidy::check_all(&tidy::workspace_root()),
-        Some("bench") => bench::bench(&tidy::workspace_root(), args.iter().any(|a| a == "--quick")),
+        Some("bench") => bench::bench(
+            &tidy::workspace_root(),
+            args.iter().any(|a| a == "--quick"),
+            args.iter().any(|a| a == "--keep"),
+        ),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
