@@ -207,7 +207,9 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     let addr = bound.local_addr().unwrap_or(config.listen);
     tracing::info!(%addr, docs = %format!("http://{addr}/docs"), "accounts is serving");
     let worker = Worker::spawn(accounts, mailer, Intervals::default());
+    let purge = crate::memory::spawn_purge_tick(crate::memory::PURGE_TICK);
     let served = bound.run(shutdown_signal()).await;
+    purge.abort();
     worker.shutdown().await;
     if let Err(e) = closer.close().await {
         tracing::warn!(error = %e, "closing the database pool");

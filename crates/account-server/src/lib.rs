@@ -8,5 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod mail;
+pub mod memory;
 pub mod telemetry;
 pub mod worker;

@@ -2,8 +2,6 @@
 //! threads (one per core), which bounds how many hash at once (each holds its memory cost
 //! while it runs) and how much memory the allocator keeps afterwards.
 
-use std::time::Duration;
-
 use account_core::domain::password::{Password, PasswordAttempt, PasswordHash};
 use account_core::ports::{HashError, PasswordHasher};
 use argon2::password_hash::{
@@ -11,7 +9,7 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
-use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use flume::{Receiver, Sender};
 
 /// Work for a hashing thread.
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
@@ -105,11 +103,10 @@ impl Worker {
 
     /// Frees the memory blocks while no hash is waiting (12 MiB per hashing thread): a server
     /// that has not logged anyone in never allocates them, and one that stops does not keep
-    /// them in use. Whether there were any to free.
-    fn release(&mut self) -> bool {
-        let had = self.blocks.capacity() > 0;
+    /// them in use (the `accounts` binary's allocator hands them back to the operating system
+    /// within seconds, see `crate::memory`).
+    fn release(&mut self) {
         self.blocks = Vec::new();
-        had
     }
 
     /// Runs `argon2` into `out` on `blocks` (grown if a stored hash asks for more memory than
@@ -181,7 +178,7 @@ fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, Hash
             .name(format!("argon2-{i}"))
             .spawn(move || {
                 let mut worker = Worker::new(argon2);
-                while let Some(job) = next_job(&queue, &mut worker, NUDGE_AFTER) {
+                while let Some(job) = next_job(&queue, &mut worker) {
                     job(&mut worker);
                 }
             })
@@ -190,37 +187,14 @@ fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, Hash
     Ok(jobs)
 }
 
-/// How long a hashing thread that has just freed its blocks waits for work before it nudges
-/// the allocator ([`nudge_allocator`]): longer than mimalloc's default purge delay (1 s).
-const NUDGE_AFTER: Duration = Duration::from_millis(1500);
-
-/// The next job for `worker`, which releases its blocks first if it would have to wait, and
-/// nudges the allocator if it then waits `nudge_after`; `None` once the hasher is gone.
-fn next_job(queue: &Receiver<Job>, worker: &mut Worker, nudge_after: Duration) -> Option<Job> {
-    match queue.try_recv() {
-        Ok(job) => return Some(job),
-        Err(TryRecvError::Disconnected) => return None,
-        Err(TryRecvError::Empty) => {}
+/// The next job for `worker`, which releases its blocks first if it would have to wait;
+/// `None` once the hasher is gone.
+fn next_job(queue: &Receiver<Job>, worker: &mut Worker) -> Option<Job> {
+    if let Ok(job) = queue.try_recv() {
+        return Some(job);
     }
-    if worker.release() {
-        match queue.recv_timeout(nudge_after) {
-            Ok(job) => return Some(job),
-            Err(RecvTimeoutError::Disconnected) => return None,
-            Err(RecvTimeoutError::Timeout) => nudge_allocator(),
-        }
-    }
+    worker.release();
     queue.recv().ok()
-}
-
-/// Allocates and frees one buffer above mimalloc's large-object size (512 KiB). mimalloc
-/// returns freed memory to the OS only once its purge delay has passed, and then only when
-/// some thread frees a page; an idle hashing thread frees none, and a busy server's threads
-/// reuse their pages, so the blocks [`Worker::release`] freed stayed resident (24 MiB on two
-/// cores) for as long as the server ran. Freeing a huge page makes mimalloc purge every
-/// range whose delay has passed, those blocks included. With another allocator this is one
-/// short-lived allocation per idle spell.
-fn nudge_allocator() {
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(1 << 20)));
 }
 
 #[async_trait]
@@ -296,21 +270,12 @@ mod tests {
         worker.hash(b"tangerine lamp 42").unwrap();
         assert_eq!(worker.blocks.len(), 64);
         let (jobs, queue) = flume::unbounded::<Job>();
-        let nudge = Duration::from_millis(10);
         jobs.send(Box::new(|_| {})).unwrap();
-        assert!(next_job(&queue, &mut worker, nudge).is_some());
+        assert!(next_job(&queue, &mut worker).is_some());
         assert_eq!(worker.blocks.len(), 64, "kept while a job was waiting");
-        // Nothing waiting: the blocks go, and a job sent meanwhile is still taken.
-        let sender = jobs.clone();
-        let late = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            sender.send(Box::new(|_| {})).unwrap();
-        });
-        assert!(next_job(&queue, &mut worker, nudge).is_some(), "waits past the nudge");
-        late.join().unwrap();
-        assert!(worker.blocks.is_empty(), "given back when the queue ran dry");
         drop(jobs);
-        assert!(next_job(&queue, &mut worker, nudge).is_none(), "ends with the hasher");
+        assert!(next_job(&queue, &mut worker).is_none());
+        assert!(worker.blocks.is_empty(), "given back when the queue ran dry");
     }
 
     #[test]
@@ -337,7 +302,7 @@ mod tests {
         let hashed = |w: &mut Worker| w.hash(b"tangerine lamp 42").is_ok() && !w.blocks.is_empty();
         assert_eq!(on_both(hashed), [true, true], "both threads hold blocks");
         // Both then wait for work at the same time; neither keeps its blocks meanwhile.
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(std::time::Duration::from_millis(200));
         assert_eq!(on_both(|w| w.blocks.is_empty()), [true, true]);
     }
 
