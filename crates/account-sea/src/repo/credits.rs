@@ -533,44 +533,46 @@ fn summed<E: EntityTrait>(
 }
 
 /// The roll-ups of `plan`'s pieces, summed per period, spender, kind, data type and
-/// provider; `None` when the plan has no pieces.
+/// provider; `None` when the plan has no pieces. One arm per contiguous range of one unit,
+/// joined by `UNION ALL` (the caller adds up rows that meet on the same key): each arm's
+/// conditions are all equalities and one range, so even a plan made for any parameters (what
+/// PostgreSQL settles on for a prepared statement after five runs) reads the roll-up index
+/// over that range only. With the ranges `OR`ed in one `WHERE`, that generic plan read every
+/// roll-up of the spender and filtered (4,500 rows for 495 on the bench's member: 0.94 ms
+/// against 0.57 ms per report).
 fn rollup_sums(
     org: OrganisationId,
     spender: Option<MemberId>,
     plan: &Plan,
 ) -> Option<SelectStatement> {
     use consumption_rollups::Column as R;
-    let (days, day_ranges) = rollups::of_unit(plan, Unit::Day);
-    let (months, month_ranges) = rollups::of_unit(plan, Unit::Month);
-    let case_of = |pieces: &[rollups::Piece]| {
-        let (last, _) = pieces.split_last()?;
-        let thresholds = pieces.iter().map(|p| (p.to, label(p.period)));
-        Some(first_before(&Expr::col(R::Start), thresholds, label(last.period)))
-    };
-    let period = match (case_of(&days), case_of(&months)) {
-        (None, None) => return None,
-        (Some(only), None) | (None, Some(only)) => only,
-        (Some(day), Some(month)) => CaseStatement::new()
-            .case(Expr::col(R::Unit).eq(Unit::Day.as_str()), day)
-            .finally(month)
-            .into(),
-    };
-    let mut within = Condition::any();
-    for (unit, ranges) in [(Unit::Day, day_ranges), (Unit::Month, month_ranges)] {
+    let mut arms = Vec::new();
+    for unit in [Unit::Day, Unit::Month] {
+        let (pieces, ranges) = rollups::of_unit(plan, unit);
         for (from, to) in ranges {
-            within = within.add(
-                Condition::all()
-                    .add(R::Unit.eq(unit.as_str()))
-                    .add(R::Start.gte(from))
-                    .add(R::Start.lt(to)),
-            );
+            let inside: Vec<_> = pieces.iter().filter(|p| p.from >= from && p.to <= to).collect();
+            let Some((last, _)) = inside.split_last() else { continue };
+            let thresholds = inside.iter().map(|p| (p.to, label(p.period)));
+            let period = first_before(&Expr::col(R::Start), thresholds, label(last.period));
+            let select = consumption_rollups::Entity::find()
+                .filter(R::OrgId.eq(org.as_uuid()))
+                .filter(Condition::all().add_option(spender.map(|s| R::SpenderId.eq(s.as_uuid()))))
+                .filter(R::Unit.eq(unit.as_str()))
+                .filter(R::Start.gte(from))
+                .filter(R::Start.lt(to));
+            arms.push(summed(
+                select,
+                period,
+                [R::SpenderId, R::Kind, R::DataType, R::Provider, R::Amount],
+            ));
         }
     }
-    let select = consumption_rollups::Entity::find()
-        .filter(R::OrgId.eq(org.as_uuid()))
-        .filter(Condition::all().add_option(spender.map(|s| R::SpenderId.eq(s.as_uuid()))))
-        .filter(within);
-    Some(summed(select, period, [R::SpenderId, R::Kind, R::DataType, R::Provider, R::Amount]))
+    let mut arms = arms.into_iter();
+    let mut query = arms.next()?;
+    for arm in arms {
+        query.union(UnionType::All, arm);
+    }
+    Some(query)
 }
 
 impl SeaTx {
