@@ -3,12 +3,13 @@
 //!
 //! mimalloc returns freed memory only once its purge delay (1 s by default) has passed, and
 //! then only when some thread next frees a whole page. A server after a burst makes no such
-//! frees: its threads reuse the pages they have, idle threads (the argon2 ones after log-ins)
-//! free none. Measured on the bench's data, 30 MiB freed by a team-list load and the 24 MiB of
-//! a log-in burst stayed resident for as long as the server ran (docs/benchmarks.md). Freeing a
-//! block too large for mimalloc's size classes frees its page, on which mimalloc purges every
-//! range whose delay has passed, wherever it was freed. Once a second, that is what
-//! [`spawn_purge_tick`] does. With another allocator it is one short-lived allocation a second.
+//! frees: its threads reuse the pages they have, and idle threads (the argon2 ones after
+//! log-ins) free none. Measured on the bench's data, the 24 MiB of a log-in burst stayed
+//! resident for as long as the server ran (docs/benchmarks.md). Freeing a block too large for
+//! mimalloc's size classes frees its page, on which mimalloc purges every range whose delay
+//! has passed, wherever it was freed. Once a second, that is what [`spawn_purge_tick`] does.
+//! It does not reach free space inside pages that still hold live objects. With another
+//! allocator it is one short-lived allocation a second.
 
 use std::time::Duration;
 
