@@ -21,7 +21,7 @@ pub const PURGE_TICK: Duration = Duration::from_secs(1);
 const NUDGE_BYTES: usize = 1 << 20;
 
 /// Allocates and frees one block of its own page (see the module's documentation).
-pub fn nudge_allocator() {
+fn nudge_allocator() {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(NUDGE_BYTES)));
 }
 

@@ -548,18 +548,16 @@ fn rollup_sums(
     use consumption_rollups::Column as R;
     let mut arms = Vec::new();
     for unit in [Unit::Day, Unit::Month] {
-        let (pieces, ranges) = rollups::of_unit(plan, unit);
-        for (from, to) in ranges {
-            let inside: Vec<_> = pieces.iter().filter(|p| p.from >= from && p.to <= to).collect();
-            let Some((last, _)) = inside.split_last() else { continue };
-            let thresholds = inside.iter().map(|p| (p.to, label(p.period)));
+        for run in rollups::runs_of_unit(plan, unit) {
+            let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
+            let thresholds = run.iter().map(|p| (p.to, label(p.period)));
             let period = first_before(&Expr::col(R::Start), thresholds, label(last.period));
             let select = consumption_rollups::Entity::find()
                 .filter(R::OrgId.eq(org.as_uuid()))
                 .filter(Condition::all().add_option(spender.map(|s| R::SpenderId.eq(s.as_uuid()))))
                 .filter(R::Unit.eq(unit.as_str()))
-                .filter(R::Start.gte(from))
-                .filter(R::Start.lt(to));
+                .filter(R::Start.gte(first.from))
+                .filter(R::Start.lt(last.to));
             arms.push(summed(
                 select,
                 period,

@@ -143,18 +143,19 @@ pub(crate) fn plan(bounds: &[DateTime<Utc>]) -> Option<Plan> {
     Some(Plan { pieces, windows })
 }
 
-/// The pieces of one unit, ascending, and their starts merged into contiguous ranges.
-pub(crate) fn of_unit(plan: &Plan, unit: Unit) -> (Vec<Piece>, Vec<(i64, i64)>) {
+/// The pieces of one unit, ascending, in runs of contiguous pieces: each run's starts are one
+/// range, from its first piece's `from` to its last piece's `to`.
+pub(crate) fn runs_of_unit(plan: &Plan, unit: Unit) -> Vec<Vec<Piece>> {
     let mut pieces: Vec<Piece> = plan.pieces.iter().filter(|p| p.unit == unit).copied().collect();
     pieces.sort_by_key(|p| p.from);
-    let mut ranges: Vec<(i64, i64)> = Vec::new();
-    for p in &pieces {
-        match ranges.last_mut() {
-            Some(last) if last.1 == p.from => last.1 = p.to,
-            _ => ranges.push((p.from, p.to)),
+    let mut runs: Vec<Vec<Piece>> = Vec::new();
+    for p in pieces {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|last| last.to == p.from) => run.push(p),
+            _ => runs.push(vec![p]),
         }
     }
-    (pieces, ranges)
+    runs
 }
 
 #[cfg(test)]
@@ -269,8 +270,9 @@ mod tests {
                 },
             ]
         );
-        let (days, ranges) = of_unit(&plan, Unit::Day);
-        assert_eq!(days.len(), 1);
+        let runs = runs_of_unit(&plan, Unit::Day);
+        assert_eq!(runs.iter().map(Vec::len).sum::<usize>(), 1);
+        let ranges: Vec<_> = runs.iter().map(|r| (r[0].from, r[r.len() - 1].to)).collect();
         assert_eq!(ranges, [(day("2025-01-15T00:00:00Z"), day("2025-02-01T00:00:00Z"))]);
     }
 
