@@ -13,6 +13,34 @@ fn profile_save_stale_save_reset_and_preferences() {
     }
 }
 
+/// The server keeps what it read for a session while nothing commits (on SQLite, as its WAL
+/// index tells); the operator CLI, another process on the same database, changes the
+/// username and the plan, and the next `GET /me` shows both.
+#[test]
+fn a_change_from_the_operator_cli_shows_on_the_next_request() {
+    for backend in backends("a_change_from_the_operator_cli_shows_on_the_next_request") {
+        let site = Site::new(backend);
+        let app = site.serve();
+        let org = app.org("Acme", "ada@acme.test", 5);
+        let me = org.admin.auth();
+        for _ in 0..3 {
+            let read = app.get("/api/v1/me", &me);
+            assert_eq!(
+                (read.str("/username"), read.str("/plan")),
+                ("ada".into(), "Professional".into())
+            );
+        }
+        site.cli(&["member", "rename-username", &org.admin.id, "adalovelace"], None);
+        assert_eq!(app.get("/api/v1/me", &me).str("/username"), "adalovelace");
+        site.cli(&["org", "set-plan", &org.id, "Enterprise"], None);
+        let read = app.get("/api/v1/me", &me);
+        assert_eq!(
+            (read.str("/username"), read.str("/plan")),
+            ("adalovelace".into(), "Enterprise".into())
+        );
+    }
+}
+
 fn profile_flow(backend: Backend) {
     let site = Site::new(backend);
     let app = site.serve();

@@ -3,6 +3,7 @@
 //! without commit leaves nothing behind. Cost is O(state) per write unit: fine for tests.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use account_core::domain::audit::{AuditCursor, AuditEntry};
@@ -24,10 +25,10 @@ use account_core::ids::{
     ApiKeyId, ContactId, MailId, MemberId, OrganisationId, ProductId, SessionId,
 };
 use account_core::ports::{
-    ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo, EmailChangeRepo,
-    IdempotencyRecord, IdempotencyRepo, LedgerCursor, LedgerFilter, MemberCounts, MemberRepo,
-    OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, StoredResponse, Tx,
-    UniqueKey,
+    ApiKeyRepo, AuditRepo, CatalogueRepo, ChangeStamp, ContactRepo, CreditRepo, DigestRepo,
+    EmailChangeRepo, IdempotencyRecord, IdempotencyRepo, LedgerCursor, LedgerFilter, MemberCounts,
+    MemberRepo, OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, StoredResponse,
+    Tx, UniqueKey,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -58,6 +59,8 @@ struct State {
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     faults: Arc<SyncMutex<Vec<&'static str>>>,
+    /// Write units committed so far: the change stamp.
+    commits: Arc<AtomicU64>,
 }
 
 impl MemoryStore {
@@ -105,12 +108,26 @@ impl Store for MemoryStore {
     async fn write(&self) -> Result<Box<dyn Tx>, StoreError> {
         let guard = self.state.clone().lock_owned().await;
         let work = Some(guard.clone());
-        Ok(Box::new(MemTx { guard, work, faults: self.faults.clone() }))
+        Ok(Box::new(MemTx {
+            guard,
+            work,
+            faults: self.faults.clone(),
+            commits: self.commits.clone(),
+        }))
     }
 
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
         let guard = self.state.clone().lock_owned().await;
-        Ok(Box::new(MemTx { guard, work: None, faults: self.faults.clone() }))
+        Ok(Box::new(MemTx {
+            guard,
+            work: None,
+            faults: self.faults.clone(),
+            commits: self.commits.clone(),
+        }))
+    }
+
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        Some(ChangeStamp::new(u128::from(self.commits.load(Ordering::SeqCst))))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -123,6 +140,7 @@ struct MemTx {
     /// The working copy of a write unit; `None` for read units.
     work: Option<State>,
     faults: Arc<SyncMutex<Vec<&'static str>>>,
+    commits: Arc<AtomicU64>,
 }
 
 impl MemTx {
@@ -192,6 +210,9 @@ impl Tx for MemTx {
         let Some(work) = self.work.take() else { return Ok(()) };
         self.check_fault("commit")?;
         *self.guard = work;
+        // Counted while the state is still locked: whoever reads the old count read it
+        // before this commit could be seen.
+        self.commits.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ mod error;
 mod migration;
 mod repo;
 mod store;
+mod wal_index;
 
 pub use migration::Migrator;
 pub use store::{SeaOptions, SeaStore, SeaTx};

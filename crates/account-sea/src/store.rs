@@ -19,8 +19,9 @@ use account_core::domain::organisation::Organisation;
 use account_core::domain::session::{ApiKey, Session};
 use account_core::ids::{ApiKeyId, MemberId, SessionId};
 use account_core::ports::{
-    ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo, EmailChangeRepo,
-    IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, Store, StoreError, Tx,
+    ApiKeyRepo, AuditRepo, CatalogueRepo, ChangeStamp, ContactRepo, CreditRepo, DigestRepo,
+    EmailChangeRepo, IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, Store,
+    StoreError, Tx,
 };
 use async_trait::async_trait;
 use sea_orm::sea_query::LockType;
@@ -35,6 +36,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::db_err;
 use crate::migration::Migrator;
+use crate::wal_index::WalIndex;
 
 /// Connection settings. The defaults suit a server: see `docs/storage.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,8 @@ pub struct SeaStore {
     /// SQLite: one writer at a time in this process (see the module docs).
     write_gate: Option<Arc<Mutex<()>>>,
     acquire_timeout: Duration,
+    /// SQLite on a file: its WAL index, which stamps commits (see [`Store::change_stamp`]).
+    wal_index: Option<WalIndex>,
 }
 
 impl std::fmt::Debug for SeaStore {
@@ -150,13 +154,15 @@ impl SeaStore {
             });
         }
         let db = Database::connect(opt).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-        let store = Self {
+        let mut store = Self {
             db,
             backend,
             write_gate: (backend == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             acquire_timeout: options.acquire_timeout,
+            wal_index: None,
         };
         store.migrate().await?;
+        store.wal_index = store.sqlite_file().await?.as_deref().and_then(WalIndex::of);
         if store.sqlite_plans_are_stable().await? == Some(false) {
             tracing::warn!(
                 "SQLite was built without SQLITE_ENABLE_QPSG: it re-plans cached statements on \
@@ -202,6 +208,21 @@ impl SeaStore {
             None => 0,
         };
         Ok(Some(found > 0))
+    }
+
+    /// On SQLite, the main database's file as SQLite opened it (empty for an in-memory
+    /// database); `None` on PostgreSQL.
+    async fn sqlite_file(&self) -> Result<Option<String>, StoreError> {
+        if self.backend != DbBackend::Sqlite {
+            return Ok(None);
+        }
+        let sql = "SELECT file FROM pragma_database_list WHERE name = 'main'";
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+            .map_err(db_err)?;
+        row.map(|row| row.try_get_by_index::<String>(0)).transpose().map_err(db_err)
     }
 
     /// Applies pending migrations in one transaction that holds a lock (SQLite's write lock;
@@ -321,6 +342,12 @@ impl Store for SeaStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.db.ping().await.map_err(|e| StoreError::Unavailable(Box::new(e)))
+    }
+
+    /// SQLite on a file: from the WAL index's header (`crate::wal_index`). PostgreSQL:
+    /// `None`, for want of a stamp other servers' commits move without a round trip.
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        self.wal_index.as_ref().and_then(WalIndex::stamp)
     }
 }
 

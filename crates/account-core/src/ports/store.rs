@@ -91,6 +91,19 @@ pub struct Page<C> {
     pub limit: u32,
 }
 
+/// The committed state of a store as [`Store::change_stamp`] reads it: two equal stamps mean
+/// that no unit committed between the two readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChangeStamp(u128);
+
+impl ChangeStamp {
+    /// A stamp from the store's own change counter, in whatever layout the store chooses.
+    #[must_use]
+    pub const fn new(value: u128) -> Self {
+        Self(value)
+    }
+}
+
 /// Opens units of work.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
@@ -137,6 +150,21 @@ pub trait Store: Send + Sync + 'static {
     /// had.
     async fn autocommit(&self) -> Result<Box<dyn Tx>, StoreError> {
         self.write().await
+    }
+
+    /// Reads, without opening a unit or taking a connection, a stamp of the committed state:
+    /// once any write unit has committed since a reading (in this process or in any other on
+    /// the same database), the next reading differs. It may also differ with nothing changed
+    /// (that only costs the caller a re-read); `None` when the store cannot tell.
+    ///
+    /// So a value read in a unit opened after a reading `s` is still the current value as long
+    /// as the stamp still reads `s`. Authentication relies on that to serve a session it read
+    /// before without reading it again, and still sees a revocation or a disabled member at
+    /// once (rules 3, 18). It runs on every authenticated request, so it must be cheap.
+    ///
+    /// The default is `None`, and then nothing is kept.
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        None
     }
 
     /// Checks that the store answers (for readiness probes).

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::common::{Denied, acting_member, op_error, session_only};
 use super::profile::Me;
+use super::session_reads::SessionRead;
 use super::{Actor, Context, Credential};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::email::EmailAddress;
@@ -265,13 +266,28 @@ impl<'a> AuthService<'a> {
         let token = Token::parse(TokenKind::Session, token).ok_or(AuthError::InvalidToken)?;
         let now = ctx.now();
         let id = SessionId::from_uuid(token.id());
-        let mut tx = ctx.ports.store.lookup().await?;
-        let (session, member, organisation) = if with_organisation {
-            tx.session_member_and_organisation(id).await?
-        } else {
-            tx.session_and_member(id).await?.map(|(session, member)| (session, member, None))
-        }
-        .ok_or(AuthError::InvalidToken)?;
+        // Read before any unit opens: what a unit reads afterwards is at least this recent.
+        let stamp = ctx.ports.store.change_stamp();
+        let kept = stamp.and_then(|stamp| ctx.session_reads.get(id, stamp));
+        let (read, tx) = match kept {
+            Some(read) => (read, None),
+            None => {
+                let mut tx = ctx.ports.store.lookup().await?;
+                // When the read may be kept, it takes the organisation too, so that it serves
+                // `GET /me` as well as any other request.
+                let (session, member, organisation) = if with_organisation || stamp.is_some() {
+                    tx.session_member_and_organisation(id).await?
+                } else {
+                    tx.session_and_member(id)
+                        .await?
+                        .map(|(session, member)| (session, member, None))
+                }
+                .ok_or(AuthError::InvalidToken)?;
+                (SessionRead { session, member, organisation }, Some(tx))
+            }
+        };
+        let fresh = tx.is_some();
+        let SessionRead { session, member, organisation } = read;
         if !ctx.ports.keyring.verify(TokenKind::Session.context(), token.secret(), &session.secret)
         {
             return Err(AuthError::InvalidToken);
@@ -284,6 +300,11 @@ impl<'a> AuthService<'a> {
             .ok_or(AuthError::InvalidToken)?;
         let mut parent = None;
         if let Some(info) = &session.impersonation {
+            // Impersonation sessions are never kept, so their unit is open already.
+            let mut tx = match tx {
+                Some(tx) => tx,
+                None => ctx.ports.store.lookup().await?,
+            };
             let admin_session =
                 tx.sessions().get(info.admin_session_id).await?.ok_or(AuthError::InvalidToken)?;
             if !self.is_live(&admin_session, now) {
@@ -299,8 +320,19 @@ impl<'a> AuthService<'a> {
                 return Err(AuthError::InvalidToken);
             }
             parent = Some(admin_session);
+        } else {
+            drop(tx);
+            // Kept only once it passed every check: a guessed session id with a wrong secret
+            // does not take a place.
+            if let Some(stamp) = stamp.filter(|_| fresh) {
+                let read = SessionRead {
+                    session: session.clone(),
+                    member: Some(member.clone()),
+                    organisation: organisation.clone(),
+                };
+                ctx.session_reads.put(id, stamp, read);
+            }
         }
-        drop(tx);
         let stale = |s: &Session| now - s.last_seen_at >= TOUCH_INTERVAL;
         if stale(&session) || parent.as_ref().is_some_and(stale) {
             let mut tx = ctx.ports.store.write().await?;

@@ -10,6 +10,7 @@ mod contacts;
 mod credits;
 mod failures;
 mod impersonation;
+mod kept_sessions;
 mod membership;
 mod model;
 mod profile;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use account_core::domain::credits::CreditKind;
-use account_core::ports::{LedgerFilter, Page, StoreError};
+use account_core::ports::{LedgerFilter, Page, Store, StoreError};
 use account_sea::{Migrator, SeaOptions, SeaStore};
 use account_store_tests::fixtures::{
     at, consume, full_member, grant, mail, member, organisation, pools, product, session,
@@ -37,9 +37,11 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
         rollup_migration_sums_the_existing_ledger,
     ];
     match backend {
-        "sqlite" => {
-            cases.extend(cases![sqlite_connections_are_configured, sqlite_queries_use_indexes])
-        }
+        "sqlite" => cases.extend(cases![
+            sqlite_connections_are_configured,
+            sqlite_queries_use_indexes,
+            sqlite_change_stamps_come_from_a_file_database_only,
+        ]),
         _ => cases.extend(cases![foreign_key_checks_do_not_wait_for_an_organisation_lock]),
     }
     cases
@@ -437,6 +439,17 @@ async fn sqlite_connections_are_configured(f: F) {
         Some(true),
         "SQLite keeps memory statistics: LIBSQLITE3_FLAGS not applied?"
     );
+}
+
+/// A SQLite file has a change stamp (its WAL index), so authentication keeps what it reads;
+/// the contract case `change_stamp_follows_commits` checks how it moves. An in-memory database
+/// has none, so nothing is kept.
+async fn sqlite_change_stamps_come_from_a_file_database_only(f: F) {
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    assert!(store.change_stamp().is_some(), "no stamp read from {url}'s WAL index");
+    let memory = f.connect("sqlite::memory:").await;
+    assert_eq!(memory.change_stamp(), None);
 }
 
 async fn foreign_key_checks_do_not_wait_for_an_organisation_lock(f: F) {
