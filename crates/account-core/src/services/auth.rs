@@ -298,6 +298,7 @@ impl<'a> AuthService<'a> {
         let member = member
             .filter(|m| m.status == MemberStatus::Enabled && m.org_id == session.org_id)
             .ok_or(AuthError::InvalidToken)?;
+        let stale = |s: &Session| now - s.last_seen_at >= TOUCH_INTERVAL;
         let mut parent = None;
         if let Some(info) = &session.impersonation {
             // Impersonation sessions are never kept, so their unit is open already.
@@ -322,9 +323,10 @@ impl<'a> AuthService<'a> {
             parent = Some(admin_session);
         } else {
             drop(tx);
-            // Kept only once it passed every check: a guessed session id with a wrong secret
-            // does not take a place.
-            if let Some(stamp) = stamp.filter(|_| fresh) {
+            // Kept only once it passed every check (a guessed session id with a wrong secret
+            // does not take a place), and not when it is about to be touched: that commit
+            // would retire it at once.
+            if let Some(stamp) = stamp.filter(|_| fresh && !stale(&session)) {
                 let read = SessionRead {
                     session: session.clone(),
                     member: Some(member.clone()),
@@ -333,7 +335,6 @@ impl<'a> AuthService<'a> {
                 ctx.session_reads.put(id, stamp, read);
             }
         }
-        let stale = |s: &Session| now - s.last_seen_at >= TOUCH_INTERVAL;
         if stale(&session) || parent.as_ref().is_some_and(stale) {
             let mut tx = ctx.ports.store.write().await?;
             tx.sessions().touch(session.id, now).await?;
