@@ -31,6 +31,11 @@ impl SessionAuth {
     pub(crate) fn actor(&self) -> Actor {
         self.0.actor
     }
+
+    /// The authenticated session, with the member authentication checked.
+    pub(crate) fn authenticated(&self) -> &Authenticated {
+        &self.0
+    }
 }
 
 /// The same session token as [`SessionAuth`], for `GET /me` and `GET /me/profile`: checked by

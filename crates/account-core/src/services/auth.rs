@@ -121,16 +121,27 @@ pub struct LoggedIn {
     pub session: Session,
 }
 
-/// What an accepted session token stands for.
+/// What an accepted session token stands for. Only authentication makes one: it holds the
+/// member it checked, which use cases taking an `Authenticated` rely on without reading it
+/// again.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     /// Who acts.
     pub actor: Actor,
     /// The session used.
     pub session: Session,
+    /// The member acted as, as read with the session and checked (enabled, in the session's
+    /// organisation; for an impersonation, a sub-user of an enabled admin's organisation).
+    member: Member,
 }
 
 impl Authenticated {
+    /// The member acted as, as authentication read and checked it.
+    #[must_use]
+    pub fn member(&self) -> &Member {
+        &self.member
+    }
+
     /// Set while impersonating: the admin, the reason, and when it ends (for the banner).
     #[must_use]
     pub fn impersonation(&self) -> Option<(&ImpersonationInfo, DateTime<Utc>)> {
@@ -347,9 +358,9 @@ impl<'a> AuthService<'a> {
         let actor =
             Actor::new(member.id, member.org_id, impersonator, Credential::Session(session.id));
         let me = organisation
-            .filter(|o| o.id == member.org_id)
-            .map(|organisation| Me { member, organisation });
-        Ok((Authenticated { actor, session }, me))
+            .filter(|o| o.id == member.org_id && with_organisation)
+            .map(|organisation| Me { member: member.clone(), organisation });
+        Ok((Authenticated { actor, session, member }, me))
     }
 
     fn is_live(&self, session: &Session, now: DateTime<Utc>) -> bool {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
+use super::auth::Authenticated;
 use super::common::{
     Denied, Failure, acting_admin, acting_admin_and_member, integration_member, member_of_org,
     op_error, session_only,
@@ -572,41 +573,22 @@ impl<'a> CreditService<'a> {
         // The sums are one consistent read by themselves; the rest are lookups by key.
         let mut tx = self.ctx.ports.store.lookup().await?;
         let viewer = integration_member(tx.as_mut(), actor).await?;
-        let mut e = ValidationErrors::new();
-        let timezone = match &query.timezone {
-            Some(tz) => e.check("timezone", Timezone::parse(tz)),
-            None => Some(viewer.preferences.timezone),
-        };
-        if query.to < query.from {
-            e.push("to", "must not be before from");
-        } else if (query.to - query.from).num_days() >= MAX_REPORT_DAYS {
-            e.push("to", format!("the period must be at most {MAX_REPORT_DAYS} days"));
-        }
-        let Some(timezone) = timezone.filter(|_| e.is_empty()) else {
-            return Err(UsageReportError::Validation(e));
-        };
-        let spender = match query.scope {
-            UsageScope::Own => Some(viewer.id),
-            UsageScope::Member(id) if id == viewer.id => Some(viewer.id),
-            UsageScope::Team | UsageScope::Member(_) if viewer.role != Role::Admin => {
-                return Err(Denied::NotAdmin.into());
-            }
-            UsageScope::Team => None,
-            UsageScope::Member(id) => {
-                member_of_org(tx.as_mut(), viewer.org_id, id, false)
-                    .await?
-                    .ok_or(UsageReportError::MemberNotFound)?;
-                Some(id)
-            }
-        };
-        let starts = series_starts(query);
-        let bounds = series_bounds(query, timezone, &starts);
-        let totals = tx.credits().consumption_totals(viewer.org_id, spender, &bounds).await?;
-        let mut report = build_report(query, timezone, &starts, &totals);
-        if query.scope == UsageScope::Team {
-            report.members = member_breakdown(tx.as_mut(), &totals).await?;
-        }
-        Ok(report)
+        report_for(tx.as_mut(), &viewer, query).await
+    }
+
+    /// [`Self::usage_report`] for a session's caller, with the member authentication read
+    /// and checked: the viewer is not read again, so a report of one's own usage is the sums'
+    /// statement alone.
+    ///
+    /// # Errors
+    /// [`UsageReportError`].
+    pub async fn session_usage_report(
+        &self,
+        auth: &Authenticated,
+        query: &UsageQuery,
+    ) -> Result<UsageReport, UsageReportError> {
+        let mut tx = self.ctx.ports.store.lookup().await?;
+        report_for(tx.as_mut(), auth.member(), query).await
     }
 
     /// A page of the organisation's ledger, oldest first (admins).
@@ -623,6 +605,49 @@ impl<'a> CreditService<'a> {
         let admin = acting_admin(tx.as_mut(), actor).await?;
         Ok(tx.credits().ledger(admin.org_id, filter, page).await?)
     }
+}
+
+/// The usage report `viewer` asks for (rule 14), read on `tx`.
+async fn report_for(
+    tx: &mut dyn Tx,
+    viewer: &Member,
+    query: &UsageQuery,
+) -> Result<UsageReport, UsageReportError> {
+    let mut e = ValidationErrors::new();
+    let timezone = match &query.timezone {
+        Some(tz) => e.check("timezone", Timezone::parse(tz)),
+        None => Some(viewer.preferences.timezone),
+    };
+    if query.to < query.from {
+        e.push("to", "must not be before from");
+    } else if (query.to - query.from).num_days() >= MAX_REPORT_DAYS {
+        e.push("to", format!("the period must be at most {MAX_REPORT_DAYS} days"));
+    }
+    let Some(timezone) = timezone.filter(|_| e.is_empty()) else {
+        return Err(UsageReportError::Validation(e));
+    };
+    let spender = match query.scope {
+        UsageScope::Own => Some(viewer.id),
+        UsageScope::Member(id) if id == viewer.id => Some(viewer.id),
+        UsageScope::Team | UsageScope::Member(_) if viewer.role != Role::Admin => {
+            return Err(Denied::NotAdmin.into());
+        }
+        UsageScope::Team => None,
+        UsageScope::Member(id) => {
+            member_of_org(tx, viewer.org_id, id, false)
+                .await?
+                .ok_or(UsageReportError::MemberNotFound)?;
+            Some(id)
+        }
+    };
+    let starts = series_starts(query);
+    let bounds = series_bounds(query, timezone, &starts);
+    let totals = tx.credits().consumption_totals(viewer.org_id, spender, &bounds).await?;
+    let mut report = build_report(query, timezone, &starts, &totals);
+    if query.scope == UsageScope::Team {
+        report.members = member_breakdown(tx, &totals).await?;
+    }
+    Ok(report)
 }
 
 /// Balances of one member for every kind, zeros included.

@@ -2,18 +2,20 @@
 //! reports.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use account_core::domain::credits::{CreditKind, EntryType};
 use account_core::domain::mail::MailKind;
 use account_core::ids::MemberId;
+use account_core::mocks::{MockStore, MockTx};
 use account_core::ports::Clock;
 use account_core::ports::{LedgerFilter, Page};
 use account_core::services::credits::{
     AllocateError, Bucket, ConsumeError, ConsumeInput, UsageQuery, UsageReportError, UsageScope,
 };
 use account_core::services::profile::{DeleteAccountError, DeleteConfirmation};
-use account_core::{Actor, Denied};
-use account_memory::InMemory;
+use account_core::{Accounts, Actor, Denied, Ports, Settings};
+use account_memory::{InMemory, SeededRandom};
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use crate::support::{PASSWORD, World, login};
@@ -388,6 +390,68 @@ async fn rule_14_admins_see_the_team_and_each_member_sub_users_only_themselves()
         Err(UsageReportError::MemberNotFound)
     ));
     assert_eq!(credits.usage_report(&olga, &q(UsageScope::Team)).await.unwrap().total, 0);
+}
+
+#[tokio::test]
+async fn rule_14_a_session_report_is_the_callers_report_with_the_member_authentication_read() {
+    let w = World::new().await;
+    w.grant(CreditKind::Export, 100).await;
+    let (sam, sam_token) = w.sub_user("sam").await;
+    let (bob, _) = w.sub_user("bob").await;
+    let credits = w.accounts().credits();
+    for (m, n) in [(&sam, 7), (&bob, 2)] {
+        credits.allocate(&w.admin, m.member(), CreditKind::Export, 10, None).await.unwrap();
+        credits.consume(m, &consume(CreditKind::Export, n, &m.member().to_string())).await.unwrap();
+    }
+    let q = |scope| UsageQuery {
+        scope,
+        from: day(2026, 1, 1),
+        to: day(2026, 1, 31),
+        bucket: Bucket::Day,
+        timezone: None,
+    };
+    let auth = w.accounts().auth();
+    let admin = auth.authenticate(&w.admin_token).await.unwrap();
+    let sam_session = auth.authenticate(&sam_token).await.unwrap();
+    assert_eq!(sam_session.member().id, sam.member());
+    for (session, actor, scope) in [
+        (&admin, &w.admin, UsageScope::Team),
+        (&admin, &w.admin, UsageScope::Member(bob.member())),
+        (&admin, &w.admin, UsageScope::Own),
+        (&sam_session, &sam, UsageScope::Own),
+        (&sam_session, &sam, UsageScope::Member(sam.member())),
+    ] {
+        let by_session = credits.session_usage_report(session, &q(scope)).await.unwrap();
+        assert_eq!(by_session, credits.usage_report(actor, &q(scope)).await.unwrap(), "{scope:?}");
+    }
+    assert_eq!(credits.session_usage_report(&admin, &q(UsageScope::Team)).await.unwrap().total, 9);
+    for scope in [UsageScope::Team, UsageScope::Member(bob.member())] {
+        assert!(matches!(
+            credits.session_usage_report(&sam_session, &q(scope)).await,
+            Err(UsageReportError::Denied(Denied::NotAdmin))
+        ));
+    }
+
+    // The viewer is not read again: on a store whose units refuse any member read, a report
+    // of one's own usage is the sums alone.
+    let mut tx = MockTx::default();
+    tx.members.expect_get().never();
+    tx.members.expect_lock().never();
+    tx.credits.expect_consumption_totals().times(1).returning(|_, _, _| Ok(Vec::new()));
+    let mut store = MockStore::new();
+    let mut tx = Some(tx);
+    store.expect_lookup().times(1).returning(move || Ok(Box::new(tx.take().expect("one unit"))));
+    let ports = Ports {
+        store: Arc::new(store),
+        clock: w.mem.clock.clone(),
+        random: Arc::new(SeededRandom::new(1)),
+        passwords: w.mem.hasher.clone(),
+        keyring: w.mem.keyring.clone(),
+    };
+    let elsewhere = Accounts::new(ports, Settings::default());
+    let report =
+        elsewhere.credits().session_usage_report(&sam_session, &q(UsageScope::Own)).await.unwrap();
+    assert_eq!(report.total, 0);
 }
 
 #[tokio::test]

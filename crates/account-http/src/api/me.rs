@@ -895,7 +895,7 @@ impl MeApi {
             state
                 .accounts
                 .credits()
-                .usage_report(&auth.actor(), &query)
+                .session_usage_report(auth.authenticated(), &query)
                 .await
                 .map(|r| MyUsageResponse::Ok(Json((&r).into())))
                 .map_err(Into::into),

@@ -739,7 +739,7 @@ impl TeamApi {
             state
                 .accounts
                 .credits()
-                .usage_report(&auth.actor(), &query)
+                .session_usage_report(auth.authenticated(), &query)
                 .await
                 .map(|r| MemberUsageResponse::Ok(Json((&r).into())))
                 .map_err(Into::into),
@@ -774,7 +774,7 @@ impl TeamApi {
             state
                 .accounts
                 .credits()
-                .usage_report(&auth.actor(), &query)
+                .session_usage_report(auth.authenticated(), &query)
                 .await
                 .map(|r| UsageResponse::Ok(Json((&r).into())))
                 .map_err(Into::into),
