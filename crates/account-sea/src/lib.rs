@@ -13,4 +13,4 @@ mod store;
 mod wal_index;
 
 pub use migration::Migrator;
-pub use store::{SeaOptions, SeaStore, SeaTx};
+pub use store::{SQLITE_CACHE_KIB, SeaOptions, SeaStore, SeaTx};

@@ -73,8 +73,11 @@ pub async fn connect_store(config: &Config) -> Result<SeaStore, AppError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| fail(&format!("creating {}", dir.display()), e))?;
     }
-    let options =
-        SeaOptions { max_connections: Some(config.db_max_connections), ..SeaOptions::default() };
+    let options = SeaOptions {
+        max_connections: Some(config.db_max_connections),
+        sqlite_cache_kib: config.sqlite_cache_kib,
+        ..SeaOptions::default()
+    };
     let url = config.database.url();
     SeaStore::connect(&url, &options).await.map_err(|e| {
         fail(&format!("opening the database {}", crate::config::mask_url(&url)), source_chain(&e))

@@ -125,6 +125,8 @@ pub struct Config {
     pub log_filter: String,
     /// Largest database connection pool.
     pub db_max_connections: u32,
+    /// SQLite only: page cache per connection, in KiB.
+    pub sqlite_cache_kib: u32,
     /// Seed a demo organisation on an empty embedded database.
     pub demo: bool,
     /// Longest a graceful shutdown waits for in-flight requests.
@@ -155,6 +157,7 @@ struct FileConfig {
     log_format: Option<String>,
     log: Option<String>,
     db_max_connections: Option<u32>,
+    sqlite_cache_kib: Option<u32>,
     demo: Option<bool>,
     shutdown_timeout_seconds: Option<u64>,
 }
@@ -418,6 +421,21 @@ impl Config {
         if !(1..=1000).contains(&db_max_connections) {
             return Err(err("ACCOUNTS_DB_MAX_CONNECTIONS", "must be between 1 and 1000"));
         }
+        let sqlite_cache_kib = match (
+            env("ACCOUNTS_SQLITE_CACHE_KIB").filter(|v| !v.is_empty()),
+            f.sqlite_cache_kib,
+        ) {
+            (Some(v), _) => parse_number(
+                "ACCOUNTS_SQLITE_CACHE_KIB",
+                &v,
+                "a whole number of KiB between 64 and 1048576",
+            )?,
+            (None, Some(n)) => n,
+            (None, None) => account_sea::SQLITE_CACHE_KIB,
+        };
+        if !(64..=1_048_576).contains(&sqlite_cache_kib) {
+            return Err(err("ACCOUNTS_SQLITE_CACHE_KIB", "must be between 64 and 1048576 (KiB)"));
+        }
 
         let demo_setting = match (env("ACCOUNTS_DEMO").filter(|v| !v.is_empty()), f.demo) {
             (Some(v), _) => Some(match v.as_str() {
@@ -449,6 +467,7 @@ impl Config {
             log_format,
             log_filter,
             db_max_connections,
+            sqlite_cache_kib,
             demo,
             shutdown_timeout,
         })
@@ -496,6 +515,7 @@ impl Config {
             ("session_absolute", format!("{} h", self.session_absolute.as_secs() / 3600)),
             ("invitation_ttl", format!("{} h", self.invitation_ttl.as_secs() / 3600)),
             ("db_max_connections", self.db_max_connections.to_string()),
+            ("sqlite_cache", format!("{} KiB per connection", self.sqlite_cache_kib)),
             ("demo", self.demo.to_string()),
             ("log", format!("{} ({:?})", self.log_filter, self.log_format)),
         ]
@@ -576,6 +596,13 @@ mod tests {
     }
 
     #[test]
+    fn the_sqlite_page_cache_is_512_kib_per_connection_unless_set() {
+        assert_eq!(load(&[], &Overrides::default()).unwrap().sqlite_cache_kib, 512);
+        let set = [("ACCOUNTS_SQLITE_CACHE_KIB", "4096")];
+        assert_eq!(load(&set, &Overrides::default()).unwrap().sqlite_cache_kib, 4096);
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         let cases = [
             ("ACCOUNTS_LISTEN", "localhost"),
@@ -586,6 +613,8 @@ mod tests {
             ("ACCOUNTS_LOG_FORMAT", "xml"),
             ("ACCOUNTS_MAIL_FROM", "not an address"),
             ("ACCOUNTS_DB_MAX_CONNECTIONS", "0"),
+            ("ACCOUNTS_SQLITE_CACHE_KIB", "16"),
+            ("ACCOUNTS_SQLITE_CACHE_KIB", "lots"),
         ];
         for (name, value) in cases {
             let e = load(&[(name, value)], &Overrides::default()).unwrap_err();

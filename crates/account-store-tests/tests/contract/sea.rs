@@ -405,7 +405,8 @@ async fn sqlite_connections_are_configured(f: F) {
     let txns = [db.begin().await.unwrap(), db.begin().await.unwrap(), db.begin().await.unwrap()];
     for txn in &txns {
         let mut seen = Vec::new();
-        for pragma in ["journal_mode", "foreign_keys", "busy_timeout", "synchronous"] {
+        for pragma in ["journal_mode", "foreign_keys", "busy_timeout", "synchronous", "cache_size"]
+        {
             let row = txn
                 .query_one_raw(Statement::from_string(
                     DbBackend::Sqlite,
@@ -422,9 +423,27 @@ async fn sqlite_connections_are_configured(f: F) {
         }
         assert_eq!(
             seen,
-            ["journal_mode=wal", "foreign_keys=1", "busy_timeout=5000", "synchronous=1"]
+            [
+                "journal_mode=wal",
+                "foreign_keys=1",
+                "busy_timeout=5000",
+                "synchronous=1",
+                // Negative: KiB, not pages (SeaOptions::sqlite_cache_kib's default).
+                "cache_size=-512"
+            ]
         );
     }
+    // The page cache follows the options.
+    let options = SeaOptions { sqlite_cache_kib: 4096, ..SeaOptions::default() };
+    let larger = SeaStore::connect(&url, &options).await.unwrap();
+    let row = larger
+        .connection()
+        .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA cache_size"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), -4096);
+    larger.close().await.unwrap();
     // The workspace builds the bundled SQLite with the planner stability guarantee
     // (.cargo/config.toml); without it every read re-prepares its statement.
     assert_eq!(
