@@ -710,7 +710,7 @@ fn baselines(bin_dir: &Path, out_dir: &Path, secs: u32) -> Result<Baselines, Str
     let argon2_per_core =
         rate.trim().parse::<f64>().map_err(|e| format!("argon2 rate `{rate}`: {e}"))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    eprintln!("bench: argon2id m=12MiB t=3 p=1: {argon2_per_core:.1} hashes/s on one core");
+    eprintln!("bench: argon2id m=7MiB t=5 p=1: {argon2_per_core:.1} hashes/s on one core");
     Ok(Baselines {
         poem: Row::measured("baseline_poem_bare", "poem", &summary, rss),
         argon2_per_core,

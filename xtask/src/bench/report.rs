@@ -145,7 +145,7 @@ pub fn markdown(rows: &[Row], m: &Machine, quick: bool, size: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Measured {} on {} core(s) of `{}` ({}); {size}. argon2id (m=12 MiB, t=3, p=1): {:.1} hashes/s on one core.\n",
+        "Measured {} on {} core(s) of `{}` ({}); {size}. argon2id (m=7 MiB, t=5, p=1): {:.1} hashes/s on one core.\n",
         m.date,
         m.cores,
         m.cpu,

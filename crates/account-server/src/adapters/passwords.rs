@@ -14,11 +14,13 @@ use flume::{Receiver, Sender};
 /// Work for a hashing thread.
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 
-/// OWASP's argon2id set "m=12288 (12 MiB), t=3, p=1": as strong as their 19 MiB / t=2 set,
-/// with less memory per concurrent hash (see docs/operations.md).
-pub const MEMORY_KIB: u32 = 12 * 1024;
+/// OWASP's argon2id set "m=7168 (7 MiB), t=5, p=1": as strong as their 19 MiB / t=2 and
+/// 12 MiB / t=3 sets, for about the same CPU time (memory × passes), with the least memory per
+/// concurrent hash of the sets (docs/decisions/0004-argon2-and-sqlite-memory.md). Hashes
+/// stored with other parameters verify with the parameters they name.
+pub const MEMORY_KIB: u32 = 7 * 1024;
 /// Iterations.
-pub const ITERATIONS: u32 = 3;
+pub const ITERATIONS: u32 = 5;
 /// Lanes.
 pub const PARALLELISM: u32 = 1;
 
@@ -83,10 +85,10 @@ impl Argon2Hasher {
 /// A hashing thread's state: the configured argon2 and its own memory blocks, allocated by
 /// the first hash after an idle spell, reused while hashes keep coming, and given back when
 /// the queue runs dry ([`Worker::release`], [`next_job`]). Not `spawn_blocking` with argon2's
-/// own allocation per hash: glibc keeps freed 12 MiB blocks (past its dynamic mmap threshold)
-/// in per-thread arenas, and over tokio's many blocking threads the resident set grew by
-/// 12 MiB per log-in up to ~170 MiB. On these few fixed threads a freed block is at worst kept
-/// for the same thread's next hash.
+/// own allocation per hash: glibc keeps freed blocks of the memory cost (past its dynamic mmap
+/// threshold) in per-thread arenas, and over tokio's many blocking threads the resident set
+/// grew by 12 MiB (the cost then) per log-in up to ~170 MiB. On these few fixed threads a
+/// freed block is at worst kept for the same thread's next hash.
 struct Worker {
     argon2: Argon2<'static>,
     blocks: Vec<Block>,
@@ -101,7 +103,7 @@ impl Worker {
         Self { argon2, blocks: Vec::new() }
     }
 
-    /// Frees the memory blocks while no hash is waiting (12 MiB per hashing thread): a server
+    /// Frees the memory blocks while no hash is waiting (7 MiB per hashing thread): a server
     /// that has not logged anyone in never allocates them, and one that stops does not keep
     /// them in use (the `accounts` binary's allocator hands them back to the operating system
     /// within seconds, see `crate::memory`).
@@ -308,7 +310,7 @@ mod tests {
 
     #[test]
     fn production_parameters_are_an_owasp_set() {
-        assert_eq!((MEMORY_KIB, ITERATIONS, PARALLELISM), (12_288, 3, 1));
+        assert_eq!((MEMORY_KIB, ITERATIONS, PARALLELISM), (7_168, 5, 1));
         assert!(Argon2Hasher::new(1).is_ok());
     }
 }
