@@ -341,27 +341,30 @@ async fn rule_14_usage_is_reported_per_type_provider_and_local_bucket() {
     ));
 }
 
+/// Sam and Bob, sub-users who spent 7 and 2 export credits in January 2026 (with their tokens).
+async fn sam_and_bob_spent(w: &World) -> ((Actor, String), (Actor, String)) {
+    w.grant(CreditKind::Export, 100).await;
+    let sam = w.sub_user("sam").await;
+    let bob = w.sub_user("bob").await;
+    let credits = w.accounts().credits();
+    for (m, n) in [(&sam.0, 7), (&bob.0, 2)] {
+        credits.allocate(&w.admin, m.member(), CreditKind::Export, 10, None).await.unwrap();
+        credits.consume(m, &consume(CreditKind::Export, n, &m.member().to_string())).await.unwrap();
+    }
+    (sam, bob)
+}
+
+/// January 2026 for `scope`, by `bucket`, in the viewer's zone.
+fn january(scope: UsageScope, bucket: Bucket) -> UsageQuery {
+    UsageQuery { scope, from: day(2026, 1, 1), to: day(2026, 1, 31), bucket, timezone: None }
+}
+
 #[tokio::test]
 async fn rule_14_admins_see_the_team_and_each_member_sub_users_only_themselves() {
     let w = World::new().await;
-    w.grant(CreditKind::Export, 100).await;
-    let (sam, _) = w.sub_user("sam").await;
-    let (bob, _) = w.sub_user("bob").await;
+    let ((sam, _), (bob, _)) = sam_and_bob_spent(&w).await;
     let credits = w.accounts().credits();
-    for (m, n) in [(&sam, 7), (&bob, 2)] {
-        credits.allocate(&w.admin, m.member(), CreditKind::Export, 10, None).await.unwrap();
-        credits
-            .consume(m, &consume(CreditKind::Export, n, &format!("{}", m.member())))
-            .await
-            .unwrap();
-    }
-    let q = |scope| UsageQuery {
-        scope,
-        from: day(2026, 1, 1),
-        to: day(2026, 1, 31),
-        bucket: Bucket::Month,
-        timezone: None,
-    };
+    let q = |scope| january(scope, Bucket::Month);
     let team = credits.usage_report(&w.admin, &q(UsageScope::Team)).await.unwrap();
     assert_eq!(team.total, 9);
     assert_eq!(
@@ -395,21 +398,9 @@ async fn rule_14_admins_see_the_team_and_each_member_sub_users_only_themselves()
 #[tokio::test]
 async fn rule_14_a_session_report_is_the_callers_report_with_the_member_authentication_read() {
     let w = World::new().await;
-    w.grant(CreditKind::Export, 100).await;
-    let (sam, sam_token) = w.sub_user("sam").await;
-    let (bob, _) = w.sub_user("bob").await;
+    let ((sam, sam_token), (bob, _)) = sam_and_bob_spent(&w).await;
     let credits = w.accounts().credits();
-    for (m, n) in [(&sam, 7), (&bob, 2)] {
-        credits.allocate(&w.admin, m.member(), CreditKind::Export, 10, None).await.unwrap();
-        credits.consume(m, &consume(CreditKind::Export, n, &m.member().to_string())).await.unwrap();
-    }
-    let q = |scope| UsageQuery {
-        scope,
-        from: day(2026, 1, 1),
-        to: day(2026, 1, 31),
-        bucket: Bucket::Day,
-        timezone: None,
-    };
+    let q = |scope| january(scope, Bucket::Day);
     let auth = w.accounts().auth();
     let admin = auth.authenticate(&w.admin_token).await.unwrap();
     let sam_session = auth.authenticate(&sam_token).await.unwrap();
