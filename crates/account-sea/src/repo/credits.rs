@@ -25,7 +25,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::rollups::{self, Plan, Unit};
+use super::rollups::{self, Piece, Plan, Unit};
 use super::{micros, parse, parse_opt};
 use crate::entity::{allocations, consumption_rollups, credit_pools, ledger_entries};
 use crate::error::{corrupt, db_err};
@@ -378,7 +378,6 @@ impl CreditRepo for SeaTx {
             return Ok(Vec::new());
         }
         let plan = rollups::plan(bounds);
-        let windows = plan.as_ref().map_or(&[][..], |p| p.windows.as_slice());
         let query = match &plan {
             // Bounds less than a day apart: the raw consumptions, summed per period.
             None => {
@@ -391,15 +390,11 @@ impl CreditRepo for SeaTx {
         let mut sums: BTreeMap<(usize, Option<Uuid>, String, String, String), i64> =
             BTreeMap::new();
         for (label, spender, k, data_type, provider, amount) in self.sums(&query).await? {
-            let effects = match usize::try_from(label) {
-                Ok(period) => vec![(period, 1)],
-                Err(_) => usize::try_from(-1 - label)
-                    .ok()
-                    .and_then(|w| windows.get(w))
-                    .ok_or_else(|| corrupt("window"))?
-                    .effects
-                    .clone(),
-            };
+            let effects = match &plan {
+                Some(plan) => plan.effects(label),
+                None => usize::try_from(label).ok().map(|period| vec![(period, 1)]),
+            }
+            .ok_or_else(|| corrupt("usage sum label"))?;
             for (period, sign) in effects {
                 let key = (period, spender, k.clone(), data_type.clone(), provider.clone());
                 *sums.entry(key).or_default() += sign * amount;
@@ -415,15 +410,15 @@ impl CreditRepo for SeaTx {
 }
 
 /// The sums of `plan`, one statement so one snapshot in any unit: the roll-ups per period
-/// (labels 0, 1, …), then the raw windows (labels −1, −2, …); `None` when there is
-/// nothing to read.
+/// (labelled as [`Plan::piece_label`] says), then the raw windows (labels −1, −2, …);
+/// `None` when there is nothing to read.
 fn planned_sums(
     org: OrganisationId,
     spender: Option<MemberId>,
     plan: &Plan,
 ) -> Option<SelectStatement> {
     use ledger_entries::Column as C;
-    let window_label = |w: usize| -1 - label(w);
+    let window_label = Plan::window_label;
     let mut query = rollup_sums(org, spender, plan);
     if let (Some(w0), Some(wn)) = (plan.windows.first(), plan.windows.last()) {
         // A row's window: the first whose end it lies before (windows ascend, disjoint).
@@ -513,17 +508,8 @@ fn summed<E: EntityTrait>(
     label: Expr,
     [spender, kind, data_type, provider, amount]: [E::Column; 5],
 ) -> SelectStatement {
-    select
-        .select_only()
-        .column_as(label, "period")
-        .column(spender)
-        .column(kind)
-        .column(data_type)
-        .column(provider)
-        .column_as(
-            Expr::from(Func::cast_as(Expr::col(amount).sum(), Alias::new("bigint"))),
-            "amount",
-        )
+    let sum = Expr::from(Func::cast_as(Expr::col(amount).sum(), Alias::new("bigint")));
+    shaped(select, label, [spender, kind, data_type, provider], sum)
         .group_by(Expr::col(Alias::new("period")))
         .group_by(spender)
         .group_by(kind)
@@ -532,9 +518,38 @@ fn summed<E: EntityTrait>(
         .into_query()
 }
 
-/// The roll-ups of `plan`'s pieces, summed per period, spender, kind, data type and
-/// provider; `None` when the plan has no pieces. One arm per contiguous range of one unit,
-/// joined by `UNION ALL` (the caller adds up rows that meet on the same key): each arm's
+/// [`summed`]'s shape without the sum, for rows already one per label and key.
+fn listed<E: EntityTrait>(
+    select: Select<E>,
+    label: Expr,
+    [spender, kind, data_type, provider, amount]: [E::Column; 5],
+) -> SelectStatement {
+    shaped(select, label, [spender, kind, data_type, provider], Expr::col(amount)).into_query()
+}
+
+/// The columns of a usage sum: `label` as `period`, the key columns, `amount`.
+fn shaped<E: EntityTrait>(
+    select: Select<E>,
+    label: Expr,
+    [spender, kind, data_type, provider]: [E::Column; 4],
+    amount: Expr,
+) -> Select<E> {
+    select
+        .select_only()
+        .column_as(label, "period")
+        .column(spender)
+        .column(kind)
+        .column(data_type)
+        .column(provider)
+        .column_as(amount, "amount")
+}
+
+/// The roll-ups of `plan`'s pieces, summed per label, spender, kind, data type and
+/// provider; `None` when the plan has no pieces. One arm per contiguous range of one unit and
+/// sign, joined by `UNION ALL` (the caller adds up rows that meet on the same key, with the
+/// sign their label gives); an arm whose pieces are each one day or one month lists its rows
+/// without `GROUP BY`, as they are one per label and key already (a year by month: no sort
+/// of its twelve months' rows). Each arm's
 /// conditions are all equalities and one range, so even a plan made for any parameters (what
 /// PostgreSQL settles on for a prepared statement after five runs) reads the roll-up index
 /// over that range only. With the ranges `OR`ed in one `WHERE`, that generic plan read every
@@ -547,22 +562,24 @@ fn rollup_sums(
 ) -> Option<SelectStatement> {
     use consumption_rollups::Column as R;
     let mut arms = Vec::new();
-    for unit in [Unit::Day, Unit::Month] {
-        for run in rollups::runs_of_unit(plan, unit) {
+    for (unit, sign) in [(Unit::Day, 1), (Unit::Month, 1), (Unit::Day, -1)] {
+        for run in rollups::runs_of(plan, unit, sign) {
             let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
-            let thresholds = run.iter().map(|p| (p.to, label(p.period)));
-            let period = first_before(&Expr::col(R::Start), thresholds, label(last.period));
+            let thresholds = run.iter().map(|p| (p.to, plan.piece_label(p)));
+            let period = first_before(&Expr::col(R::Start), thresholds, plan.piece_label(last));
             let select = consumption_rollups::Entity::find()
                 .filter(R::OrgId.eq(org.as_uuid()))
                 .filter(Condition::all().add_option(spender.map(|s| R::SpenderId.eq(s.as_uuid()))))
                 .filter(R::Unit.eq(unit.as_str()))
                 .filter(R::Start.gte(first.from))
                 .filter(R::Start.lt(last.to));
-            arms.push(summed(
-                select,
-                period,
-                [R::SpenderId, R::Kind, R::DataType, R::Provider, R::Amount],
-            ));
+            let columns = [R::SpenderId, R::Kind, R::DataType, R::Provider, R::Amount];
+            arms.push(if run.iter().all(Piece::is_single_start) {
+                // One start per label: the rows are the sums already (no sort to group).
+                listed(select, period, columns)
+            } else {
+                summed(select, period, columns)
+            });
         }
     }
     let mut arms = arms.into_iter();

@@ -5,7 +5,9 @@
 //! `t`, a bound `b` and its midnight `a`, `C(b) = C(a) ± raw[a, b)`, so a period
 //! `[b₀, b₁)` sums to `rollups[a₀, a₁) + (C(b₁) − C(a₁)) − (C(b₀) − C(a₀))`: exact whatever
 //! the zone, with raw reads only near the bounds. Between its midnights a period takes whole
-//! UTC months where they fit and UTC days elsewhere.
+//! UTC months where they fit and UTC days elsewhere; days that are most of their month are
+//! read as the month less its other days (a month's roll-up is the sum of its days'), so a
+//! report up to today reads this month's roll-up and today's days instead of the month so far.
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
@@ -27,13 +29,26 @@ impl Unit {
     }
 }
 
-/// Roll-up rows of `unit` whose start (Unix seconds) is in `[from, to)` count in `period`.
+/// Roll-up rows of `unit` whose start (Unix seconds) is in `[from, to)` count `sign` times
+/// (1 or −1) in `period`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Piece {
     pub unit: Unit,
     pub from: i64,
     pub to: i64,
     pub period: usize,
+    pub sign: i64,
+}
+
+impl Piece {
+    /// Whether the piece is one roll-up start (one day or one month): its rows are then one
+    /// per spender, kind, data type and provider, with nothing to sum.
+    pub(crate) fn is_single_start(&self) -> bool {
+        match self.unit {
+            Unit::Day => self.to - self.from == DAY_SECS,
+            Unit::Month => next_month(self.from) == Some(self.to),
+        }
+    }
 }
 
 /// Raw consumptions in `[from, to)` count `sign` times in each listed period.
@@ -44,12 +59,41 @@ pub(crate) struct Window {
     pub effects: Vec<(usize, i64)>,
 }
 
-/// How to read the periods between `bounds`: roll-up pieces, and raw windows ascending and
-/// disjoint.
+/// How to read the periods between `bounds`: roll-up pieces (those of one unit and sign
+/// disjoint), and raw windows ascending and disjoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
+    pub periods: usize,
     pub pieces: Vec<Piece>,
     pub windows: Vec<Window>,
+}
+
+impl Plan {
+    /// The label that rows of `piece` carry in the sums query: `period` for the pieces that
+    /// add, `periods + period` for those that subtract.
+    pub(crate) fn piece_label(&self, piece: &Piece) -> i64 {
+        let label = if piece.sign < 0 { self.periods + piece.period } else { piece.period };
+        i64::try_from(label).unwrap_or(i64::MAX)
+    }
+
+    /// The label that rows of window `w` carry in the sums query: −1, −2, ….
+    pub(crate) fn window_label(w: usize) -> i64 {
+        -1 - i64::try_from(w).unwrap_or(i64::MAX - 1)
+    }
+
+    /// The periods, each with its sign, that a summed row labelled `label` counts in; `None`
+    /// for a label the plan never gives.
+    pub(crate) fn effects(&self, label: i64) -> Option<Vec<(usize, i64)>> {
+        match usize::try_from(label) {
+            Ok(l) if l < self.periods => Some(vec![(l, 1)]),
+            Ok(l) if l < 2 * self.periods => Some(vec![(l - self.periods, -1)]),
+            Ok(_) => None,
+            Err(_) => {
+                let w = usize::try_from(-1 - label).ok()?;
+                Some(self.windows.get(w)?.effects.clone())
+            }
+        }
+    }
 }
 
 const DAY_SECS: i64 = 86_400;
@@ -90,22 +134,44 @@ fn next_month(month: i64) -> Option<i64> {
 
 /// Splits the UTC midnights `[from, to)` of `period` into days, whole months, days.
 fn pieces_between(from: i64, to: i64, period: usize, out: &mut Vec<Piece>) -> Option<()> {
-    let mut push = |unit, from, to| {
-        if from < to {
-            out.push(Piece { unit, from, to, period });
-        }
-    };
     let first_month = month_at_or_after(from)?;
     let mut month_end = first_month;
     while let Some(next) = next_month(month_end).filter(|n| *n <= to) {
         month_end = next;
     }
     if month_end == first_month {
-        push(Unit::Day, from, to);
+        // No whole month: the days, split where a month begins.
+        let split = first_month.min(to).max(from);
+        days_of_one_month(from, split, period, out)?;
+        days_of_one_month(split, to, period, out)
     } else {
-        push(Unit::Day, from, first_month);
-        push(Unit::Month, first_month, month_end);
-        push(Unit::Day, month_end, to);
+        days_of_one_month(from, first_month, period, out)?;
+        out.push(Piece { unit: Unit::Month, from: first_month, to: month_end, period, sign: 1 });
+        days_of_one_month(month_end, to, period, out)
+    }
+}
+
+/// The UTC midnights `[from, to)`, all in one UTC month, as day pieces; or, when that reads
+/// fewer roll-up starts (counting the month as one), as the month less its other days.
+fn days_of_one_month(from: i64, to: i64, period: usize, out: &mut Vec<Piece>) -> Option<()> {
+    if from >= to {
+        return Some(());
+    }
+    let month = month_start(instant(from)?);
+    let month_end = next_month(month)?;
+    let inside = (to - from) / DAY_SECS;
+    let outside = (from - month + month_end - to) / DAY_SECS;
+    let mut push = |unit, from, to, sign| {
+        if from < to {
+            out.push(Piece { unit, from, to, period, sign });
+        }
+    };
+    if 1 + outside < inside {
+        push(Unit::Month, month, month_end, 1);
+        push(Unit::Day, month, from, -1);
+        push(Unit::Day, to, month_end, -1);
+    } else {
+        push(Unit::Day, from, to, 1);
     }
     Some(())
 }
@@ -140,13 +206,14 @@ pub(crate) fn plan(bounds: &[DateTime<Utc>]) -> Option<Plan> {
     for (period, pair) in anchors.windows(2).enumerate() {
         pieces_between(pair[0].timestamp(), pair[1].timestamp(), period, &mut pieces)?;
     }
-    Some(Plan { pieces, windows })
+    Some(Plan { periods, pieces, windows })
 }
 
-/// The pieces of one unit, ascending, in runs of contiguous pieces: each run's starts are one
-/// range, from its first piece's `from` to its last piece's `to`.
-pub(crate) fn runs_of_unit(plan: &Plan, unit: Unit) -> Vec<Vec<Piece>> {
-    let mut pieces: Vec<Piece> = plan.pieces.iter().filter(|p| p.unit == unit).copied().collect();
+/// The pieces of one unit and sign, ascending, in runs of contiguous pieces: each run's
+/// starts are one range, from its first piece's `from` to its last piece's `to`.
+pub(crate) fn runs_of(plan: &Plan, unit: Unit, sign: i64) -> Vec<Vec<Piece>> {
+    let mut pieces: Vec<Piece> =
+        plan.pieces.iter().filter(|p| p.unit == unit && p.sign == sign).copied().collect();
     pieces.sort_by_key(|p| p.from);
     let mut runs: Vec<Vec<Piece>> = Vec::new();
     for p in pieces {
@@ -181,14 +248,17 @@ mod tests {
         }
         let mut sums = vec![0; bounds.len() - 1];
         for ((unit, start), n) in &rollups {
-            let found = plan
-                .pieces
-                .iter()
-                .filter(|p| p.unit.as_str() == *unit && p.from <= *start && *start < p.to)
-                .collect::<Vec<_>>();
-            assert!(found.len() <= 1, "roll-up {unit} {start} in two pieces");
-            if let Some(p) = found.first() {
-                sums[p.period] += n;
+            for sign in [1, -1] {
+                let found = plan
+                    .pieces
+                    .iter()
+                    .filter(|p| p.unit.as_str() == *unit && p.from <= *start && *start < p.to)
+                    .filter(|p| p.sign == sign)
+                    .collect::<Vec<_>>();
+                assert!(found.len() <= 1, "roll-up {unit} {start} in two pieces of sign {sign}");
+                if let Some(p) = found.first() {
+                    sums[p.period] += sign * n;
+                }
             }
         }
         for (at, n) in events {
@@ -246,34 +316,69 @@ mod tests {
         }
     }
 
+    fn day(s: &str) -> i64 {
+        t(&format!("{s}T00:00:00Z")).timestamp()
+    }
+
+    fn piece(unit: Unit, from: &str, to: &str, period: usize, sign: i64) -> Piece {
+        Piece { unit, from: day(from), to: day(to), period, sign }
+    }
+
     #[test]
     fn a_utc_report_reads_months_and_days_only() {
         let bounds =
-            [t("2025-01-15T00:00:00Z"), t("2025-02-01T00:00:00Z"), t("2025-05-01T00:00:00Z")];
+            [t("2025-01-20T00:00:00Z"), t("2025-02-01T00:00:00Z"), t("2025-05-01T00:00:00Z")];
         let plan = plan(&bounds).unwrap();
         assert!(plan.windows.is_empty());
-        let day = |s: &str| t(s).timestamp();
         assert_eq!(
             plan.pieces,
             [
-                Piece {
-                    unit: Unit::Day,
-                    from: day("2025-01-15T00:00:00Z"),
-                    to: day("2025-02-01T00:00:00Z"),
-                    period: 0
-                },
-                Piece {
-                    unit: Unit::Month,
-                    from: day("2025-02-01T00:00:00Z"),
-                    to: day("2025-05-01T00:00:00Z"),
-                    period: 1
-                },
+                piece(Unit::Day, "2025-01-20", "2025-02-01", 0, 1),
+                piece(Unit::Month, "2025-02-01", "2025-05-01", 1, 1),
             ]
         );
-        let runs = runs_of_unit(&plan, Unit::Day);
+        let runs = runs_of(&plan, Unit::Day, 1);
         assert_eq!(runs.iter().map(Vec::len).sum::<usize>(), 1);
         let ranges: Vec<_> = runs.iter().map(|r| (r[0].from, r[r.len() - 1].to)).collect();
-        assert_eq!(ranges, [(day("2025-01-15T00:00:00Z"), day("2025-02-01T00:00:00Z"))]);
+        assert_eq!(ranges, [(day("2025-01-20"), day("2025-02-01"))]);
+        assert!(runs_of(&plan, Unit::Day, -1).is_empty());
+    }
+
+    #[test]
+    fn days_that_are_most_of_their_month_are_the_month_less_the_others() {
+        // A year by month up to 24 November: the first period is a week of days, the last
+        // is November's roll-up less its last week (future days but today's have no rows).
+        let mut bounds = vec![t("2025-11-24T00:00:00Z")];
+        bounds.extend((0..12).map(|m| {
+            let (y, m) = if m == 0 { (2025, 12) } else { (2026, m) };
+            Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).unwrap()
+        }));
+        bounds.push(t("2026-11-24T00:00:00Z"));
+        let plan = plan(&bounds).unwrap();
+        assert_eq!(plan.periods, 13);
+        assert_eq!(plan.pieces.first(), Some(&piece(Unit::Day, "2025-11-24", "2025-12-01", 0, 1)));
+        assert_eq!(
+            plan.pieces[plan.pieces.len() - 2..],
+            [
+                piece(Unit::Month, "2026-11-01", "2026-12-01", 12, 1),
+                piece(Unit::Day, "2026-11-24", "2026-12-01", 12, -1),
+            ]
+        );
+        // The months are one run of single months, each its own period: nothing to sum.
+        let months = runs_of(&plan, Unit::Month, 1);
+        assert_eq!(months.len(), 1);
+        assert_eq!(months[0].len(), 12);
+        assert!(months[0].iter().all(Piece::is_single_start));
+        assert!(!plan.pieces[0].is_single_start());
+        // Labels: a period's own, past the periods for what it subtracts, below zero for
+        // the raw windows; and back.
+        let last = plan.pieces[plan.pieces.len() - 1];
+        assert_eq!(plan.piece_label(&last), 25);
+        assert_eq!(plan.effects(25), Some(vec![(12, -1)]));
+        assert_eq!(plan.effects(12), Some(vec![(12, 1)]));
+        assert_eq!(plan.effects(26), None);
+        assert_eq!(plan.effects(Plan::window_label(0)), None);
+        assert_eq!(through_plan(&bounds, &events(&bounds)), directly(&bounds, &events(&bounds)));
     }
 
     #[test]

@@ -448,8 +448,9 @@ fn summed_from_records(
 
 /// Months, weeks and days of a report in zones from UTC−11 to UTC+14 (half and quarter hours
 /// included, and a 23- and a 25-hour day): the totals equal the raw consumptions' sums, for
-/// the team and for one member. (The SQL stores read these from day and month roll-ups plus
-/// the raw consumptions near each bound.)
+/// the team and for one member. (The SQL stores read these from day and month roll-ups, a
+/// month less its other days where that reads fewer, plus the raw consumptions near each
+/// bound.)
 pub(crate) async fn consumption_totals_match_raw_sums_in_any_zone(f: Factory) {
     use chrono::{Duration, TimeZone, Utc};
     let store = f.fresh().await;
@@ -505,8 +506,11 @@ pub(crate) async fn consumption_totals_match_raw_sums_in_any_zone(f: Factory) {
         let local = |days: i64| start + Duration::days(days) - Duration::minutes(offset);
         let month =
             |m: u32| Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap() - Duration::minutes(offset);
-        let series: [Vec<_>; 4] = [
+        let series: [Vec<_>; 5] = [
             vec![local(3), month(2), month(3), month(4)],
+            // Most of February and of March: each read as its month less its other days,
+            // March's other days being the next bucket's.
+            vec![local(16), month(3), local(64), local(78)],
             (0..9).map(|w| local(2 + 7 * w)).collect(),
             vec![
                 local(10),
