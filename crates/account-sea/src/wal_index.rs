@@ -13,12 +13,25 @@
 //! stamp against commits from another pool. An unknown header version, a header being written
 //! (copies differ) or a missing file gives no stamp, so nothing is kept.
 //!
-//! Reading it costs an `open`, a 96-byte `read` from the page cache and a `close` (a few
-//! microseconds), and no hand-off to a connection's thread. The file is opened for each reading
-//! because SQLite deletes it and makes a new one when the last connection closes.
+//! Reading it costs a `stat` of the file and a 96-byte `pread` from the page cache (a few
+//! microseconds), and no hand-off to a connection's thread.
+//!
+//! **The file stays open.** SQLite coordinates processes with POSIX advisory locks on this
+//! file (a shared lock that every process with a connection holds, among others), and POSIX
+//! drops *all* of a process's locks on a file when the process closes *any* descriptor of
+//! it. Opening and closing the file for each reading, as this module first did, dropped the
+//! server's locks; a second process (the `accounts` CLI, the `sqlite3` shell, a backup) then
+//! took itself for the only user, rebuilt the WAL index, and the server died of `SIGBUS` on
+//! the truncated mapping (<https://sqlite.org/howtocorrupt.html>, 2.2). So each WAL index is
+//! opened once per process and kept in [`HELD`] while it is the file at its path; SQLite
+//! deletes it and makes a new one when the last connection closes, so each reading compares
+//! the path's file with the one held, and a file no longer at its path (which nothing can
+//! open again, so its locks coordinate nobody) is let go when a new one is taken. The sea
+//! check `reading_the_stamp_keeps_sqlites_locks` reads `/proc/locks` before and after.
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use account_core::ports::ChangeStamp;
 
@@ -27,25 +40,105 @@ const VERSION: u32 = 3_007_000;
 /// One copy of the header; the file starts with two.
 const HEADER: usize = 48;
 
-/// Where a SQLite database's WAL index is.
+/// Every WAL index this process holds open (see the module docs): never closed while it is
+/// the file at its path.
+static HELD: Mutex<Vec<Arc<Held>>> = Mutex::new(Vec::new());
+
+/// An open WAL index and which file it is.
+#[derive(Debug)]
+struct Held {
+    path: PathBuf,
+    id: FileId,
+    file: File,
+}
+
+/// A file's device and inode: which file a path names at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(meta: &std::fs::Metadata) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        Some(Self { dev: meta.dev(), ino: meta.ino() })
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &std::fs::Metadata) -> Option<Self> {
+        None
+    }
+
+    /// The file at `path` now.
+    fn at(path: &Path) -> Option<Self> {
+        Self::of(&std::fs::metadata(path).ok()?)
+    }
+}
+
+/// Where a SQLite database's WAL index is, and the open file last read (shared by clones).
 #[derive(Debug, Clone)]
 pub(crate) struct WalIndex {
     path: PathBuf,
+    last: Arc<Mutex<Option<Arc<Held>>>>,
 }
 
 impl WalIndex {
     /// The WAL index of the database file at `database` (as SQLite's `pragma_database_list`
-    /// names it); `None` for an in-memory or temporary database (an empty name).
+    /// names it); `None` for an in-memory or temporary database (an empty name), and on
+    /// systems without POSIX file identities.
     pub(crate) fn of(database: &str) -> Option<Self> {
-        (!database.is_empty()).then(|| Self { path: PathBuf::from(format!("{database}-shm")) })
+        (cfg!(unix) && !database.is_empty())
+            .then(|| Self { path: PathBuf::from(format!("{database}-shm")), last: Arc::default() })
     }
 
     /// The current stamp, or `None` when it cannot be read as a complete, known header.
     pub(crate) fn stamp(&self) -> Option<ChangeStamp> {
+        let id = FileId::at(&self.path)?;
+        let held = {
+            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+            match last.as_ref().filter(|h| h.id == id) {
+                Some(held) => Arc::clone(held),
+                None => {
+                    let held = hold(&self.path, id)?;
+                    *last = Some(Arc::clone(&held));
+                    held
+                }
+            }
+        };
         let mut bytes = [0u8; 2 * HEADER];
-        std::fs::File::open(&self.path).ok()?.read_exact(&mut bytes).ok()?;
+        read_at(&held.file, &mut bytes)?;
         stamp_of(&bytes)
     }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, bytes: &mut [u8]) -> Option<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(bytes, 0).ok()
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &File, _: &mut [u8]) -> Option<()> {
+    None
+}
+
+/// The held file `id` at `path`, opened (and kept) if no one holds it yet. Lets go of held
+/// files no longer at their path first.
+fn hold(path: &Path, id: FileId) -> Option<Arc<Held>> {
+    let mut all = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+    all.retain(|h| FileId::at(&h.path) == Some(h.id));
+    if let Some(held) = all.iter().find(|h| h.id == id && h.path == path) {
+        return Some(Arc::clone(held));
+    }
+    let file = File::open(path).ok()?;
+    // What was opened is kept even when it is not `id` (the path changed between the two
+    // looks): closing it could drop SQLite's locks on the file now at the path.
+    let opened = file.metadata().ok().and_then(|m| FileId::of(&m));
+    let held = Arc::new(Held { path: path.to_owned(), id: opened.unwrap_or(id), file });
+    all.push(Arc::clone(&held));
+    Some(held)
 }
 
 /// The stamp in a WAL index's first 96 bytes (two copies of the header, in the host's byte

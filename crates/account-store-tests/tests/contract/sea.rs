@@ -44,6 +44,10 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
         ]),
         _ => cases.extend(cases![foreign_key_checks_do_not_wait_for_an_organisation_lock]),
     }
+    #[cfg(target_os = "linux")]
+    if backend == "sqlite" {
+        cases.extend(cases![reading_the_stamp_keeps_sqlites_locks]);
+    }
     cases
 }
 
@@ -469,6 +473,43 @@ async fn sqlite_change_stamps_come_from_a_file_database_only(f: F) {
     assert!(store.change_stamp().is_some(), "no stamp read from {url}'s WAL index");
     let memory = f.connect("sqlite::memory:").await;
     assert_eq!(memory.change_stamp(), None);
+}
+
+/// Reading the change stamp leaves the POSIX locks SQLite holds on the WAL index (`-shm`) as
+/// they were. POSIX drops all of a process's locks on a file when the process closes any
+/// descriptor of it; when each reading opened and closed the file, the server's locks went,
+/// and a second process (`sqlite3`, the `accounts` CLI) rebuilt the WAL index under it: the
+/// server died of `SIGBUS`. `/proc/locks` lists each lock with its process and inode.
+#[cfg(target_os = "linux")]
+async fn reading_the_stamp_keeps_sqlites_locks(f: F) {
+    use std::os::unix::fs::MetadataExt;
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    // A read, so that a pooled connection has the WAL index mapped (and locked) when idle.
+    let mut tx = store.lookup().await.unwrap();
+    assert!(tx.organisations().get(organisation(1).id).await.unwrap().is_none());
+    drop(tx);
+    let path = format!("{}-shm", url.trim_start_matches("sqlite://"));
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    let ours = || {
+        let locks = std::fs::read_to_string("/proc/locks").unwrap();
+        let pid = std::process::id().to_string();
+        locks
+            .lines()
+            .filter(|l| {
+                let fields: Vec<&str> = l.split_whitespace().collect();
+                fields.contains(&pid.as_str())
+                    && fields.iter().any(|x| x.rsplit(':').next() == Some(&inode.to_string()))
+            })
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let before = ours();
+    assert!(!before.is_empty(), "SQLite holds no lock on {path}: nothing to check");
+    for _ in 0..3 {
+        assert!(store.change_stamp().is_some());
+    }
+    assert_eq!(ours(), before, "reading the stamp changed this process's locks on {path}");
 }
 
 async fn foreign_key_checks_do_not_wait_for_an_organisation_lock(f: F) {
