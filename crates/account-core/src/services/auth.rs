@@ -347,12 +347,15 @@ impl<'a> AuthService<'a> {
             }
         }
         if stale(&session) || parent.as_ref().is_some_and(stale) {
-            let mut tx = ctx.ports.store.write().await?;
-            tx.sessions().touch(session.id, now).await?;
-            if let Some(p) = &parent {
-                tx.sessions().touch(p.id, now).await?;
-            }
-            tx.commit().await?;
+            let touch = async {
+                let mut tx = ctx.ports.store.write().await?;
+                tx.sessions().touch(session.id, now).await?;
+                if let Some(p) = &parent {
+                    tx.sessions().touch(p.id, now).await?;
+                }
+                tx.commit().await
+            };
+            ctx.touches.once(session.id.as_uuid(), now, touch).await?;
         }
         let impersonator = session.impersonation.as_ref().map(|i| i.admin_id);
         let actor =
@@ -389,9 +392,12 @@ impl<'a> AuthService<'a> {
             .ok_or(AuthError::InvalidToken)?;
         drop(tx);
         if key.last_used_at.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
-            let mut tx = ctx.ports.store.write().await?;
-            tx.api_keys().touch(key.id, now).await?;
-            tx.commit().await?;
+            let touch = async {
+                let mut tx = ctx.ports.store.write().await?;
+                tx.api_keys().touch(key.id, now).await?;
+                tx.commit().await
+            };
+            ctx.touches.once(key.id.as_uuid(), now, touch).await?;
         }
         Ok(Actor::new(member.id, member.org_id, None, Credential::ApiKey(key.id)))
     }

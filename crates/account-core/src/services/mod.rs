@@ -20,6 +20,7 @@ pub mod profile;
 mod session_reads;
 pub mod team;
 mod templates;
+mod touches;
 
 use std::sync::Arc;
 
@@ -87,6 +88,8 @@ pub(crate) struct Context {
     pub ids: std::sync::Mutex<(u64, u16)>,
     /// Sessions authentication read, while the store's change stamp holds.
     pub session_reads: session_reads::SessionReads,
+    /// Session and API-key touches under way, so that one request writes each.
+    pub touches: touches::Touches,
 }
 
 impl std::fmt::Debug for Context {
@@ -118,6 +121,7 @@ impl Accounts {
                 settings,
                 ids: std::sync::Mutex::new((0, 0)),
                 session_reads: session_reads::SessionReads::default(),
+                touches: touches::Touches::default(),
             }),
         }
     }

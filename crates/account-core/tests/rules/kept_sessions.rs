@@ -1,13 +1,14 @@
 //! Authentication keeps what it read for a session while the store's change stamp holds: a
 //! busy client is served without a read, and any commit (a revocation, a disabled member, a
-//! saved profile) is seen on the very next request (rules 3, 18).
+//! saved profile) is seen on the very next request (rules 3, 18). And of a busy client's
+//! requests that find its session due for the once-a-minute touch together, one writes it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use account_core::Accounts;
-use account_core::ports::{ChangeStamp, Store, StoreError, Tx};
-use account_core::services::auth::AuthError;
+use account_core::ports::{ChangeStamp, Clock, Store, StoreError, Tx};
+use account_core::services::auth::{AuthError, TOUCH_INTERVAL};
 use account_core::services::profile::ProfileInput;
 use account_core::services::{Ports, Settings};
 use account_memory::{MemoryStore, SeededRandom};
@@ -16,17 +17,28 @@ use chrono::Duration;
 
 use crate::support::World;
 
-/// The world's store, counting the units opened on it; it may hide its change stamp.
+/// The world's store, counting the units opened on it; it may hide its change stamp, hold
+/// write units back until told, or refuse them.
 struct Counting {
     inner: Arc<MemoryStore>,
     units: AtomicUsize,
+    writes: AtomicUsize,
     stamps: AtomicBool,
+    hold_writes: AtomicBool,
+    fail_writes: AtomicBool,
 }
 
 #[async_trait]
 impl Store for Counting {
     async fn write(&self) -> Result<Box<dyn Tx>, StoreError> {
         self.units.fetch_add(1, Ordering::SeqCst);
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        while self.hold_writes.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
+        }
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("refused by the test".into()));
+        }
         self.inner.write().await
     }
 
@@ -55,7 +67,10 @@ fn counted(w: &World, stamps: bool) -> (Accounts, Arc<Counting>) {
     let store = Arc::new(Counting {
         inner: w.mem.store.clone(),
         units: AtomicUsize::new(0),
+        writes: AtomicUsize::new(0),
         stamps: AtomicBool::new(stamps),
+        hold_writes: AtomicBool::new(false),
+        fail_writes: AtomicBool::new(false),
     });
     let ports = Ports {
         store: store.clone(),
@@ -69,6 +84,10 @@ fn counted(w: &World, stamps: bool) -> (Accounts, Arc<Counting>) {
 
 fn units(store: &Counting) -> usize {
     store.units.load(Ordering::SeqCst)
+}
+
+fn writes(store: &Counting) -> usize {
+    store.writes.load(Ordering::SeqCst)
 }
 
 #[tokio::test]
@@ -161,4 +180,54 @@ async fn a_kept_session_still_checks_its_secret_and_its_lifetimes() {
     w.mem.clock.advance(Settings::default().session_idle + Duration::seconds(1));
     assert!(matches!(auth.authenticate_me(&w.admin_token).await, Err(AuthError::Expired)));
     assert_eq!(units(&store), read_so_far, "refused from what was kept");
+}
+
+#[tokio::test]
+async fn of_the_requests_that_find_a_session_due_for_its_touch_together_one_writes_it() {
+    let w = World::new().await;
+    let (accounts, store) = counted(&w, true);
+    accounts.auth().authenticate(&w.admin_token).await.unwrap();
+    w.mem.clock.advance(TOUCH_INTERVAL);
+    // The first to claim the touch waits in its write unit while the others run.
+    store.hold_writes.store(true, Ordering::SeqCst);
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (accounts, token) = (accounts.clone(), w.admin_token.clone());
+        requests.spawn(async move { accounts.auth().authenticate(&token).await.map(|a| a.actor) });
+    }
+    for _ in 0..7 {
+        let done = tokio::time::timeout(std::time::Duration::from_secs(5), requests.join_next());
+        let done =
+            done.await.unwrap_or_else(|_| panic!("{} requests wait to write", writes(&store)));
+        assert_eq!(done.unwrap().unwrap().unwrap(), w.admin);
+    }
+    assert_eq!(writes(&store), 1, "seven went on without writing");
+    store.hold_writes.store(false, Ordering::SeqCst);
+    assert_eq!(requests.join_next().await.unwrap().unwrap().unwrap(), w.admin);
+    // Touched: the next minute's requests do not write; the one after it does, once.
+    for _ in 0..3 {
+        accounts.auth().authenticate(&w.admin_token).await.unwrap();
+    }
+    assert_eq!(writes(&store), 1);
+    let session = w.accounts().auth().authenticate(&w.admin_token).await.unwrap().session;
+    assert_eq!(session.last_seen_at, w.mem.clock.now(), "the claimed touch wrote");
+    w.mem.clock.advance(TOUCH_INTERVAL);
+    for _ in 0..3 {
+        accounts.auth().authenticate(&w.admin_token).await.unwrap();
+    }
+    assert_eq!(writes(&store), 2);
+}
+
+#[tokio::test]
+async fn a_touch_that_failed_is_tried_again_by_the_next_request() {
+    let w = World::new().await;
+    let (accounts, store) = counted(&w, true);
+    let auth = accounts.auth();
+    auth.authenticate(&w.admin_token).await.unwrap();
+    w.mem.clock.advance(TOUCH_INTERVAL);
+    store.fail_writes.store(true, Ordering::SeqCst);
+    assert!(auth.authenticate(&w.admin_token).await.is_err());
+    store.fail_writes.store(false, Ordering::SeqCst);
+    auth.authenticate(&w.admin_token).await.unwrap();
+    assert_eq!(writes(&store), 2, "the claim of the failed touch was given back");
 }
