@@ -562,7 +562,7 @@ fn rollup_sums(
 ) -> Option<SelectStatement> {
     use consumption_rollups::Column as R;
     let mut arms = Vec::new();
-    for (unit, sign) in [(Unit::Day, 1), (Unit::Month, 1), (Unit::Day, -1)] {
+    for (unit, sign) in [(Unit::Day, 1), (Unit::Month, 1), (Unit::Day, -1), (Unit::Month, -1)] {
         for run in rollups::runs_of(plan, unit, sign) {
             let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
             let thresholds = run.iter().map(|p| (p.to, plan.piece_label(p)));
