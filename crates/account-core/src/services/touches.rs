@@ -22,6 +22,13 @@ use crate::ports::StoreError;
 /// goes ahead unclaimed (as before claims existed: correct, only more writes).
 const CAPACITY: usize = 4096;
 
+/// Whether a claim made at `at` still holds at `now`. One made "later" than `now` (the clock
+/// was set back) does not: it would otherwise hold off touches, and let sessions in use run
+/// into their idle limit, for as long as the clock was set back.
+fn holds(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    at <= now && now - at < TOUCH_INTERVAL
+}
+
 /// Claims by session or API key id, each at the time its touch began.
 #[derive(Debug, Default)]
 pub(crate) struct Touches {
@@ -38,11 +45,11 @@ impl Touches {
     /// last [`TOUCH_INTERVAL`]; otherwise the caller's touch is claimed.
     pub fn claim(&self, id: Uuid, now: DateTime<Utc>) -> bool {
         let mut claims = self.lock();
-        if claims.get(&id).is_some_and(|at| now - *at < TOUCH_INTERVAL) {
+        if claims.get(&id).is_some_and(|at| holds(*at, now)) {
             return false;
         }
         if claims.len() >= CAPACITY && !claims.contains_key(&id) {
-            claims.retain(|_, at| now - *at < TOUCH_INTERVAL);
+            claims.retain(|_, at| holds(*at, now));
             if claims.len() >= CAPACITY {
                 return true;
             }
@@ -101,6 +108,7 @@ mod tests {
         assert!(!touches.claim(b, t(2)), "only the claim's own time releases it");
         touches.release(b, t(1));
         assert!(touches.claim(b, t(2)), "released");
+        assert!(touches.claim(b, t(-600)), "the clock was set back: the claim does not hold");
     }
 
     #[test]
