@@ -3,7 +3,6 @@
 //! without commit leaves nothing behind. Cost is O(state) per write unit: fine for tests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use account_core::domain::audit::{AuditCursor, AuditEntry};
@@ -26,9 +25,9 @@ use account_core::ids::{
     ApiKeyId, ContactId, LedgerEntryId, MailId, MemberId, OrganisationId, ProductId, SessionId,
 };
 use account_core::ports::{
-    ApiKeyRepo, AuditRepo, CatalogueRepo, ChangeStamp, ContactRepo, CreditRepo, DigestRepo,
-    EmailChangeRepo, IdempotencyRecord, IdempotencyRepo, LedgerCursor, LedgerFilter, MemberCounts,
-    MemberRepo, OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, Tx, UniqueKey,
+    ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo, EmailChangeRepo,
+    IdempotencyRecord, IdempotencyRepo, LedgerCursor, LedgerFilter, MemberCounts, MemberRepo,
+    OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, Tx, UniqueKey,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -59,8 +58,6 @@ struct State {
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     faults: Arc<SyncMutex<Vec<&'static str>>>,
-    /// Write units committed so far: the change stamp.
-    commits: Arc<AtomicU64>,
 }
 
 impl MemoryStore {
@@ -108,26 +105,12 @@ impl Store for MemoryStore {
     async fn write(&self) -> Result<Box<dyn Tx>, StoreError> {
         let guard = self.state.clone().lock_owned().await;
         let work = Some(guard.clone());
-        Ok(Box::new(MemTx {
-            guard,
-            work,
-            faults: self.faults.clone(),
-            commits: self.commits.clone(),
-        }))
+        Ok(Box::new(MemTx { guard, work, faults: self.faults.clone() }))
     }
 
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
         let guard = self.state.clone().lock_owned().await;
-        Ok(Box::new(MemTx {
-            guard,
-            work: None,
-            faults: self.faults.clone(),
-            commits: self.commits.clone(),
-        }))
-    }
-
-    fn change_stamp(&self) -> Option<ChangeStamp> {
-        Some(ChangeStamp::new(u128::from(self.commits.load(Ordering::SeqCst))))
+        Ok(Box::new(MemTx { guard, work: None, faults: self.faults.clone() }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -140,7 +123,6 @@ struct MemTx {
     /// The working copy of a write unit; `None` for read units.
     work: Option<State>,
     faults: Arc<SyncMutex<Vec<&'static str>>>,
-    commits: Arc<AtomicU64>,
 }
 
 impl MemTx {
@@ -210,9 +192,6 @@ impl Tx for MemTx {
         let Some(work) = self.work.take() else { return Ok(()) };
         self.check_fault("commit")?;
         *self.guard = work;
-        // Counted while the state is still locked: whoever reads the old count read it
-        // before this commit could be seen.
-        self.commits.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }

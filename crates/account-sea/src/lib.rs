@@ -2,15 +2,19 @@
 //!
 //! [`SeaStore::connect`] opens a pool on a `sqlite://` or `postgres://` URL, configures it,
 //! and applies the [`Migrator`]'s migrations; the store then implements
-//! [`account_core::ports::Store`]. Tables, indexes, configuration and backups are described in
+//! [`account_core::ports::Store`]. On a SQLite file, [`KeptSessions`] wraps it to serve a
+//! busy session's authentication from what it read while nothing committed. Tables, indexes, configuration and backups are described in
 //! `docs/storage.md`.
 
 mod entity;
 mod error;
+mod kept;
 mod migration;
 mod repo;
 mod store;
+mod touches;
 mod wal_index;
 
+pub use kept::KeptSessions;
 pub use migration::Migrator;
 pub use store::{SQLITE_CACHE_KIB, SeaOptions, SeaStore, SeaTx};

@@ -12,6 +12,8 @@
 //!   REPEATABLE READ, READ ONLY transactions: one consistent snapshot, no locks.
 
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 use account_core::domain::member::Member;
@@ -19,7 +21,7 @@ use account_core::domain::organisation::Organisation;
 use account_core::domain::session::{ApiKey, Session};
 use account_core::ids::{ApiKeyId, MemberId, SessionId};
 use account_core::ports::{
-    ApiKeyRepo, AuditRepo, CatalogueRepo, ChangeStamp, ContactRepo, CreditRepo, DigestRepo,
+    Activity, ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo,
     EmailChangeRepo, IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, Store,
     StoreError, Tx,
 };
@@ -36,7 +38,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::db_err;
 use crate::migration::Migrator;
-use crate::wal_index::WalIndex;
+use crate::touches::Touches;
+use crate::wal_index::{ChangeStamp, WalIndex};
 
 /// Connection settings. The defaults suit a server: see `docs/storage.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +95,10 @@ pub struct SeaStore {
     /// SQLite: one writer at a time in this process (see the module docs).
     write_gate: Option<Arc<Mutex<()>>>,
     acquire_timeout: Duration,
-    /// SQLite on a file: its WAL index, which stamps commits (see [`Store::change_stamp`]).
+    /// SQLite on a file: its WAL index, which stamps commits (see [`SeaStore::change_stamp`]).
     wal_index: Option<WalIndex>,
+    /// Session and API-key touches this process has under way (`Store::record_activity`).
+    touches: Arc<Touches>,
 }
 
 impl std::fmt::Debug for SeaStore {
@@ -174,6 +179,7 @@ impl SeaStore {
             write_gate: (backend == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             acquire_timeout: options.acquire_timeout,
             wal_index: None,
+            touches: Arc::default(),
         };
         store.migrate().await?;
         store.wal_index = store.sqlite_file().await?.as_deref().and_then(WalIndex::of);
@@ -265,6 +271,22 @@ impl SeaStore {
         Ok(applied.iter().map(|m| m.name().to_owned()).collect())
     }
 
+    /// A stamp of the committed state, read without a connection: once any unit committed
+    /// since a reading (in this process or another on the same database), the next reading
+    /// differs. SQLite on a file: from the WAL index's header (`crate::wal_index`); `None`
+    /// on PostgreSQL (no stamp other servers' commits move without a round trip) and on an
+    /// in-memory database.
+    pub(crate) fn change_stamp(&self) -> Option<ChangeStamp> {
+        self.wal_index.as_ref().and_then(WalIndex::stamp)
+    }
+
+    /// True when commits can be stamped (SQLite on a file), so [`KeptSessions`](crate::KeptSessions)
+    /// can keep session reads.
+    #[must_use]
+    pub fn stamps_commits(&self) -> bool {
+        self.change_stamp().is_some()
+    }
+
     /// The underlying sea-orm connection pool, for tooling and tests (schema checks, raw
     /// SQL, backups with `VACUUM INTO`). Use cases go through [`Store`] only.
     #[must_use]
@@ -350,10 +372,35 @@ impl Store for SeaStore {
         self.db.ping().await.map_err(|e| StoreError::Unavailable(Box::new(e)))
     }
 
-    /// SQLite on a file: from the WAL index's header (`crate::wal_index`). PostgreSQL:
-    /// `None`, for want of a stamp other servers' commits move without a round trip.
-    fn change_stamp(&self) -> Option<ChangeStamp> {
-        self.wal_index.as_ref().and_then(WalIndex::stamp)
+    /// Of the ids in `used`, writes those this process has not begun to touch in the last
+    /// `TOUCH_INTERVAL` (`crate::touches`); a failed write gives the claims back.
+    async fn record_activity(
+        &self,
+        used: &[Activity],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let claimed: Vec<Activity> =
+            used.iter().copied().filter(|a| self.touches.claim(a.uuid(), at)).collect();
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let written = async {
+            let mut tx = self.write().await?;
+            for activity in &claimed {
+                match *activity {
+                    Activity::Session(id) => tx.sessions().touch(id, at).await?,
+                    Activity::ApiKey(id) => tx.api_keys().touch(id, at).await?,
+                }
+            }
+            tx.commit().await
+        }
+        .await;
+        if written.is_err() {
+            for activity in &claimed {
+                self.touches.release(activity.uuid(), at);
+            }
+        }
+        written
     }
 }
 
@@ -539,5 +586,22 @@ impl Tx for SeaTx {
             Unit::Txn(txn) => txn.commit().await.map_err(db_err),
             Unit::Pool(_) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use account_core::ids::SessionId;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_touch_that_failed_gives_its_claims_back() {
+        let store = SeaStore::connect("sqlite::memory:", &SeaOptions::default()).await.unwrap();
+        let id = SessionId::from_uuid(uuid::Uuid::from_u128(7));
+        let at = DateTime::UNIX_EPOCH;
+        store.close().await.unwrap();
+        assert!(store.record_activity(&[Activity::Session(id)], at).await.is_err());
+        assert!(store.touches.claim(id.as_uuid(), at), "the failed touch still holds its claim");
     }
 }

@@ -9,8 +9,8 @@
 //! transaction), last frame (`mxFrame`) and WAL salts (new each time the WAL restarts) are
 //! therefore a stamp that changes with every commit. The layout is documented in
 //! <https://sqlite.org/walformat.html> ("The WAL-Index Header"); SQLite is bundled at a version
-//! pinned by `Cargo.lock`, and the sea contract case `change_stamp_follows_commits` checks the
-//! stamp against commits from another pool. An unknown header version, a header being written
+//! pinned by `Cargo.lock`, and the sea check `kept_sessions_follow_commits_of_any_pool` checks
+//! the stamp against commits from another pool. An unknown header version, a header being written
 //! (copies differ) or a missing file gives no stamp, so nothing is kept.
 //!
 //! Reading it costs a `stat` of the file and a 96-byte `pread` from the page cache (a few
@@ -33,7 +33,18 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use account_core::ports::ChangeStamp;
+/// The committed state of a database as its WAL index shows it: two equal stamps mean that
+/// no transaction committed between the two readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ChangeStamp(u128);
+
+#[cfg(test)]
+impl ChangeStamp {
+    /// A stamp for unit tests.
+    pub(crate) fn test(value: u128) -> Self {
+        Self(value)
+    }
+}
 
 /// `iVersion` of the WAL-index header SQLite 3.7.0 and later write.
 const VERSION: u32 = 3_007_000;
@@ -154,7 +165,7 @@ fn stamp_of(bytes: &[u8; 2 * HEADER]) -> Option<ChangeStamp> {
     stamp[..4].copy_from_slice(&first[8..12]); // iChange
     stamp[4..8].copy_from_slice(&first[16..20]); // mxFrame
     stamp[8..].copy_from_slice(&first[32..40]); // aSalt[0], aSalt[1]
-    Some(ChangeStamp::new(u128::from_ne_bytes(stamp)))
+    Some(ChangeStamp(u128::from_ne_bytes(stamp)))
 }
 
 #[cfg(test)]

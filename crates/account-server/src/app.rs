@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use account_core::ports::Mailer;
+use account_core::ports::{Mailer, Store};
 use account_core::{Accounts, Ports, Settings};
 use account_http::{HttpConfig, HttpServer, OperatorToken};
-use account_sea::{SeaOptions, SeaStore};
+use account_sea::{KeptSessions, SeaOptions, SeaStore};
 
 use crate::adapters::{Argon2Hasher, OsRandom, ServerKey, ServerKeyring, SystemClock};
 use crate::config::{Config, KeySource, MailTransport};
@@ -111,8 +111,13 @@ pub fn build_accounts(config: &Config, store: SeaStore) -> Result<Accounts, AppE
     let key = load_key(&config.key)?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let hasher = Argon2Hasher::new(cores).map_err(|e| fail("setting up argon2id", e))?;
+    // On a SQLite file, authentication's session reads are kept while nothing commits.
+    let store: Arc<dyn Store> = match KeptSessions::wrap(store) {
+        Ok(kept) => Arc::new(kept),
+        Err(store) => Arc::new(store),
+    };
     let ports = Ports {
-        store: Arc::new(store),
+        store,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         passwords: Arc::new(hasher),

@@ -92,16 +92,23 @@ pub struct Page<C> {
     pub limit: u32,
 }
 
-/// The committed state of a store as [`Store::change_stamp`] reads it: two equal stamps mean
-/// that no unit committed between the two readings.
+/// A session or API key whose use a store records (`last_seen_at`, `last_used_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ChangeStamp(u128);
+pub enum Activity {
+    /// A session (log-in or impersonation).
+    Session(SessionId),
+    /// An API key.
+    ApiKey(ApiKeyId),
+}
 
-impl ChangeStamp {
-    /// A stamp from the store's own change counter, in whatever layout the store chooses.
+impl Activity {
+    /// The session's or key's id.
     #[must_use]
-    pub const fn new(value: u128) -> Self {
-        Self(value)
+    pub fn uuid(self) -> uuid::Uuid {
+        match self {
+            Self::Session(id) => id.as_uuid(),
+            Self::ApiKey(id) => id.as_uuid(),
+        }
     }
 }
 
@@ -137,19 +144,29 @@ pub trait Store: Send + Sync + 'static {
         self.read().await
     }
 
-    /// Reads, without opening a unit or taking a connection, a stamp of the committed state:
-    /// once any write unit has committed since a reading (in this process or in any other on
-    /// the same database), the next reading differs. It may also differ with nothing changed
-    /// (that only costs the caller a re-read); `None` when the store cannot tell.
+    /// Records that the sessions or keys in `used` were used at `at`, in a write unit of its
+    /// own. Authentication calls it when a session's or key's recorded activity is older
+    /// than `TOUCH_INTERVAL` (a minute), so reads stay reads. A store may skip an id whose
+    /// activity it began to record less than that interval before `at` (the SQL store does,
+    /// per process): of a busy client's concurrent requests that all find it due, one writes.
     ///
-    /// So a value read in a unit opened after a reading `s` is still the current value as long
-    /// as the stamp still reads `s`. Authentication relies on that to serve a session it read
-    /// before without reading it again, and still sees a revocation or a disabled member at
-    /// once (rules 3, 18). It runs on every authenticated request, so it must be cheap.
+    /// The default writes every id in one unit.
     ///
-    /// The default is `None`, and then nothing is kept.
-    fn change_stamp(&self) -> Option<ChangeStamp> {
-        None
+    /// # Errors
+    /// Driver failures; a missing session or key is not an error.
+    async fn record_activity(
+        &self,
+        used: &[Activity],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        for activity in used {
+            match *activity {
+                Activity::Session(id) => tx.sessions().touch(id, at).await?,
+                Activity::ApiKey(id) => tx.api_keys().touch(id, at).await?,
+            }
+        }
+        tx.commit().await
     }
 
     /// Checks that the store answers (for readiness probes).

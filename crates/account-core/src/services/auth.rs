@@ -5,7 +5,6 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::common::{Denied, acting_member, locked_member, op_error, session_only};
 use super::profile::Me;
-use super::session_reads::SessionRead;
 use super::{Actor, Context, Credential};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::email::EmailAddress;
@@ -16,7 +15,7 @@ use crate::domain::session::{ImpersonationInfo, Session};
 use crate::domain::text::ClientName;
 use crate::error::{InternalError, ValidationErrors};
 use crate::ids::{ApiKeyId, MemberId, SessionId};
-use crate::ports::{StoreError, Tx};
+use crate::ports::{Activity, StoreError, Tx};
 
 /// Activity is recorded at most this often per session or key, so that reads stay reads.
 pub const TOUCH_INTERVAL: Duration = Duration::seconds(60);
@@ -277,28 +276,16 @@ impl<'a> AuthService<'a> {
         let token = Token::parse(TokenKind::Session, token).ok_or(AuthError::InvalidToken)?;
         let now = ctx.now();
         let id = SessionId::from_uuid(token.id());
-        // Read before any unit opens: what a unit reads afterwards is at least this recent.
-        let stamp = ctx.ports.store.change_stamp();
-        let kept = stamp.and_then(|stamp| ctx.session_reads.get(id, stamp));
-        let (read, tx) = match kept {
-            Some(read) => (read, None),
-            None => {
-                let mut tx = ctx.ports.store.lookup().await?;
-                // When the read may be kept, it takes the organisation too, so that it serves
-                // `GET /me` as well as any other request.
-                let (session, member, organisation) = if with_organisation || stamp.is_some() {
-                    tx.session_member_and_organisation(id).await?
-                } else {
-                    tx.session_and_member(id)
-                        .await?
-                        .map(|(session, member)| (session, member, None))
-                }
-                .ok_or(AuthError::InvalidToken)?;
-                (SessionRead { session, member, organisation }, Some(tx))
-            }
-        };
-        let fresh = tx.is_some();
-        let SessionRead { session, member, organisation } = read;
+        // Read: the session, its member and (for `GET /me`) their organisation, by key. A
+        // store may answer from what it read before while nothing committed since.
+        let mut tx = ctx.ports.store.lookup().await?;
+        let (session, member, organisation) = if with_organisation {
+            tx.session_member_and_organisation(id).await?
+        } else {
+            tx.session_and_member(id).await?.map(|(session, member)| (session, member, None))
+        }
+        .ok_or(AuthError::InvalidToken)?;
+        // Pure checks, on every request.
         if !ctx.ports.keyring.verify(TokenKind::Session.context(), token.secret(), &session.secret)
         {
             return Err(AuthError::InvalidToken);
@@ -312,11 +299,6 @@ impl<'a> AuthService<'a> {
         let stale = |s: &Session| now - s.last_seen_at >= TOUCH_INTERVAL;
         let mut parent = None;
         if let Some(info) = &session.impersonation {
-            // Impersonation sessions are never kept, so their unit is open already.
-            let mut tx = match tx {
-                Some(tx) => tx,
-                None => ctx.ports.store.lookup().await?,
-            };
             let admin_session =
                 tx.sessions().get(info.admin_session_id).await?.ok_or(AuthError::InvalidToken)?;
             if !self.is_live(&admin_session, now) {
@@ -332,30 +314,14 @@ impl<'a> AuthService<'a> {
                 return Err(AuthError::InvalidToken);
             }
             parent = Some(admin_session);
-        } else {
-            drop(tx);
-            // Kept only once it passed every check (a guessed session id with a wrong secret
-            // does not take a place), and not when it is about to be touched: that commit
-            // would retire it at once.
-            if let Some(stamp) = stamp.filter(|_| fresh && !stale(&session)) {
-                let read = SessionRead {
-                    session: session.clone(),
-                    member: Some(member.clone()),
-                    organisation: organisation.clone(),
-                };
-                ctx.session_reads.put(id, stamp, read);
-            }
         }
+        drop(tx);
+        // Touch: activity is recorded at most once a minute (for an impersonation, on the
+        // admin's session too).
         if stale(&session) || parent.as_ref().is_some_and(stale) {
-            let touch = async {
-                let mut tx = ctx.ports.store.write().await?;
-                tx.sessions().touch(session.id, now).await?;
-                if let Some(p) = &parent {
-                    tx.sessions().touch(p.id, now).await?;
-                }
-                tx.commit().await
-            };
-            ctx.touches.once(session.id.as_uuid(), now, touch).await?;
+            let mut used = vec![Activity::Session(session.id)];
+            used.extend(parent.as_ref().map(|p| Activity::Session(p.id)));
+            ctx.ports.store.record_activity(&used, now).await?;
         }
         let impersonator = session.impersonation.as_ref().map(|i| i.admin_id);
         let actor =
@@ -392,12 +358,7 @@ impl<'a> AuthService<'a> {
             .ok_or(AuthError::InvalidToken)?;
         drop(tx);
         if key.last_used_at.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
-            let touch = async {
-                let mut tx = ctx.ports.store.write().await?;
-                tx.api_keys().touch(key.id, now).await?;
-                tx.commit().await
-            };
-            ctx.touches.once(key.id.as_uuid(), now, touch).await?;
+            ctx.ports.store.record_activity(&[Activity::ApiKey(key.id)], now).await?;
         }
         Ok(Actor::new(member.id, member.org_id, None, Credential::ApiKey(key.id)))
     }

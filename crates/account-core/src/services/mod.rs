@@ -18,10 +18,8 @@ pub mod mail;
 pub mod operator;
 pub mod organisation;
 pub mod profile;
-mod session_reads;
 pub mod team;
 mod templates;
-mod touches;
 
 use std::sync::Arc;
 
@@ -87,10 +85,6 @@ pub(crate) struct Context {
     /// Last id timestamp and counter, so that ids made in one process sort in creation order
     /// even within one millisecond (RFC 9562, method 1).
     pub ids: std::sync::Mutex<(u64, u16)>,
-    /// Sessions authentication read, while the store's change stamp holds.
-    pub session_reads: session_reads::SessionReads,
-    /// Session and API-key touches under way, so that one request writes each.
-    pub touches: touches::Touches,
 }
 
 impl std::fmt::Debug for Context {
@@ -116,15 +110,7 @@ impl Accounts {
     /// Builds the domain over its adapters.
     #[must_use]
     pub fn new(ports: Ports, settings: Settings) -> Self {
-        Self {
-            ctx: Arc::new(Context {
-                ports,
-                settings,
-                ids: std::sync::Mutex::new((0, 0)),
-                session_reads: session_reads::SessionReads::default(),
-                touches: touches::Touches::default(),
-            }),
-        }
+        Self { ctx: Arc::new(Context { ports, settings, ids: std::sync::Mutex::new((0, 0)) }) }
     }
 
     /// The settings in force.

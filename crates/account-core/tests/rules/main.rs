@@ -6,11 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit;
+mod authentication;
 mod contacts;
 mod credits;
 mod failures;
 mod impersonation;
-mod kept_sessions;
 mod membership;
 mod model;
 mod profile;

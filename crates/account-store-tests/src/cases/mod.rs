@@ -61,7 +61,6 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         sessions::api_keys_round_trip_list_touch,
         sessions::api_key_delete_and_delete_for_member,
         sessions::joined_reads_match_separate_reads,
-        sessions::change_stamp_follows_commits,
         misc::email_change_put_replaces_every_stage,
         outbox_audit::audit_lists_newest_first_with_cursor,
         outbox_audit::claim_due_leases_earliest_due_mails,

@@ -295,36 +295,3 @@ pub(crate) async fn joined_reads_match_separate_reads(f: Factory) {
         assert_eq!(many, [sub.clone(), admin.clone(), late.clone()]);
     }
 }
-
-/// `Store::change_stamp`, which authentication's kept reads rely on: reading leaves it as it
-/// is; a commit of a write unit, through this store or another on the same database, moves it
-/// as both see it. A store without one (PostgreSQL)
-/// never has one; the SQLite checks make sure a file database does.
-pub(crate) async fn change_stamp_follows_commits(f: Factory) {
-    let store = f.fresh().await;
-    let other = f.reopen().await;
-    let (org, admin) = seed_org_with_admin(&store, 1).await;
-    let Some(mut seen) = store.change_stamp() else {
-        assert_eq!(other.change_stamp(), None);
-        seed_members(&store, &[member(org.id, 10)]).await;
-        assert_eq!(store.change_stamp(), None);
-        return;
-    };
-    assert_eq!(other.change_stamp(), Some(seen), "one database, one stamp");
-
-    let mut tx = read(&store).await;
-    assert!(tx.members().get(admin.id).await.unwrap().is_some());
-    drop(tx);
-    let mut tx = other.lookup().await.unwrap();
-    assert!(tx.session_member_and_organisation(id(1)).await.unwrap().is_none());
-    drop(tx);
-    assert_eq!(store.change_stamp(), Some(seen), "reads move nothing");
-
-    for (n, through) in [(10, &store), (11, &other), (12, &store)] {
-        seed_members(through, &[member(org.id, n)]).await;
-        let now = store.change_stamp().unwrap();
-        assert_ne!(now, seen, "commit of member {n}");
-        assert_eq!(other.change_stamp(), Some(now));
-        seen = now;
-    }
-}

@@ -6,10 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use account_core::domain::credits::CreditKind;
-use account_core::ports::{LedgerFilter, Page, Store, StoreError};
-use account_sea::{Migrator, SeaOptions, SeaStore};
+use account_core::domain::member::Member;
+use account_core::domain::organisation::Organisation;
+use account_core::domain::session::Session;
+use account_core::ids::SessionId;
+use account_core::ports::{Activity, LedgerFilter, Page, Store, StoreError};
+use account_sea::{KeptSessions, Migrator, SeaOptions, SeaStore};
 use account_store_tests::fixtures::{
-    at, consume, full_member, grant, mail, member, organisation, pools, product, session,
+    at, consume, full_member, grant, mail, member, organisation, pools, product,
+    seed_org_with_admin, session,
 };
 use account_store_tests::{BoxFuture, Case};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
@@ -36,12 +41,15 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
         erasure_leaves_no_personal_data_at_rest,
         rollup_migration_sums_the_existing_ledger,
         idempotency_records_of_an_older_server_migrate_unreplayable,
+        activity_is_written_once_a_minute_per_process,
     ];
     match backend {
         "sqlite" => cases.extend(cases![
             sqlite_connections_are_configured,
             sqlite_queries_use_indexes,
             sqlite_change_stamps_come_from_a_file_database_only,
+            kept_sessions_serve_reads_until_any_pool_commits,
+            kept_sessions_see_every_commit_of_another_process_at_once,
         ]),
         _ => cases.extend(cases![foreign_key_checks_do_not_wait_for_an_organisation_lock]),
     }
@@ -255,6 +263,46 @@ async fn idempotency_records_of_an_older_server_migrate_unreplayable(f: F) {
     let mut tx = store.read().await.unwrap();
     let legacy = tx.idempotency().get("member:1:addMember", "old-key").await.unwrap().unwrap();
     assert_eq!((legacy.fingerprint.as_str(), legacy.outcome), ("f0", None));
+}
+
+/// `record_activity`: of the requests that find a session due together, one writes; within
+/// the minute the process writes no more, another process (its own claims) does.
+async fn activity_is_written_once_a_minute_per_process(f: F) {
+    let url = f.empty_database().await;
+    let store: Arc<dyn Store> = Arc::new(f.connect(&url).await);
+    let other: Arc<dyn Store> = Arc::new(f.connect(&url).await);
+    let (org, admin) = seed_org_with_admin(&store, 1).await;
+    let s = session(1, admin.id, org.id, at(0));
+    let mut tx = store.write().await.unwrap();
+    tx.sessions().insert(&s).await.unwrap();
+    tx.commit().await.unwrap();
+    let used = [Activity::Session(s.id)];
+    let last_seen = || {
+        let store = store.clone();
+        async move {
+            let mut tx = store.read().await.unwrap();
+            tx.sessions().get(s.id).await.unwrap().unwrap().last_seen_at
+        }
+    };
+    // Eight at once, as eight requests of a busy client: one writes.
+    let writes: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.record_activity(&used, at(60 + i)).await })
+        })
+        .collect();
+    for w in writes {
+        w.await.unwrap().unwrap();
+    }
+    let first = last_seen().await;
+    assert!((at(60)..=at(67)).contains(&first), "{first}");
+    store.record_activity(&used, first + chrono::Duration::seconds(30)).await.unwrap();
+    assert_eq!(last_seen().await, first, "claimed for a minute: not written again");
+    other.record_activity(&used, first + chrono::Duration::seconds(31)).await.unwrap();
+    assert_eq!(last_seen().await, first + chrono::Duration::seconds(31), "another process writes");
+    let later = first + chrono::Duration::seconds(61);
+    store.record_activity(&used, later).await.unwrap();
+    assert_eq!(last_seen().await, later);
 }
 
 async fn concurrent_starts_migrate_once(f: F) {
@@ -495,15 +543,88 @@ async fn sqlite_connections_are_configured(f: F) {
     );
 }
 
-/// A SQLite file has a change stamp (its WAL index), so authentication keeps what it reads;
-/// the contract case `change_stamp_follows_commits` checks how it moves. An in-memory database
-/// has none, so nothing is kept.
+/// A SQLite file stamps its commits (its WAL index), so `KeptSessions` wraps it; an
+/// in-memory database does not, and the store is given back as it is.
 async fn sqlite_change_stamps_come_from_a_file_database_only(f: F) {
     let url = f.empty_database().await;
     let store = f.connect(&url).await;
-    assert!(store.change_stamp().is_some(), "no stamp read from {url}'s WAL index");
+    assert!(store.stamps_commits(), "no stamp read from {url}'s WAL index");
+    assert!(KeptSessions::wrap(store).is_ok());
     let memory = f.connect("sqlite::memory:").await;
-    assert_eq!(memory.change_stamp(), None);
+    assert!(!memory.stamps_commits());
+    assert!(KeptSessions::wrap(memory).is_err());
+}
+
+/// What `KeptSessions` read for a session is served without a statement while nothing
+/// commits, and any commit, through another pool on the same file too, retires it: the
+/// proof is a closed pool, which can serve a kept read but cannot read again.
+async fn kept_sessions_serve_reads_until_any_pool_commits(f: F) {
+    let url = f.empty_database().await;
+    let other: Arc<dyn Store> = Arc::new(f.connect(&url).await);
+    let (org, admin) = seed_org_with_admin(&other, 1).await;
+    let s = session(1, admin.id, org.id, at(0));
+    let mut tx = other.write().await.unwrap();
+    tx.sessions().insert(&s).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let kept = KeptSessions::wrap(f.connect(&url).await).unwrap();
+    let first = read(&kept, s.id).await.unwrap().unwrap();
+    assert_eq!((&first.0, first.1.as_ref(), first.2.as_ref()), (&s, Some(&admin), Some(&org)));
+    assert_eq!(kept.kept(), 1);
+    // The two-row read of every other request is served by the same entry.
+    let mut tx = kept.lookup().await.unwrap();
+    assert_eq!(tx.session_and_member(s.id).await.unwrap(), Some((s.clone(), Some(admin.clone()))));
+    drop(tx);
+
+    kept.store().close().await.unwrap();
+    assert_eq!(read(&kept, s.id).await.unwrap(), Some(first), "served without a statement");
+    // A commit through the other pool: the next read must go to the (closed) pool.
+    let mut tx = other.write().await.unwrap();
+    tx.sessions().touch(s.id, at(30)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        matches!(read(&kept, s.id).await, Err(StoreError::Unavailable(_))),
+        "a kept read outlived a commit"
+    );
+}
+
+/// A session's read through a lookup unit of `store`.
+async fn read(
+    store: &KeptSessions,
+    id: SessionId,
+) -> Result<Option<(Session, Option<Member>, Option<Organisation>)>, StoreError> {
+    let mut tx = store.lookup().await?;
+    tx.session_member_and_organisation(id).await
+}
+
+/// Through `KeptSessions`, a session revoked or a member changed through another pool (a
+/// second server process) is seen on the next read (rules 3, 18).
+async fn kept_sessions_see_every_commit_of_another_process_at_once(f: F) {
+    let url = f.empty_database().await;
+    let other: Arc<dyn Store> = Arc::new(f.connect(&url).await);
+    let (org, admin) = seed_org_with_admin(&other, 1).await;
+    let s = session(1, admin.id, org.id, at(0));
+    let mut tx = other.write().await.unwrap();
+    tx.sessions().insert(&s).await.unwrap();
+    tx.commit().await.unwrap();
+    let kept: Arc<dyn Store> = Arc::new(KeptSessions::wrap(f.connect(&url).await).unwrap());
+    let read = |store: Arc<dyn Store>| async move {
+        let mut tx = store.lookup().await.unwrap();
+        tx.session_member_and_organisation(s.id).await.unwrap()
+    };
+    assert!(read(kept.clone()).await.is_some());
+
+    let mut renamed = admin.clone();
+    renamed.profile.job_title = Some(account_core::domain::text::JobTitle::parse("CFO").unwrap());
+    let mut tx = other.write().await.unwrap();
+    tx.members().update(&renamed).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(read(kept.clone()).await.unwrap().1, Some(renamed));
+
+    let mut tx = other.write().await.unwrap();
+    tx.sessions().delete(s.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(read(kept.clone()).await, None, "a revoked session was served");
 }
 
 /// Reading the change stamp leaves the POSIX locks SQLite holds on the WAL index (`-shm`) as
@@ -538,7 +659,7 @@ async fn reading_the_stamp_keeps_sqlites_locks(f: F) {
     let before = ours();
     assert!(!before.is_empty(), "SQLite holds no lock on {path}: nothing to check");
     for _ in 0..3 {
-        assert!(store.change_stamp().is_some());
+        assert!(store.stamps_commits());
     }
     assert_eq!(ours(), before, "reading the stamp changed this process's locks on {path}");
 }

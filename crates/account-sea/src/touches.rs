@@ -1,5 +1,5 @@
-//! Touches under way: of the requests that find a session or API key due for its
-//! once-a-minute touch at the same moment, one writes it and the others go on.
+//! Touches under way (`Store::record_activity`): of the requests that find a session or API
+//! key due for its once-a-minute touch at the same moment, one writes it and the others go on.
 //!
 //! Without this, every request in flight for a busy session saw the same stale `last_seen_at`
 //! and wrote it: 64 concurrent requests made 64 write units queued on one writer (SQLite) or
@@ -7,7 +7,8 @@
 //! requests behind them waited up to half a second once a minute. A claim lasts
 //! [`TOUCH_INTERVAL`]: within it no other request of this process touches that id. A touch
 //! that fails gives its claim back, so the next request tries again. Other processes claim
-//! their own, so a session is touched at most once a minute per process.
+//! their own, so a session is touched at most once a minute per process. Claims are this
+//! process's bookkeeping of its own writes, never a rule: a lost claim only costs a write.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -15,8 +16,7 @@ use std::sync::{Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::auth::TOUCH_INTERVAL;
-use crate::ports::StoreError;
+use account_core::services::auth::TOUCH_INTERVAL;
 
 /// Most claims remembered; past this, expired claims go, and if none has expired the touch
 /// goes ahead unclaimed (as before claims existed: correct, only more writes).
@@ -64,24 +64,6 @@ impl Touches {
         if claims.get(&id) == Some(&at) {
             claims.remove(&id);
         }
-    }
-
-    /// Runs `touch` (a unit that writes `id`'s activity) if this request claims it at `now`,
-    /// and gives the claim back if it fails.
-    pub async fn once(
-        &self,
-        id: Uuid,
-        now: DateTime<Utc>,
-        touch: impl Future<Output = Result<(), StoreError>>,
-    ) -> Result<(), StoreError> {
-        if !self.claim(id, now) {
-            return Ok(());
-        }
-        let touched = touch.await;
-        if touched.is_err() {
-            self.release(id, now);
-        }
-        touched
     }
 }
 
