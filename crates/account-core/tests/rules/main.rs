@@ -13,6 +13,7 @@ mod impersonation;
 mod kept_sessions;
 mod membership;
 mod model;
+mod parsers;
 mod profile;
 mod security;
 mod support;
