@@ -14,6 +14,7 @@ mod etag;
 mod idempotency;
 mod middleware;
 mod pagination;
+mod panics;
 mod problem;
 mod ratelimit;
 mod responses;
@@ -23,5 +24,6 @@ mod state;
 pub use config::{
     HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
 };
+pub use panics::install_panic_hook;
 pub use problem::{PROBLEM_BASE, ProblemType};
 pub use server::{BoundServer, HttpServer, openapi_json};

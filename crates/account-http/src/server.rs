@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use account_core::Accounts;
 use poem::endpoint::{BoxEndpoint, make_sync};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::CatchPanic;
 use poem::web::Html;
 use poem::{EndpointExt, Response, Route, get};
 use poem_openapi::OpenApiService;
@@ -141,6 +142,8 @@ impl HttpServer {
             .at("/healthz", get(alive))
             .at("/readyz", get(ready))
             .data(state)
+            // Inside `observe`, so that a panic's 500 gets the request id and an access line.
+            .with(CatchPanic::new().with_handler(crate::panics::into_response))
             .around(move |ep, req| middleware::observe(ep, req, observed.clone()))
             .boxed()
     }

@@ -173,6 +173,7 @@ pub async fn shutdown_signal() {
 /// # Errors
 /// [`AppError`] when start-up fails.
 pub async fn serve(config: Config) -> Result<(), AppError> {
+    account_http::install_panic_hook();
     for (name, value) in config.summary() {
         tracing::info!(setting = name, value = %value, "configuration");
     }

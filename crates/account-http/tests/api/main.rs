@@ -16,6 +16,7 @@ mod matrix;
 mod openapi;
 mod operator;
 mod organisation;
+mod panics;
 mod profile;
 mod server;
 mod sessions;
