@@ -87,6 +87,7 @@ fn parse_everything(s: &str) {
     let _ = (PostalAddress::parse(s), PurchaseOrderNumber::parse(s), Reason::parse(s));
     let _ = (KeyLabel::parse(s), DataType::parse(s), Provider::parse(s), EventId::parse(s));
     let _ = (ClientName::parse(s), ClientName::lossy(s), RegistrationNumber::parse(s));
+    let _ = (PersonName::from_stored(s), ProductName::from_stored(s));
     let _ = Timezone::parse(s);
     let _ = Username::parse(s);
 }
