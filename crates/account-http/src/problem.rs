@@ -67,7 +67,7 @@ problem_types! {
     AdminOnly => ("admin-only", 403, "Admins only",
         "Only an admin of the organisation may do this; sub-users, and admins impersonating a sub-user, may not."),
     NotWhileImpersonating => ("not-while-impersonating", 403, "Not while impersonating",
-        "Password, email, API keys and account deletion cannot be touched through an impersonation."),
+        "Password, email, API keys, sessions and account deletion cannot be touched through an impersonation."),
     SessionRequired => ("session-required", 403, "Session required",
         "This needs a login session; API keys may only record consumption and read usage."),
     NotFound => ("not-found", 404, "Not found",

@@ -58,7 +58,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 404]
+    errors: [400, 401, 403, 404]
 }
 
 responses! {
@@ -68,7 +68,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<RevokedSessions>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -202,7 +202,8 @@ impl AuthApi {
 
     /// Revoke one of my sessions
     ///
-    /// Ends one of the caller's log-in sessions (a lost laptop, an unknown client).
+    /// Ends one of the caller's log-in sessions (a lost laptop, an unknown client). Not while
+    /// impersonating: an admin does not end the sub-user's own sessions.
     #[oai(
         path = "/auth/sessions/:session_id",
         method = "delete",
@@ -229,7 +230,8 @@ impl AuthApi {
 
     /// Revoke my other sessions
     ///
-    /// Ends every session of the caller's except the one making the request.
+    /// Ends every session of the caller's except the one making the request. Not while
+    /// impersonating.
     #[oai(
         path = "/auth/sessions/revoke-others",
         method = "post",
