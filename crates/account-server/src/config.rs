@@ -45,13 +45,22 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives. `Debug` hides the URL's credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     /// The embedded default: a SQLite file in the data directory.
     Embedded(PathBuf),
     /// An explicit `sqlite://…` or `postgres://…` URL.
     Url(String),
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Embedded(path) => f.debug_tuple("Embedded").field(path).finish(),
+            Self::Url(url) => f.debug_tuple("Url").field(&mask_url(url)).finish(),
+        }
+    }
 }
 
 impl Database {
@@ -524,19 +533,10 @@ impl Config {
     }
 }
 
-/// Hides a password in a database URL (`postgres://user:***@host/db`).
+/// Hides every credential in a database URL or connection string (see [`crate::redact`]).
 #[must_use]
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            let masked =
-                if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
-            format!("{scheme}://{masked}@{host}")
-        }
-        None => url.to_owned(),
-    }
+    crate::redact::database_url(url)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -677,9 +677,18 @@ mod tests {
         let text = format!("{:?} {:?}", c.summary(), c);
         for secret in ["op-token-0123", "hunter2-smtp", &"ab".repeat(32), "db-pass"] {
             assert!(!c.summary().iter().any(|(_, v)| v.contains(secret)), "{secret} in summary");
-            if secret != "db-pass" {
-                assert!(!text.contains(secret), "{secret} in Debug");
-            }
+            assert!(!text.contains(secret), "{secret} in Debug");
+        }
+        // Every credential form of a database address, in the summary and in `Debug`.
+        for (url, secret) in [
+            ("postgres://app:p@ss-w0rd@db/accounts", "ss-w0rd"),
+            ("postgres://db/accounts?user=app&password=q-secret", "q-secret"),
+            ("postgres://app@db/accounts?sslpassword=key-pass", "key-pass"),
+        ] {
+            let c = load(&[("ACCOUNTS_DATABASE_URL", url)], &Overrides::default()).unwrap();
+            let text = format!("{:?} {:?}", c.summary(), c);
+            assert!(!text.contains(secret), "{secret} shown: {text}");
+            assert!(text.contains("db/accounts"), "the database is still named: {text}");
         }
     }
 }
