@@ -62,6 +62,44 @@ fn the_embedded_default_serves_a_demo_and_prints_its_login_once() {
     again.stop();
 }
 
+/// The database (and its `-wal` / `-shm` files), the key file and the mailbox's `.eml` files
+/// (codes, invitation tokens) are the server user's alone: files 0600, directories 0700.
+#[cfg(unix)]
+#[test]
+fn data_files_and_mails_are_readable_by_the_servers_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new(Backend::Sqlite);
+    let app = site.serve();
+    let org = app.org("Acme", "ada@acme.test", 5);
+    app.member(&org, "Sam", "sam@acme.test");
+    let data = site.dir.join("data");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode()
+            & 0o777
+    };
+    for dir in [data.clone(), site.mailbox()] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    let mut files = vec![data.join("accounts.db"), data.join("secret.key")];
+    for suffix in ["-wal", "-shm"] {
+        let f = data.join(format!("accounts.db{suffix}"));
+        assert!(f.exists(), "{} (WAL mode)", f.display());
+        files.push(f);
+    }
+    let mails: Vec<_> = std::fs::read_dir(site.mailbox())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert!(!mails.is_empty(), "the invitation is in the mailbox");
+    files.extend(mails);
+    for file in files {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    app.stop();
+}
+
 #[test]
 fn restart_keeps_everything() {
     for backend in backends("restart_keeps_everything") {
