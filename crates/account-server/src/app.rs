@@ -108,7 +108,8 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 pub fn build_accounts(config: &Config, store: SeaStore) -> Result<Accounts, AppError> {
     let key = load_key(&config.key)?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let hasher = Argon2Hasher::new(cores).map_err(|e| fail("setting up argon2id", e))?;
+    let hasher =
+        Argon2Hasher::new(cores, config.hash_queue).map_err(|e| fail("setting up argon2id", e))?;
     let ports = Ports {
         store: Arc::new(store),
         clock: Arc::new(SystemClock),

@@ -140,6 +140,8 @@ pub struct Config {
     pub demo: bool,
     /// Longest a graceful shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Password hashes that may wait for a hashing thread; past it, 503 with `Retry-After`.
+    pub hash_queue: usize,
 }
 
 /// The settings of the TOML file; every key is optional.
@@ -169,6 +171,7 @@ struct FileConfig {
     sqlite_cache_kib: Option<u32>,
     demo: Option<bool>,
     shutdown_timeout_seconds: Option<u64>,
+    password_hash_queue: Option<u32>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -456,6 +459,12 @@ impl Config {
             }),
             (None, file) => file,
         };
+        let hash_queue =
+            whole_number(env, "ACCOUNTS_PASSWORD_HASH_QUEUE", f.password_hash_queue, 1, 1_000_000)?
+                .map_or(crate::adapters::DEFAULT_HASH_QUEUE, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                });
+
         // The demo is for a newcomer's first run: only on the embedded default, never when a
         // database was chosen explicitly, and never with --no-demo.
         let demo = !overrides.no_demo
@@ -481,6 +490,7 @@ impl Config {
             sqlite_cache_kib,
             demo,
             shutdown_timeout,
+            hash_queue,
         })
     }
 
@@ -527,6 +537,7 @@ impl Config {
             ("invitation_ttl", format!("{} h", self.invitation_ttl.as_secs() / 3600)),
             ("db_max_connections", self.db_max_connections.to_string()),
             ("sqlite_cache", format!("{} KiB per connection", self.sqlite_cache_kib)),
+            ("password_hash_queue", self.hash_queue.to_string()),
             ("demo", self.demo.to_string()),
             ("log", format!("{} ({:?})", self.log_filter, self.log_format)),
         ]
@@ -605,6 +616,13 @@ mod tests {
     }
 
     #[test]
+    fn the_password_hash_queue_holds_256_unless_set() {
+        assert_eq!(load(&[], &Overrides::default()).unwrap().hash_queue, 256);
+        let set = [("ACCOUNTS_PASSWORD_HASH_QUEUE", "8")];
+        assert_eq!(load(&set, &Overrides::default()).unwrap().hash_queue, 8);
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         let cases = [
             ("ACCOUNTS_LISTEN", "localhost"),
@@ -617,6 +635,7 @@ mod tests {
             ("ACCOUNTS_DB_MAX_CONNECTIONS", "0"),
             ("ACCOUNTS_SQLITE_CACHE_KIB", "16"),
             ("ACCOUNTS_SQLITE_CACHE_KIB", "lots"),
+            ("ACCOUNTS_PASSWORD_HASH_QUEUE", "0"),
         ];
         for (name, value) in cases {
             let e = load(&[(name, value)], &Overrides::default()).unwrap_err();

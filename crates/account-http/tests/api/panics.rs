@@ -1,19 +1,16 @@
 //! No panic from input: the token that split a character is refused with a problem, and a
 //! handler that panics anyway answers an opaque 500 with the request id, while the log gets
-//! the request id and the panic's location, never its message.
+//! the request id and the panic's location, never its message. A password hasher whose queue
+//! is full makes the request answer 503 with `Retry-After`.
 
 use std::sync::Arc;
 
 use account_core::domain::password::{Password, PasswordAttempt, PasswordHash};
 use account_core::ports::{HashError, PasswordHasher};
-use account_core::{Accounts, Ports, Settings};
-use account_http::{HttpConfig, HttpServer};
-use account_memory::{FixedClock, MemoryStore, SeededRandom, TestKeyring};
 use async_trait::async_trait;
-use poem::test::TestClient;
 use serde_json::json;
 
-use crate::support::{App, Auth, app};
+use crate::support::{Auth, app, app_with_hasher};
 
 #[tokio::test]
 async fn an_invitation_token_with_a_wide_character_where_the_id_ends_is_refused() {
@@ -49,27 +46,11 @@ impl PasswordHasher for LeakyPanickingHasher {
     }
 }
 
-fn panicking_app() -> App {
-    crate::server::capture();
-    let clock = Arc::new(FixedClock::default());
-    let store = MemoryStore::new();
-    let ports = Ports {
-        store: Arc::new(store.clone()),
-        clock: clock.clone(),
-        random: Arc::new(SeededRandom::new(7)),
-        passwords: Arc::new(LeakyPanickingHasher),
-        keyring: Arc::new(TestKeyring::new(b"account-memory test key")),
-    };
-    let accounts = Accounts::new(ports, Settings::default());
-    let server = HttpServer::new(accounts.clone(), HttpConfig::default());
-    App { accounts, clock, store, faults: None, cli: TestClient::new(server.endpoint()) }
-}
-
 #[tokio::test]
 async fn a_panicking_handler_answers_500_with_the_request_id_and_its_message_is_not_logged() {
     account_http::install_panic_hook();
     let log = crate::server::capture();
-    let app = panicking_app();
+    let app = app_with_hasher(Arc::new(LeakyPanickingHasher));
     let secret = "pw-quoted-by-the-panic-7f3a";
     let r = app
         .send(
@@ -95,4 +76,38 @@ async fn a_panicking_handler_answers_500_with_the_request_id_and_its_message_is_
         "no access line: {ours:?}"
     );
     assert!(!text.contains(secret), "the panic message reached the log");
+}
+
+/// A hasher whose queue is full.
+#[derive(Debug)]
+struct BusyHasher;
+
+#[async_trait]
+impl PasswordHasher for BusyHasher {
+    async fn hash(&self, _password: &Password) -> Result<PasswordHash, HashError> {
+        Err(HashError::Busy)
+    }
+
+    async fn verify<'a>(
+        &self,
+        _attempt: &PasswordAttempt,
+        _hash: Option<&'a PasswordHash>,
+    ) -> Result<bool, HashError> {
+        Err(HashError::Busy)
+    }
+}
+
+#[tokio::test]
+async fn a_full_hashing_queue_answers_503_with_retry_after() {
+    let app = app_with_hasher(Arc::new(BusyHasher));
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            &Auth::None,
+            json!({"email": "ada@acme.test", "password": "any password at all"}),
+        )
+        .await;
+    r.expect_problem(503, "unavailable");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
 }
