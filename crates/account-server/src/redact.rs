@@ -74,10 +74,9 @@ pub fn database_url(url: &str) -> String {
     // may too.
     let hidden = secret_values(rest);
     let at = rest
-        .match_indices('@')
+        .rmatch_indices('@')
         .map(|(i, _)| i)
-        .filter(|i| !hidden.iter().any(|r| r.contains(i)))
-        .last()
+        .find(|i| !hidden.iter().any(|r| r.contains(i)))
         .filter(|_| !scheme.starts_with("sqlite"));
     let Some(at) = at else {
         return format!("{scheme}://{}", replace_ranges(rest, &hidden));
