@@ -101,6 +101,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// How long `run` waits for requests in progress after the shutdown signal.
     pub shutdown_grace: std::time::Duration,
+    /// `Strict-Transport-Security: max-age=…` on every answer; `None` (the default) sends none.
+    /// Only for a server its clients reach over HTTPS (through a TLS-terminating proxy).
+    pub hsts_max_age: Option<std::time::Duration>,
 }
 
 impl Default for HttpConfig {
@@ -111,6 +114,7 @@ impl Default for HttpConfig {
             idempotency_ttl: Duration::hours(24),
             max_body_bytes: 64 * 1024,
             shutdown_grace: std::time::Duration::from_secs(10),
+            hsts_max_age: None,
         }
     }
 }

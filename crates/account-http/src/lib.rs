@@ -11,6 +11,7 @@ mod config;
 mod dto;
 mod errors;
 mod etag;
+mod headers;
 mod idempotency;
 mod middleware;
 mod pagination;

@@ -1,6 +1,6 @@
 //! The one middleware around every request: request id, body size limit, global conversion of
-//! poem's errors into problem+json, the impersonation banner header, and one structured access
-//! log line per request.
+//! poem's errors into problem+json, the security headers (`headers.rs`), the impersonation
+//! banner header, and one structured access log line per request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -84,6 +84,7 @@ pub(crate) async fn observe<E: Endpoint>(
 ) -> poem::Result<Response> {
     let start = Instant::now();
     let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
     let request_id = req
         .header(REQUEST_ID)
         .filter(|v| sane_request_id(v))
@@ -116,6 +117,7 @@ pub(crate) async fn observe<E: Endpoint>(
         .into_response(),
     };
 
+    state.headers.apply(&path, || crate::server::allow_table().methods(&path), &mut resp);
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static(REQUEST_ID), v);

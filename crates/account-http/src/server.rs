@@ -9,11 +9,11 @@ use account_core::Accounts;
 use poem::endpoint::{BoxEndpoint, make_sync};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::CatchPanic;
-use poem::web::Html;
 use poem::{EndpointExt, Response, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::config::HttpConfig;
+use crate::headers::{self, AllowTable, SwaggerFiles};
 use crate::middleware::{self, Routes};
 use crate::state::AppState;
 
@@ -53,10 +53,23 @@ fn spec() -> &'static str {
     SPEC.get_or_init(|| service().spec())
 }
 
-/// Swagger UI's page, with the document inlined, rendered once per process.
-fn swagger_html() -> &'static str {
-    static HTML: OnceLock<String> = OnceLock::new();
-    HTML.get_or_init(|| service().swagger_ui_html())
+/// Swagger UI as separate files (so that its CSP needs no inline code), made once per process.
+fn swagger_files() -> &'static SwaggerFiles {
+    static FILES: OnceLock<SwaggerFiles> = OnceLock::new();
+    FILES.get_or_init(|| {
+        headers::swagger_files(&service().swagger_ui_html(), &format!("{BASE_PATH}/openapi.json"))
+    })
+}
+
+/// The methods of every route, for `Allow` on 405 answers.
+pub(crate) fn allow_table() -> &'static AllowTable {
+    static TABLE: OnceLock<AllowTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let document = format!("{BASE_PATH}/openapi.json");
+        let mut fixed = vec![document.as_str(), "/healthz", "/readyz"];
+        fixed.extend(headers::swagger_routes(swagger_files()).map(|(path, _, _)| path));
+        AllowTable::new(spec(), BASE_PATH, &fixed)
+    })
 }
 
 /// Operation id → method and path, for the access log.
@@ -112,7 +125,7 @@ impl HttpServer {
         let observed = self.state.clone();
         let document =
             make_sync(|_| Response::builder().content_type("application/json").body(spec()));
-        let ui = make_sync(|_| Html(swagger_html()));
+
         // Probes for process managers and load balancers, outside the versioned API:
         // `/healthz` says the process answers, `/readyz` that its database does too.
         let alive = make_sync(|_| {
@@ -135,10 +148,16 @@ impl HttpServer {
                 }
             }
         });
-        Route::new()
+        let mut route = Route::new()
             .at(format!("{BASE_PATH}/openapi.json"), get(document))
-            .nest(BASE_PATH, service())
-            .at("/docs", get(ui))
+            .nest(BASE_PATH, service());
+        for (path, content_type, body) in headers::swagger_routes(swagger_files()) {
+            route = route.at(
+                path,
+                get(make_sync(move |_| Response::builder().content_type(content_type).body(body))),
+            );
+        }
+        route
             .at("/healthz", get(alive))
             .at("/readyz", get(ready))
             .data(state)

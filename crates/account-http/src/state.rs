@@ -9,6 +9,7 @@ use chrono::Duration;
 use poem::Request;
 
 use crate::config::HttpConfig;
+use crate::headers::SecurityHeaders;
 use crate::middleware::Routes;
 use crate::problem::Problem;
 use crate::ratelimit::LoginLimiter;
@@ -31,6 +32,7 @@ pub(crate) struct AppState {
     pub config: Limits,
     pub limiter: LoginLimiter,
     pub routes: Routes,
+    pub headers: SecurityHeaders,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             },
             accounts,
             routes,
+            headers: SecurityHeaders::new(config.hsts_max_age),
         }
     }
 

@@ -200,6 +200,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         HttpConfig {
             operator_token,
             shutdown_grace: config.shutdown_timeout,
+            hsts_max_age: config.hsts_max_age,
             ..HttpConfig::default()
         },
     );

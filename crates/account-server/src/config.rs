@@ -142,6 +142,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Password hashes that may wait for a hashing thread; past it, 503 with `Retry-After`.
     pub hash_queue: usize,
+    /// `Strict-Transport-Security` max-age; `None` sends no HSTS header.
+    pub hsts_max_age: Option<Duration>,
 }
 
 /// The settings of the TOML file; every key is optional.
@@ -172,6 +174,7 @@ struct FileConfig {
     demo: Option<bool>,
     shutdown_timeout_seconds: Option<u64>,
     password_hash_queue: Option<u32>,
+    hsts_max_age_seconds: Option<u32>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -465,6 +468,17 @@ impl Config {
                     usize::try_from(n).unwrap_or(usize::MAX)
                 });
 
+        // Four years is past any browser's cap; 0 turns it off like leaving it unset.
+        let hsts_max_age = whole_number(
+            env,
+            "ACCOUNTS_HSTS_MAX_AGE_SECONDS",
+            f.hsts_max_age_seconds,
+            0,
+            126_144_000,
+        )?
+        .filter(|n| *n > 0)
+        .map(|n| Duration::from_secs(u64::from(n)));
+
         // The demo is for a newcomer's first run: only on the embedded default, never when a
         // database was chosen explicitly, and never with --no-demo.
         let demo = !overrides.no_demo
@@ -491,6 +505,7 @@ impl Config {
             demo,
             shutdown_timeout,
             hash_queue,
+            hsts_max_age,
         })
     }
 
@@ -538,6 +553,11 @@ impl Config {
             ("db_max_connections", self.db_max_connections.to_string()),
             ("sqlite_cache", format!("{} KiB per connection", self.sqlite_cache_kib)),
             ("password_hash_queue", self.hash_queue.to_string()),
+            (
+                "hsts",
+                self.hsts_max_age
+                    .map_or_else(|| "off".to_owned(), |a| format!("max-age={}", a.as_secs())),
+            ),
             ("demo", self.demo.to_string()),
             ("log", format!("{} ({:?})", self.log_filter, self.log_format)),
         ]
@@ -616,6 +636,16 @@ mod tests {
     }
 
     #[test]
+    fn hsts_is_off_unless_a_max_age_is_set() {
+        assert_eq!(load(&[], &Overrides::default()).unwrap().hsts_max_age, None);
+        let set = [("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "31536000")];
+        let c = load(&set, &Overrides::default()).unwrap();
+        assert_eq!(c.hsts_max_age, Some(Duration::from_secs(31_536_000)));
+        let off = [("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "0")];
+        assert_eq!(load(&off, &Overrides::default()).unwrap().hsts_max_age, None);
+    }
+
+    #[test]
     fn the_password_hash_queue_holds_256_unless_set() {
         assert_eq!(load(&[], &Overrides::default()).unwrap().hash_queue, 256);
         let set = [("ACCOUNTS_PASSWORD_HASH_QUEUE", "8")];
@@ -636,6 +666,7 @@ mod tests {
             ("ACCOUNTS_SQLITE_CACHE_KIB", "16"),
             ("ACCOUNTS_SQLITE_CACHE_KIB", "lots"),
             ("ACCOUNTS_PASSWORD_HASH_QUEUE", "0"),
+            ("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "forever"),
         ];
         for (name, value) in cases {
             let e = load(&[(name, value)], &Overrides::default()).unwrap_err();

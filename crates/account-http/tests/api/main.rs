@@ -11,6 +11,7 @@ mod docs;
 mod edge_cases;
 mod email_change;
 mod errors;
+mod headers;
 mod impersonation;
 mod matrix;
 mod openapi;
