@@ -104,6 +104,9 @@ pub struct HttpConfig {
     /// `Strict-Transport-Security: max-age=…` on every answer; `None` (the default) sends none.
     /// Only for a server its clients reach over HTTPS (through a TLS-terminating proxy).
     pub hsts_max_age: Option<std::time::Duration>,
+    /// Proxies whose `X-Forwarded-For` names the client (for throttling and the access log);
+    /// none by default, so the client is the TCP peer.
+    pub trusted_proxies: crate::TrustedProxies,
 }
 
 impl Default for HttpConfig {
@@ -115,6 +118,7 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             shutdown_grace: std::time::Duration::from_secs(10),
             hsts_max_age: None,
+            trusted_proxies: crate::TrustedProxies::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod client_addr;
 mod config;
 mod dto;
 mod errors;
@@ -22,6 +23,7 @@ mod responses;
 mod server;
 mod state;
 
+pub use client_addr::{TrustedProxies, TrustedProxiesError, client_address};
 pub use config::{
     HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
 };

@@ -1,6 +1,7 @@
 //! The one middleware around every request: request id, body size limit, global conversion of
 //! poem's errors into problem+json, the security headers (`headers.rs`), the impersonation
-//! banner header, and one structured access log line per request.
+//! banner header, and one structured access log line per request (with the client address of
+//! `client_addr.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -85,6 +86,7 @@ pub(crate) async fn observe<E: Endpoint>(
     let start = Instant::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
+    let client = crate::client_addr::of(&req, &state.trusted_proxies);
     let request_id = req
         .header(REQUEST_ID)
         .filter(|v| sane_request_id(v))
@@ -144,6 +146,7 @@ pub(crate) async fn observe<E: Endpoint>(
             status,
             latency_ms,
             request_id = %request_id,
+            client = %client.map_or_else(|| "-".to_owned(), |ip| ip.to_string()),
             "request served"
         );
     });

@@ -8,6 +8,7 @@ use account_core::domain::secret::SecretDigest;
 use chrono::Duration;
 use poem::Request;
 
+use crate::client_addr::TrustedProxies;
 use crate::config::HttpConfig;
 use crate::headers::SecurityHeaders;
 use crate::middleware::Routes;
@@ -33,6 +34,7 @@ pub(crate) struct AppState {
     pub limiter: LoginLimiter,
     pub routes: Routes,
     pub headers: SecurityHeaders,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             accounts,
             routes,
             headers: SecurityHeaders::new(config.hsts_max_age),
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 

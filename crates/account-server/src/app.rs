@@ -201,6 +201,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             operator_token,
             shutdown_grace: config.shutdown_timeout,
             hsts_max_age: config.hsts_max_age,
+            trusted_proxies: config.trusted_proxies.clone(),
             ..HttpConfig::default()
         },
     );

@@ -144,6 +144,8 @@ pub struct Config {
     pub hash_queue: usize,
     /// `Strict-Transport-Security` max-age; `None` sends no HSTS header.
     pub hsts_max_age: Option<Duration>,
+    /// Proxies whose `X-Forwarded-For` names the client; none by default.
+    pub trusted_proxies: account_http::TrustedProxies,
 }
 
 /// The settings of the TOML file; every key is optional.
@@ -175,6 +177,7 @@ struct FileConfig {
     shutdown_timeout_seconds: Option<u64>,
     password_hash_queue: Option<u32>,
     hsts_max_age_seconds: Option<u32>,
+    trusted_proxies: Option<String>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -479,6 +482,12 @@ impl Config {
         .filter(|n| *n > 0)
         .map(|n| Duration::from_secs(u64::from(n)));
 
+        let trusted_proxies = match src.get("ACCOUNTS_TRUSTED_PROXIES", f.trusted_proxies.clone()) {
+            Some((setting, list)) => account_http::TrustedProxies::parse(&list)
+                .map_err(|e| err(&setting, e.to_string()))?,
+            None => account_http::TrustedProxies::default(),
+        };
+
         // The demo is for a newcomer's first run: only on the embedded default, never when a
         // database was chosen explicitly, and never with --no-demo.
         let demo = !overrides.no_demo
@@ -506,6 +515,7 @@ impl Config {
             shutdown_timeout,
             hash_queue,
             hsts_max_age,
+            trusted_proxies,
         })
     }
 
@@ -553,6 +563,14 @@ impl Config {
             ("db_max_connections", self.db_max_connections.to_string()),
             ("sqlite_cache", format!("{} KiB per connection", self.sqlite_cache_kib)),
             ("password_hash_queue", self.hash_queue.to_string()),
+            (
+                "trusted_proxies",
+                if self.trusted_proxies.is_empty() {
+                    "none: the client is the TCP peer".to_owned()
+                } else {
+                    "set: X-Forwarded-For from them names the client".to_owned()
+                },
+            ),
             (
                 "hsts",
                 self.hsts_max_age
@@ -636,6 +654,20 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_none_unless_listed() {
+        assert!(load(&[], &Overrides::default()).unwrap().trusted_proxies.is_empty());
+        let set = [("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")];
+        let c = load(&set, &Overrides::default()).unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            account_http::TrustedProxies::parse("10.0.0.0/8,192.0.2.7").unwrap()
+        );
+        let bad = [("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal")];
+        let e = load(&bad, &Overrides::default()).unwrap_err();
+        assert!(e.message.contains("entry 2"), "{e}");
+    }
+
+    #[test]
     fn hsts_is_off_unless_a_max_age_is_set() {
         assert_eq!(load(&[], &Overrides::default()).unwrap().hsts_max_age, None);
         let set = [("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "31536000")];
@@ -667,6 +699,7 @@ mod tests {
             ("ACCOUNTS_SQLITE_CACHE_KIB", "lots"),
             ("ACCOUNTS_PASSWORD_HASH_QUEUE", "0"),
             ("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "forever"),
+            ("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
         ];
         for (name, value) in cases {
             let e = load(&[(name, value)], &Overrides::default()).unwrap_err();

@@ -88,8 +88,10 @@ fn limit_keys(state: &AppState, req: &Request, email: &str) -> Vec<LimitKey> {
     let normalised = email.trim().to_lowercase();
     let digest = state.accounts.ports().keyring.digest(LIMIT_CONTEXT, normalised.as_bytes());
     let mut keys = vec![LimitKey::Email(to_hex(digest.as_bytes()))];
-    if let Some(addr) = req.remote_addr().as_socket_addr() {
-        keys.push(LimitKey::Client(addr.ip().to_string()));
+    // The same client address as the access log's: the peer, or behind a trusted proxy the
+    // address it forwards.
+    if let Some(ip) = crate::client_addr::of(req, &state.trusted_proxies) {
+        keys.push(LimitKey::Client(ip.to_string()));
     }
     keys
 }
