@@ -305,6 +305,66 @@ fn log_ins_past_the_hashing_queue_answer_503_with_retry_after() {
     Arc::into_inner(app).unwrap().stop();
 }
 
+/// Slow clients are cut within the configured timeouts: 40 connections that each send a byte
+/// of a request head every 0.4 s (the attack, sped up) are closed at the header
+/// timeout, and a connection that sends nothing at the idle timeout, while a normal client is
+/// served throughout.
+#[test]
+fn slow_clients_are_cut_within_the_configured_timeout() {
+    use std::io::{Read, Write};
+    let site = Site::new(Backend::Sqlite);
+    let mut cmd = site.serve_command();
+    cmd.env("ACCOUNTS_HEADER_TIMEOUT_SECONDS", "2").env("ACCOUNTS_IDLE_TIMEOUT_SECONDS", "3");
+    let app = site.start(cmd);
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let started = std::time::Instant::now();
+    let slow: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+                let head =
+                    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+                for byte in head {
+                    if s.write_all(&[*byte]).is_err() {
+                        return started.elapsed();
+                    }
+                    // A read of 0 bytes (or an error other than the timeout) is the cut.
+                    match s.read(&mut [0u8; 64]) {
+                        Ok(0) => return started.elapsed(),
+                        Err(e)
+                            if e.kind() != std::io::ErrorKind::WouldBlock
+                                && e.kind() != std::io::ErrorKind::TimedOut =>
+                        {
+                            return started.elapsed();
+                        }
+                        _ => {}
+                    }
+                }
+                panic!("the whole head was sent byte by byte without being cut");
+            })
+        })
+        .collect();
+    let silent = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let _ = s.read(&mut [0u8; 64]);
+        started.elapsed()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    app.get("/healthz", &Auth::None).expect(200);
+    let cut: Vec<Duration> = slow.into_iter().map(|t| t.join().unwrap()).collect();
+    let silent = silent.join().unwrap();
+    let (first, last) = (cut.iter().min().unwrap(), cut.iter().max().unwrap());
+    crate::support::say(&format!(
+        "slow clients: 40 dripping heads cut between {first:?} and {last:?} (header timeout 2 s); a silent connection closed after {silent:?} (idle timeout 3 s)"
+    ));
+    assert!(*first >= Duration::from_millis(1800), "cut before the timeout: {first:?}");
+    assert!(*last < Duration::from_millis(4000), "a slow client was held past 4 s: {last:?}");
+    assert!(silent >= Duration::from_millis(2800) && silent < Duration::from_secs(5), "{silent:?}");
+    app.stop();
+}
+
 #[test]
 fn the_access_log_is_json_one_line_per_request_without_secrets() {
     let site = Site::new(Backend::Sqlite);

@@ -107,6 +107,14 @@ pub struct HttpConfig {
     /// Proxies whose `X-Forwarded-For` names the client (for throttling and the access log);
     /// none by default, so the client is the TCP peer.
     pub trusted_proxies: crate::TrustedProxies,
+    /// Longest a client may take from a request's first byte to the end of its head; past
+    /// it the connection is closed.
+    pub header_timeout: std::time::Duration,
+    /// Longest a request body may take to arrive; past it, 408 and the connection is closed.
+    pub body_timeout: std::time::Duration,
+    /// Longest a connection stays open without a request in progress (keep-alive), and
+    /// longest a write to a client that does not read may stall.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -119,6 +127,9 @@ impl Default for HttpConfig {
             shutdown_grace: std::time::Duration::from_secs(10),
             hsts_max_age: None,
             trusted_proxies: crate::TrustedProxies::default(),
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            idle_timeout: std::time::Duration::from_secs(75),
         }
     }
 }

@@ -20,6 +20,7 @@ mod panics;
 mod problem;
 mod ratelimit;
 mod responses;
+mod serve;
 mod server;
 mod state;
 

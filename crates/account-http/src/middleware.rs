@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use poem::error::ReadBodyError;
-use poem::http::{HeaderName, HeaderValue};
+use poem::http::{HeaderName, HeaderValue, header};
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use poem_openapi::OperationId;
 use tracing::Instrument;
@@ -96,8 +96,20 @@ pub(crate) async fn observe<E: Endpoint>(
     let span = tracing::info_span!("request", request_id = %request_id);
 
     let body = req.take_body();
-    let mut resp = match body.into_bytes_limit(state.config.max_body_bytes).await {
-        Ok(bytes) => {
+    let read = body.into_bytes_limit(state.config.max_body_bytes);
+    let mut resp = match tokio::time::timeout(state.config.body_timeout, read).await {
+        Err(_) => {
+            let secs = state.config.body_timeout.as_secs();
+            let mut resp = ProblemJson(Problem::new(
+                ProblemType::RequestTimeout,
+                format!("the request body must arrive within {secs} seconds"),
+            ))
+            .into_response();
+            // The rest of the body may still come: this connection serves nothing more.
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+        Ok(Ok(bytes)) => {
             req.set_body(bytes);
             let call = CURRENT_REQUEST_ID.scope(request_id.clone(), next.call(req));
             match call.instrument(span.clone()).await {
@@ -107,12 +119,12 @@ pub(crate) async fn observe<E: Endpoint>(
                 }
             }
         }
-        Err(ReadBodyError::PayloadTooLarge) => ProblemJson(Problem::new(
+        Ok(Err(ReadBodyError::PayloadTooLarge)) => ProblemJson(Problem::new(
             ProblemType::PayloadTooLarge,
             format!("the body must be at most {} bytes", state.config.max_body_bytes),
         ))
         .into_response(),
-        Err(_) => ProblemJson(Problem::new(
+        Ok(Err(_)) => ProblemJson(Problem::new(
             ProblemType::MalformedRequest,
             "the request body could not be read",
         ))

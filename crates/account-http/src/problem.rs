@@ -114,6 +114,8 @@ problem_types! {
         "Another request with the same Idempotency-Key or event id is being processed; retry after `Retry-After` seconds to get its result."),
     StaleVersion => ("stale-version", 412, "Stale version",
         "If-Match does not name the current version (`current_etag` gives it): re-read, re-apply the change and save again."),
+    RequestTimeout => ("request-timeout", 408, "Request timeout",
+        "The request body did not arrive within the server's body timeout; the connection is closed."),
     PayloadTooLarge => ("payload-too-large", 413, "Payload too large",
         "The request body is larger than the server accepts."),
     UnsupportedMediaType => ("unsupported-media-type", 415, "Unsupported media type",

@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 
 use account_core::Accounts;
 use poem::endpoint::{BoxEndpoint, make_sync};
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::CatchPanic;
 use poem::{EndpointExt, Response, Route, get};
 use poem_openapi::OpenApiService;
@@ -15,6 +14,7 @@ use poem_openapi::OpenApiService;
 use crate::config::HttpConfig;
 use crate::headers::{self, AllowTable, SwaggerFiles};
 use crate::middleware::{self, Routes};
+use crate::serve::Deadlines;
 use crate::state::AppState;
 
 /// The API's base path.
@@ -98,6 +98,7 @@ fn routes_of(spec: &str) -> Routes {
 pub struct HttpServer {
     state: Arc<AppState>,
     grace: std::time::Duration,
+    deadlines: Deadlines,
 }
 
 impl HttpServer {
@@ -107,7 +108,8 @@ impl HttpServer {
     pub fn new(accounts: Accounts, config: HttpConfig) -> Self {
         let routes = routes().clone();
         let grace = config.shutdown_grace;
-        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace }
+        let deadlines = Deadlines { header: config.header_timeout, idle: config.idle_timeout };
+        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace, deadlines }
     }
 
     /// The OpenAPI document.
@@ -184,15 +186,15 @@ impl HttpServer {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(&self, addr: SocketAddr) -> std::io::Result<BoundServer> {
-        let acceptor = TcpListener::bind(addr).into_acceptor().await?;
-        Ok(BoundServer { server: self.clone(), acceptor })
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(BoundServer { server: self.clone(), listener })
     }
 }
 
 /// A server bound to its address, ready to run.
 pub struct BoundServer {
     server: HttpServer,
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
 }
 
 impl std::fmt::Debug for BoundServer {
@@ -207,11 +209,12 @@ impl BoundServer {
     /// The address it listens on.
     #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied())
+        self.listener.local_addr().ok()
     }
 
     /// Serves until `shutdown` completes, then lets requests in progress finish (up to the
-    /// configured grace period).
+    /// configured grace period). Connections are held to the configured header and idle
+    /// timeouts (see `serve.rs`).
     ///
     /// # Errors
     /// When the listener fails.
@@ -219,9 +222,7 @@ impl BoundServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let grace = self.server.grace;
-        poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.server.endpoint(), shutdown, Some(grace))
-            .await
+        let (grace, deadlines) = (self.server.grace, self.server.deadlines);
+        crate::serve::serve(self.listener, self.server.endpoint(), deadlines, shutdown, grace).await
     }
 }

@@ -23,6 +23,7 @@ pub(crate) const OPERATOR_CONTEXT: &str = "operator-token";
 pub(crate) struct Limits {
     pub idempotency_ttl: Duration,
     pub max_body_bytes: usize,
+    pub body_timeout: std::time::Duration,
 }
 
 /// Shared by every request.
@@ -49,6 +50,7 @@ impl AppState {
             config: Limits {
                 idempotency_ttl: config.idempotency_ttl,
                 max_body_bytes: config.max_body_bytes,
+                body_timeout: config.body_timeout,
             },
             accounts,
             routes,

@@ -202,6 +202,9 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             shutdown_grace: config.shutdown_timeout,
             hsts_max_age: config.hsts_max_age,
             trusted_proxies: config.trusted_proxies.clone(),
+            header_timeout: config.header_timeout,
+            body_timeout: config.body_timeout,
+            idle_timeout: config.idle_timeout,
             ..HttpConfig::default()
         },
     );

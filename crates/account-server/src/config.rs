@@ -146,6 +146,12 @@ pub struct Config {
     pub hsts_max_age: Option<Duration>,
     /// Proxies whose `X-Forwarded-For` names the client; none by default.
     pub trusted_proxies: account_http::TrustedProxies,
+    /// Longest from a request's first byte to the end of its head.
+    pub header_timeout: Duration,
+    /// Longest a request body may take to arrive.
+    pub body_timeout: Duration,
+    /// Longest a connection stays open between requests (or a write stalls).
+    pub idle_timeout: Duration,
 }
 
 /// The settings of the TOML file; every key is optional.
@@ -178,6 +184,9 @@ struct FileConfig {
     password_hash_queue: Option<u32>,
     hsts_max_age_seconds: Option<u32>,
     trusted_proxies: Option<String>,
+    header_timeout_seconds: Option<u64>,
+    body_timeout_seconds: Option<u64>,
+    idle_timeout_seconds: Option<u64>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -417,6 +426,10 @@ impl Config {
             minutes("ACCOUNTS_INVITATION_TTL_HOURS", f.invitation_ttl_hours, 168, 3600)?;
         let shutdown_timeout =
             minutes("ACCOUNTS_SHUTDOWN_TIMEOUT_SECONDS", f.shutdown_timeout_seconds, 30, 1)?;
+        let header_timeout =
+            minutes("ACCOUNTS_HEADER_TIMEOUT_SECONDS", f.header_timeout_seconds, 10, 1)?;
+        let body_timeout = minutes("ACCOUNTS_BODY_TIMEOUT_SECONDS", f.body_timeout_seconds, 30, 1)?;
+        let idle_timeout = minutes("ACCOUNTS_IDLE_TIMEOUT_SECONDS", f.idle_timeout_seconds, 75, 1)?;
         if session_idle > session_absolute {
             return Err(err(
                 "ACCOUNTS_SESSION_IDLE_MINUTES",
@@ -516,6 +529,9 @@ impl Config {
             hash_queue,
             hsts_max_age,
             trusted_proxies,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
         })
     }
 
@@ -560,6 +576,15 @@ impl Config {
             ("session_idle", format!("{} min", self.session_idle.as_secs() / 60)),
             ("session_absolute", format!("{} h", self.session_absolute.as_secs() / 3600)),
             ("invitation_ttl", format!("{} h", self.invitation_ttl.as_secs() / 3600)),
+            (
+                "timeouts",
+                format!(
+                    "header {} s, body {} s, idle {} s",
+                    self.header_timeout.as_secs(),
+                    self.body_timeout.as_secs(),
+                    self.idle_timeout.as_secs()
+                ),
+            ),
             ("db_max_connections", self.db_max_connections.to_string()),
             ("sqlite_cache", format!("{} KiB per connection", self.sqlite_cache_kib)),
             ("password_hash_queue", self.hash_queue.to_string()),
@@ -654,6 +679,26 @@ mod tests {
     }
 
     #[test]
+    fn slow_client_timeouts_have_defaults_and_can_be_set() {
+        let c = load(&[], &Overrides::default()).unwrap();
+        let secs = |d: Duration| d.as_secs();
+        assert_eq!(
+            (secs(c.header_timeout), secs(c.body_timeout), secs(c.idle_timeout)),
+            (10, 30, 75)
+        );
+        let set = [
+            ("ACCOUNTS_HEADER_TIMEOUT_SECONDS", "5"),
+            ("ACCOUNTS_BODY_TIMEOUT_SECONDS", "20"),
+            ("ACCOUNTS_IDLE_TIMEOUT_SECONDS", "120"),
+        ];
+        let c = load(&set, &Overrides::default()).unwrap();
+        assert_eq!(
+            (secs(c.header_timeout), secs(c.body_timeout), secs(c.idle_timeout)),
+            (5, 20, 120)
+        );
+    }
+
+    #[test]
     fn trusted_proxies_are_none_unless_listed() {
         assert!(load(&[], &Overrides::default()).unwrap().trusted_proxies.is_empty());
         let set = [("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")];
@@ -700,6 +745,8 @@ mod tests {
             ("ACCOUNTS_PASSWORD_HASH_QUEUE", "0"),
             ("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "forever"),
             ("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
+            ("ACCOUNTS_HEADER_TIMEOUT_SECONDS", "0"),
+            ("ACCOUNTS_IDLE_TIMEOUT_SECONDS", "never"),
         ];
         for (name, value) in cases {
             let e = load(&[(name, value)], &Overrides::default()).unwrap_err();

@@ -22,5 +22,6 @@ mod panics;
 mod profile;
 mod server;
 mod sessions;
+mod slow_clients;
 mod support;
 mod team;
