@@ -282,6 +282,10 @@ impl MemberRepo for MemTx {
     async fn lock(&mut self, id: MemberId) -> Result<Option<Member>, StoreError> {
         Ok(self.s().members.get(&id).cloned())
     }
+    async fn lock_many(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
+        let ids: BTreeSet<MemberId> = ids.iter().copied().collect();
+        Ok(ids.into_iter().filter_map(|id| self.s().members.get(&id).cloned()).collect())
+    }
     async fn find_by_email(&mut self, email: &EmailAddress) -> Result<Option<Member>, StoreError> {
         let key = email.key();
         Ok(self.s().members.values().find(|m| m.email.key() == key).cloned())
@@ -361,10 +365,10 @@ fn consumed(
 impl CreditRepo for MemTx {
     async fn insert_pool(&mut self, pool: &CreditPool) -> Result<(), StoreError> {
         let s = self.w("credits.insert_pool")?;
-        if s.pools.contains_key(&(pool.org_id, pool.kind)) {
+        if s.pools.contains_key(&(pool.org_id(), pool.kind())) {
             return Err(StoreError::Conflict(UniqueKey::PrimaryKey));
         }
-        s.pools.insert((pool.org_id, pool.kind), *pool);
+        s.pools.insert((pool.org_id(), pool.kind()), *pool);
         Ok(())
     }
     async fn pools(&mut self, org: OrganisationId) -> Result<Vec<CreditPool>, StoreError> {
@@ -379,7 +383,7 @@ impl CreditRepo for MemTx {
     }
     async fn update_pool(&mut self, pool: &CreditPool) -> Result<(), StoreError> {
         let s = self.w("credits.update_pool")?;
-        let slot = s.pools.get_mut(&(pool.org_id, pool.kind)).ok_or(StoreError::NotFound)?;
+        let slot = s.pools.get_mut(&(pool.org_id(), pool.kind())).ok_or(StoreError::NotFound)?;
         *slot = *pool;
         Ok(())
     }
@@ -392,20 +396,20 @@ impl CreditRepo for MemTx {
     }
     async fn put_allocation(&mut self, allocation: &Allocation) -> Result<(), StoreError> {
         let s = self.w("credits.put_allocation")?;
-        s.allocations.insert((allocation.member_id, allocation.kind), *allocation);
+        s.allocations.insert((allocation.member_id(), allocation.kind()), *allocation);
         Ok(())
     }
     async fn allocations_of_member(
         &mut self,
         member: MemberId,
     ) -> Result<Vec<Allocation>, StoreError> {
-        Ok(self.s().allocations.values().filter(|a| a.member_id == member).copied().collect())
+        Ok(self.s().allocations.values().filter(|a| a.member_id() == member).copied().collect())
     }
     async fn allocations_of_org(
         &mut self,
         org: OrganisationId,
     ) -> Result<Vec<Allocation>, StoreError> {
-        Ok(self.s().allocations.values().filter(|a| a.org_id == org).copied().collect())
+        Ok(self.s().allocations.values().filter(|a| a.org_id() == org).copied().collect())
     }
     async fn append(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
         let s = self.w("credits.append")?;

@@ -252,10 +252,10 @@ async fn run(command: Command, config: Config) -> Result<(), AppError> {
             };
             say(format!(
                 "{verb}: {} pool of {} is now total {} / allocated {} / headroom {}",
-                pool.kind.as_str(),
-                pool.org_id,
-                pool.total,
-                pool.allocated,
+                pool.kind().as_str(),
+                pool.org_id(),
+                pool.total(),
+                pool.allocated(),
                 pool.headroom()
             ));
             Ok(())

@@ -334,16 +334,7 @@ pub trait OrganisationRepo: Send {
     async fn list(&mut self, page: Page<OrganisationId>) -> Result<Vec<Organisation>, StoreError>;
 }
 
-/// How many members an organisation has, by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemberCounts {
-    /// Enabled members, pending invitations included: each holds a licence.
-    pub enabled: u32,
-    /// Disabled members.
-    pub disabled: u32,
-    /// Enabled admins.
-    pub enabled_admins: u32,
-}
+pub use crate::domain::organisation::MemberCounts;
 
 /// Members. Erased (deleted) members are invisible to every read.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -364,6 +355,14 @@ pub trait MemberRepo: Send {
     /// # Errors
     /// Driver failures only.
     async fn lock(&mut self, id: MemberId) -> Result<Option<Member>, StoreError>;
+    /// Reads the (not erased) members among `ids` and locks them until the unit ends, in
+    /// ascending id order (the domain's lock order among members, `docs/architecture.md`);
+    /// returns them in that order, each once. A member erased by a unit that committed while
+    /// this one waited for its lock is absent.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn lock_many(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError>;
     /// Finds a member by login email, case-insensitively.
     ///
     /// # Errors

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::auth::Authenticated;
 use super::common::{
-    Denied, Failure, acting_admin, acting_admin_and_member, integration_member, member_of_org,
+    Denied, Failure, acting_admin, integration_member, lock_members, locked_admin, member_of_org,
     op_error, session_only,
 };
 use super::{Actor, Context, templates};
@@ -311,9 +311,9 @@ impl<'a> CreditService<'a> {
             let balances = pools
                 .iter()
                 .map(|p| Balance {
-                    kind: p.kind,
-                    allocated: p.total - p.allocated,
-                    used: p.spent_from_pool,
+                    kind: p.kind(),
+                    allocated: p.total() - p.allocated(),
+                    used: p.spent_from_pool(),
                     available: p.headroom(),
                 })
                 .collect();
@@ -376,39 +376,31 @@ impl<'a> CreditService<'a> {
             return Err(AllocateError::Validation(e));
         };
         let mut tx = ctx.ports.store.write().await?;
-        let (admin, target) = acting_admin_and_member(tx.as_mut(), actor, member_id).await?;
-        let target = target.ok_or(AllocateError::MemberNotFound)?;
+        // Lock order: members (the admin and the target), then the pool, then the allocation.
+        let locked = locked_admin(tx.as_mut(), actor, &[member_id]).await?;
+        let target = locked.member(member_id).ok_or(AllocateError::MemberNotFound)?;
         if target.role == Role::Admin {
             return Err(AllocateError::TargetIsAdmin);
         }
         if entry_type == EntryType::Allocate && target.status != MemberStatus::Enabled {
             return Err(AllocateError::TargetDisabled);
         }
-        let mut pool = lock_pool(tx.as_mut(), admin.org_id, kind).await?;
+        let org = locked.actor.org_id;
+        let mut pool = lock_pool(tx.as_mut(), org, kind).await?;
         let mut allocation = tx
             .credits()
-            .lock_allocation(target.id, kind)
+            .lock_allocation(member_id, kind)
             .await?
-            .unwrap_or(Allocation::empty(target.id, admin.org_id, kind));
+            .unwrap_or(Allocation::empty(member_id, org, kind));
         let n = amount.get();
         if entry_type == EntryType::Allocate {
-            if pool.headroom() < n {
-                return Err(AllocateError::InsufficientHeadroom {
-                    kind,
-                    available: pool.headroom(),
-                });
-            }
-            pool.allocated += n;
-            allocation.allocated += n;
+            pool.allocate(&mut allocation, amount).map_err(|short| {
+                AllocateError::InsufficientHeadroom { kind, available: short.available }
+            })?;
         } else {
-            if allocation.available() < n {
-                return Err(AllocateError::InsufficientUnspent {
-                    kind,
-                    available: allocation.available(),
-                });
-            }
-            pool.allocated -= n;
-            allocation.allocated -= n;
+            pool.reclaim(&mut allocation, amount).map_err(|short| {
+                AllocateError::InsufficientUnspent { kind, available: short.available }
+            })?;
         }
         tx.credits().update_pool(&pool).await?;
         tx.credits().put_allocation(&allocation).await?;
@@ -418,7 +410,7 @@ impl<'a> CreditService<'a> {
             &pool,
             entry_type,
             n,
-            Some(target.id),
+            Some(member_id),
             reason,
             None,
         );
@@ -432,7 +424,7 @@ impl<'a> CreditService<'a> {
             tx.as_mut(),
             actor,
             action,
-            AuditTarget::Member(target.id),
+            AuditTarget::Member(member_id),
             format!("kind={} amount={n}", kind.as_str()),
         )
         .await?;
@@ -469,7 +461,8 @@ impl<'a> CreditService<'a> {
         let n = amount.get();
         let detail = ConsumptionDetail { data_type, provider, event_id };
         let mut tx = ctx.ports.store.write().await?;
-        let member = integration_member(tx.as_mut(), actor).await?;
+        // Lock order: the member, then the pool (an admin) or their allocation (a sub-user).
+        let member = lock_members(tx.as_mut(), actor, &[]).await?.actor;
         let from_pool = member.role == Role::Admin;
         if let Some(previous) =
             tx.credits().find_consumption(member.org_id, &detail.event_id).await?
@@ -491,10 +484,10 @@ impl<'a> CreditService<'a> {
         }
         let (pool, available_after, alert) = if from_pool {
             let mut pool = lock_pool(tx.as_mut(), member.org_id, kind).await?;
-            if pool.headroom() < n {
-                return Err(ConsumeError::InsufficientCredits { kind, available: pool.headroom() });
-            }
-            pool.spent_from_pool += n;
+            pool.spend(amount).map_err(|short| ConsumeError::InsufficientCredits {
+                kind,
+                available: short.available,
+            })?;
             tx.credits().update_pool(&pool).await?;
             (pool, pool.headroom(), false)
         } else {
@@ -503,16 +496,13 @@ impl<'a> CreditService<'a> {
                 .lock_allocation(member.id, kind)
                 .await?
                 .unwrap_or(Allocation::empty(member.id, member.org_id, kind));
-            if allocation.available() < n {
-                return Err(ConsumeError::InsufficientCredits {
-                    kind,
-                    available: allocation.available(),
-                });
-            }
             let before = allocation.available();
-            allocation.used += n;
+            allocation.spend(amount).map_err(|short| ConsumeError::InsufficientCredits {
+                kind,
+                available: short.available,
+            })?;
             tx.credits().put_allocation(&allocation).await?;
-            let threshold = allocation.allocated / 10;
+            let threshold = allocation.allocated() / 10;
             let alert = before >= threshold && allocation.available() < threshold;
             (CreditPool::empty(member.org_id, kind), allocation.available(), alert)
         };
@@ -634,9 +624,7 @@ async fn report_for(
         }
         UsageScope::Team => None,
         UsageScope::Member(id) => {
-            member_of_org(tx, viewer.org_id, id, false)
-                .await?
-                .ok_or(UsageReportError::MemberNotFound)?;
+            member_of_org(tx, viewer.org_id, id).await?.ok_or(UsageReportError::MemberNotFound)?;
             Some(id)
         }
     };
@@ -661,10 +649,10 @@ pub(crate) fn balances_of(
         .map(|kind| {
             let a = allocations
                 .iter()
-                .find(|a| a.kind == kind)
+                .find(|a| a.kind() == kind)
                 .copied()
                 .unwrap_or(Allocation::empty(member, org, kind));
-            Balance { kind, allocated: a.allocated, used: a.used, available: a.available() }
+            Balance { kind, allocated: a.allocated(), used: a.used(), available: a.available() }
         })
         .collect()
 }
@@ -680,12 +668,12 @@ pub(crate) async fn pool_overview(
         .iter()
         .map(|p| {
             let member_use: i64 =
-                allocations.iter().filter(|a| a.kind == p.kind).map(|a| a.used).sum();
+                allocations.iter().filter(|a| a.kind() == p.kind()).map(Allocation::used).sum();
             PoolOverview {
-                kind: p.kind,
-                total: p.total,
-                allocated: p.allocated,
-                used: p.spent_from_pool + member_use,
+                kind: p.kind(),
+                total: p.total(),
+                allocated: p.allocated(),
+                used: p.spent_from_pool() + member_use,
                 headroom: p.headroom(),
             }
         })
@@ -699,10 +687,10 @@ async fn available_to(
 ) -> Result<i64, StoreError> {
     if member.role == Role::Admin {
         let pools = tx.credits().pools(member.org_id).await?;
-        Ok(pools.iter().find(|p| p.kind == kind).map_or(0, CreditPool::headroom))
+        Ok(pools.iter().find(|p| p.kind() == kind).map_or(0, CreditPool::headroom))
     } else {
         let allocations = tx.credits().allocations_of_member(member.id).await?;
-        Ok(allocations.iter().find(|a| a.kind == kind).map_or(0, Allocation::available))
+        Ok(allocations.iter().find(|a| a.kind() == kind).map_or(0, Allocation::available))
     }
 }
 
@@ -730,8 +718,8 @@ pub(crate) fn ledger_entry(
 ) -> LedgerEntry {
     LedgerEntry {
         id: ctx.new_id(),
-        org_id: pool.org_id,
-        kind: pool.kind,
+        org_id: pool.org_id(),
+        kind: pool.kind(),
         entry_type,
         amount,
         member_id,
@@ -744,7 +732,8 @@ pub(crate) fn ledger_entry(
 }
 
 /// Returns a member's unspent allocations to the pool (account deletion, promotion to
-/// admin). Locks each pool before the allocation, the order every use case follows.
+/// admin). For each kind in order, locks the pool and then the allocation: the domain's lock
+/// order (the caller holds the member's lock already).
 pub(crate) async fn reclaim_unspent(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -757,12 +746,7 @@ pub(crate) async fn reclaim_unspent(
         let Some(mut allocation) = tx.credits().lock_allocation(member.id, kind).await? else {
             continue;
         };
-        let unspent = allocation.available();
-        if unspent <= 0 {
-            continue;
-        }
-        pool.allocated -= unspent;
-        allocation.allocated -= unspent;
+        let Some(unspent) = pool.reclaim_unspent(&mut allocation) else { continue };
         tx.credits().update_pool(&pool).await?;
         tx.credits().put_allocation(&allocation).await?;
         let entry = ledger_entry(
@@ -770,7 +754,7 @@ pub(crate) async fn reclaim_unspent(
             (actor.principal(), actor.acting_as()),
             &pool,
             EntryType::Reclaim,
-            unspent,
+            unspent.get(),
             Some(member.id),
             reason.clone(),
             None,
@@ -781,7 +765,7 @@ pub(crate) async fn reclaim_unspent(
             actor,
             AuditAction::CreditsReclaimed,
             AuditTarget::Member(member.id),
-            format!("kind={} amount={unspent}", kind.as_str()),
+            format!("kind={} amount={}", kind.as_str(), unspent.get()),
         )
         .await?;
     }

@@ -14,7 +14,7 @@ use crate::domain::credits::{CreditAmount, CreditKind, CreditPool, EntryType};
 use crate::domain::email::EmailAddress;
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, Profile, Role};
-use crate::domain::organisation::{CustomerInfo, MAX_LICENCES, Organisation};
+use crate::domain::organisation::{CustomerInfo, Licences, Organisation};
 use crate::domain::products::{Product, ProductName};
 use crate::domain::session::ApiKey;
 use crate::domain::text::{OrganisationName, PersonName, PlanName, Reason, RegistrationNumber};
@@ -202,30 +202,32 @@ impl<'a> OperatorService<'a> {
         let number =
             e.check("registration_number", RegistrationNumber::parse(&new.registration_number));
         let plan = e.check("plan", PlanName::parse(&new.plan));
-        if !(1..=MAX_LICENCES).contains(&new.licences) {
-            e.push("licences", format!("must be between 1 and {MAX_LICENCES}"));
-        }
+        let licences = e.check("licences", Licences::new(new.licences));
         let first = e.check("admin_first_name", PersonName::parse(&new.admin_first_name));
         let last = e.check_opt(
             "admin_last_name",
             new.admin_last_name.as_deref().filter(|s| !s.trim().is_empty()).map(PersonName::parse),
         );
         let email = e.check("admin_email", EmailAddress::parse(&new.admin_email));
-        let (Some(name), Some(number), Some(plan), Some(first), Some(last), Some(email)) =
-            (name, number, plan, first, last, email)
+        let (
+            Some(name),
+            Some(number),
+            Some(plan),
+            Some(licences),
+            Some(first),
+            Some(last),
+            Some(email),
+        ) = (name, number, plan, licences, first, last, email)
         else {
             return Err(OperatorError::Validation(e));
         };
-        if !e.is_empty() {
-            return Err(OperatorError::Validation(e));
-        }
         let now = ctx.now();
         let org = Organisation {
             id: ctx.new_id(),
             name,
             registration_number: number,
             plan,
-            licences: new.licences,
+            licences,
             customer_info: CustomerInfo::default(),
             customer_info_version: 1,
             created_at: now,
@@ -340,15 +342,13 @@ impl<'a> OperatorService<'a> {
         id: OrganisationId,
         licences: u32,
     ) -> Result<Organisation, OperatorError> {
-        if !(1..=MAX_LICENCES).contains(&licences) {
-            return Err(validation("licences", format!("must be between 1 and {MAX_LICENCES}")));
-        }
+        let licences = Licences::new(licences).map_err(|e| validation("licences", e))?;
         let mut tx = self.ctx.ports.store.write().await?;
         let mut org = self.lock_org(tx.as_mut(), id).await?;
-        let enabled = tx.members().counts(id).await?.enabled;
-        if licences < enabled {
-            return Err(OperatorError::LicencesBelowEnabled { enabled });
-        }
+        let counts = tx.members().counts(id).await?;
+        licences
+            .ensure_covers(&counts)
+            .map_err(|e| OperatorError::LicencesBelowEnabled { enabled: e.enabled })?;
         let before = org.licences;
         org.licences = licences;
         tx.organisations().update(&org).await?;
@@ -469,15 +469,12 @@ impl<'a> OperatorService<'a> {
         let mut pool = lock_pool(tx.as_mut(), id, kind).await?;
         let n = amount.get();
         if entry_type == EntryType::Grant {
-            pool.total += n;
+            pool.grant(amount);
         } else {
-            if pool.headroom() < n {
-                return Err(OperatorError::InsufficientHeadroom {
-                    kind,
-                    available: pool.headroom(),
-                });
-            }
-            pool.total -= n;
+            pool.expire(amount).map_err(|short| OperatorError::InsufficientHeadroom {
+                kind,
+                available: short.available,
+            })?;
         }
         tx.credits().update_pool(&pool).await?;
         let entry = ledger_entry(
@@ -593,7 +590,9 @@ impl<'a> OperatorService<'a> {
     ) -> Result<CreatedApiKey, OperatorError> {
         let mut tx = self.ctx.ports.store.write().await?;
         let old = tx.api_keys().get(id).await?.ok_or(OperatorError::ApiKeyNotFound)?;
-        let member = tx.members().get(old.member_id).await?.ok_or(OperatorError::MemberNotFound)?;
+        // The key's owner must still exist when the new key is issued: locked until the end.
+        let member =
+            tx.members().lock(old.member_id).await?.ok_or(OperatorError::MemberNotFound)?;
         tx.api_keys().delete(id).await?;
         let created = issue_key(self.ctx, tx.as_mut(), &member, old.label).await?;
         self.audit(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::auth::end_all_sessions;
-use super::common::{Denied, acting_admin, member_of_org, op_error, session_only};
+use super::common::{Denied, acting_admin, locked_admin, member_of_org, op_error, session_only};
 use super::credits::{Balance, balances_of, reclaim_unspent};
 use super::profile::{AccessError, ProfileInput, StaleVersion, parse_profile, store_profile};
 use super::{Actor, Context, templates};
@@ -12,7 +12,7 @@ use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::email::EmailAddress;
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
-use crate::domain::organisation::Organisation;
+use crate::domain::organisation::{LastAdmin, NoFreeLicence, Organisation};
 use crate::domain::preferences::Preferences;
 use crate::domain::secret::{Token, TokenKind};
 use crate::domain::text::{PersonName, Reason};
@@ -45,6 +45,12 @@ pub enum AddMemberError {
 }
 op_error!(AddMemberError);
 
+impl From<NoFreeLicence> for AddMemberError {
+    fn from(e: NoFreeLicence) -> Self {
+        Self::NoFreeLicence { licences: e.licences }
+    }
+}
+
 /// Changing a member failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeMemberError {
@@ -71,6 +77,18 @@ pub enum ChangeMemberError {
     Internal(InternalError),
 }
 op_error!(ChangeMemberError);
+
+impl From<NoFreeLicence> for ChangeMemberError {
+    fn from(e: NoFreeLicence) -> Self {
+        Self::NoFreeLicence { licences: e.licences }
+    }
+}
+
+impl From<LastAdmin> for ChangeMemberError {
+    fn from(LastAdmin: LastAdmin) -> Self {
+        Self::LastAdmin
+    }
+}
 
 /// An admin editing a member's profile failed.
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +176,7 @@ impl<'a> TeamService<'a> {
         Ok(TeamSummary {
             enabled: counts.enabled,
             disabled: counts.disabled,
-            licences: org.licences,
+            licences: org.licences.count(),
             plan: org.plan.to_string(),
         })
     }
@@ -179,7 +197,7 @@ impl<'a> TeamService<'a> {
         let allocations = tx.credits().allocations_of_org(admin.org_id).await?;
         let mut by_member: HashMap<MemberId, Vec<_>> = HashMap::new();
         for a in allocations {
-            by_member.entry(a.member_id).or_default().push(a);
+            by_member.entry(a.member_id()).or_default().push(a);
         }
         Ok(members
             .into_iter()
@@ -205,7 +223,7 @@ impl<'a> TeamService<'a> {
     ) -> Result<MemberRow, ChangeMemberError> {
         let mut tx = self.ctx.ports.store.read().await?;
         let admin = acting_admin(tx.as_mut(), actor).await?;
-        let member = member_of_org(tx.as_mut(), admin.org_id, id, false)
+        let member = member_of_org(tx.as_mut(), admin.org_id, id)
             .await?
             .ok_or(ChangeMemberError::MemberNotFound)?;
         let allocations = tx.credits().allocations_of_member(id).await?;
@@ -237,12 +255,11 @@ impl<'a> TeamService<'a> {
             return Err(AddMemberError::Validation(e));
         };
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
+        // Lock order: the organisation (its licences and member counts), then the admin.
+        let org = lock_organisation(tx.as_mut(), actor.org()).await?;
+        locked_admin(tx.as_mut(), actor, &[]).await?;
         let counts = tx.members().counts(org.id).await?;
-        if counts.enabled >= org.licences {
-            return Err(AddMemberError::NoFreeLicence { licences: org.licences });
-        }
+        org.licences.ensure_free(&counts)?;
         let profile = Profile::named(first_name, last_name);
         let invited = invite_member(ctx, tx.as_mut(), &org, Role::SubUser, email, profile).await;
         let (member, token) = match invited {
@@ -278,11 +295,9 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let org = organisation(tx.as_mut(), actor.org()).await?;
+        let locked = locked_admin(tx.as_mut(), actor, &[id]).await?;
+        let mut member = locked.member(id).cloned().ok_or(ChangeMemberError::MemberNotFound)?;
         if member.password.is_some() || member.status != MemberStatus::Enabled {
             return Err(ChangeMemberError::NotInvited);
         }
@@ -317,10 +332,8 @@ impl<'a> TeamService<'a> {
         session_only(actor)?;
         let profile = parse_profile(input).map_err(EditMemberProfileError::Validation)?;
         let mut tx = self.ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let member = member_of_org(tx.as_mut(), admin.org_id, id, true)
-            .await?
-            .ok_or(EditMemberProfileError::MemberNotFound)?;
+        let locked = locked_admin(tx.as_mut(), actor, &[id]).await?;
+        let member = locked.member(id).cloned().ok_or(EditMemberProfileError::MemberNotFound)?;
         let saved = store_profile::<EditMemberProfileError>(
             self.ctx,
             tx.as_mut(),
@@ -344,17 +357,11 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let (org, mut member) = lock_organisation_and_member(tx.as_mut(), actor, id).await?;
         if member.status == MemberStatus::Disabled {
             return Ok(member);
         }
-        if member.role == Role::Admin && tx.members().counts(org.id).await?.enabled_admins <= 1 {
-            return Err(ChangeMemberError::LastAdmin);
-        }
+        tx.members().counts(org.id).await?.ensure_admin_remains_without(&member)?;
         member.status = MemberStatus::Disabled;
         tx.members().update(&member).await?;
         let ended = end_all_sessions(tx.as_mut(), member.id).await?;
@@ -378,17 +385,11 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let (org, mut member) = lock_organisation_and_member(tx.as_mut(), actor, id).await?;
         if member.status == MemberStatus::Enabled {
             return Ok(member);
         }
-        if tx.members().counts(org.id).await?.enabled >= org.licences {
-            return Err(ChangeMemberError::NoFreeLicence { licences: org.licences });
-        }
+        org.licences.ensure_free(&tx.members().counts(org.id).await?)?;
         member.status = MemberStatus::Enabled;
         tx.members().update(&member).await?;
         ctx.audit_by(tx.as_mut(), actor, AuditAction::MemberEnabled, AuditTarget::Member(id), "")
@@ -411,17 +412,11 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let (org, mut member) = lock_organisation_and_member(tx.as_mut(), actor, id).await?;
         if member.role == role {
             return Ok(member);
         }
-        if member.is_enabled_admin() && tx.members().counts(org.id).await?.enabled_admins <= 1 {
-            return Err(ChangeMemberError::LastAdmin);
-        }
+        tx.members().counts(org.id).await?.ensure_admin_remains_without(&member)?;
         if role == Role::Admin {
             reclaim_unspent(
                 ctx,
@@ -463,6 +458,19 @@ pub(crate) async fn lock_organisation(
     id: OrganisationId,
 ) -> Result<Organisation, crate::services::common::Failure> {
     Ok(tx.organisations().lock(id).await?.ok_or(Denied::NotActive)?)
+}
+
+/// A change of membership by an admin, in the domain's lock order: the organisation (its
+/// licences and member counts), then the admin and the member `id` (one batch, by id).
+async fn lock_organisation_and_member(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    id: MemberId,
+) -> Result<(Organisation, Member), ChangeMemberError> {
+    let org = lock_organisation(tx, actor.org()).await?;
+    let locked = locked_admin(tx, actor, &[id]).await?;
+    let member = locked.member(id).cloned().ok_or(ChangeMemberError::MemberNotFound)?;
+    Ok((org, member))
 }
 
 fn new_invitation(ctx: &Context, token: &Token) -> Invitation {

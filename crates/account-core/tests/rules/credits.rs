@@ -69,9 +69,15 @@ pub async fn assert_ledger_matches(mem: &InMemory, admin: &Actor) {
             EntryType::Grant | EntryType::Expire => panic!("pool-level entry names a member"),
         }
     }
-    for a in mem.store.allocations().await.into_iter().filter(|a| a.org_id == admin.org()) {
-        let (allocated, used) = per_member.get(&(a.member_id, a.kind)).copied().unwrap_or_default();
-        assert_eq!((a.allocated, a.used), (allocated, used), "allocation of {:?}", a.member_id);
+    for a in mem.store.allocations().await.into_iter().filter(|a| a.org_id() == admin.org()) {
+        let (allocated, used) =
+            per_member.get(&(a.member_id(), a.kind())).copied().unwrap_or_default();
+        assert_eq!(
+            (a.allocated(), a.used()),
+            (allocated, used),
+            "allocation of {:?}",
+            a.member_id()
+        );
         assert!(a.available() >= 0);
     }
 }
@@ -164,7 +170,7 @@ async fn rule_12_allocation_comes_out_of_the_headroom_and_never_overdraws_it() {
         .reclaim(&w.admin, sam.member(), CreditKind::DirectDial, 20, Some("rebalance"))
         .await
         .unwrap();
-    assert_eq!((reclaimed.allocation.allocated, reclaimed.pool.headroom()), (50, 20));
+    assert_eq!((reclaimed.allocation.allocated(), reclaimed.pool.headroom()), (50, 20));
     let too_much = credits.reclaim(&w.admin, bob.member(), CreditKind::DirectDial, 31, None).await;
     assert!(matches!(too_much, Err(AllocateError::InsufficientUnspent { available: 30, .. })));
     // Only admins allocate; only to sub-users; amounts are positive.

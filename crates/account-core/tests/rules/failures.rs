@@ -69,9 +69,7 @@ async fn a_store_error_mid_use_case_is_a_typed_internal_error_and_nothing_commit
     let m = member(&actor, Role::SubUser);
     let mut tx = MockTx::default();
     let commits = tx.commits.clone();
-    let (a, b) = (m.clone(), m.clone());
-    tx.members.expect_get().returning(move |_| Ok(Some(a.clone())));
-    tx.members.expect_lock().returning(move |_| Ok(Some(b.clone())));
+    tx.members.expect_lock_many().returning(move |_| Ok(vec![m.clone()]));
     tx.members.expect_update().returning(|_| Err(StoreError::Other("disk full".into())));
     tx.audit.expect_append().never();
     let mut store = MockStore::new();
@@ -90,9 +88,7 @@ async fn a_failed_commit_reaches_the_caller_and_an_unavailable_store_says_so() {
     let actor = actor();
     let m = member(&actor, Role::SubUser);
     let mut tx = MockTx { fail_commit: Some("connection reset".into()), ..MockTx::default() };
-    let (a, b) = (m.clone(), m.clone());
-    tx.members.expect_get().returning(move |_| Ok(Some(a.clone())));
-    tx.members.expect_lock().returning(move |_| Ok(Some(b.clone())));
+    tx.members.expect_lock_many().returning(move |_| Ok(vec![m.clone()]));
     tx.members.expect_update().returning(|_| Ok(()));
     tx.audit.expect_append().returning(|_| Ok(()));
     let mut store = MockStore::new();
@@ -145,18 +141,10 @@ async fn an_allocation_whose_ledger_write_fails_commits_nothing() {
     let mut tx = MockTx::default();
     let commits = tx.commits.clone();
     let t = target.clone();
-    tx.members
-        .expect_get()
-        .returning(move |id| Ok(Some(if id == t.id { t.clone() } else { a.clone() })));
+    tx.members.expect_lock_many().returning(move |_| Ok(vec![a.clone(), t.clone()]));
     let org = admin.org();
     tx.credits.expect_lock_pool().returning(move |_, k| {
-        Ok(Some(account_core::domain::credits::CreditPool {
-            org_id: org,
-            kind: k,
-            total: 100,
-            allocated: 0,
-            spent_from_pool: 0,
-        }))
+        Ok(Some(account_core::domain::credits::CreditPool::restore(org, k, 100, 0, 0)))
     });
     tx.credits.expect_lock_allocation().returning(|_, _| Ok(None));
     tx.credits.expect_update_pool().returning(|_| Ok(()));
@@ -185,7 +173,7 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     assert!(matches!(r, Err(AllocateError::Internal(_))), "{r:?}");
     assert_eq!(w.mem.store.ledger().await.len(), ledger_before);
     assert_eq!(w.mem.store.audit_entries().await.len(), audit_before);
-    assert!(w.mem.store.allocations().await.iter().all(|a| a.allocated == 0));
+    assert!(w.mem.store.allocations().await.iter().all(|a| a.allocated() == 0));
     assert_eq!(w.accounts().credits().overview(&w.admin).await.unwrap()[0].allocated, 0);
 
     // Add-member failing at its mail request leaves no member and no mail.

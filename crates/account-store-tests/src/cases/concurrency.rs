@@ -23,7 +23,7 @@ use crate::fixtures::{at, id, mail, read, write};
 
 /// The domain over `store`, with test stand-ins for the other ports. Each "process" gets its
 /// own random seed, as two servers would have their own generators.
-fn accounts(store: Arc<dyn Store>, seed: u64) -> Accounts {
+pub(super) fn accounts(store: Arc<dyn Store>, seed: u64) -> Accounts {
     let ports = Ports {
         store,
         clock: Arc::new(FixedClock::default()),
@@ -35,13 +35,13 @@ fn accounts(store: Arc<dyn Store>, seed: u64) -> Accounts {
 }
 
 /// Two "processes" on one database: the first on `fresh`, the second on `reopen`.
-async fn two_processes(f: &Factory) -> [Accounts; 2] {
+pub(super) async fn two_processes(f: &Factory) -> [Accounts; 2] {
     let first = f.fresh().await;
     let second = f.reopen().await;
     [accounts(first, 1), accounts(second, 2)]
 }
 
-fn session_actor(member: &Member) -> Actor {
+pub(super) fn session_actor(member: &Member) -> Actor {
     Actor::new(
         member.id,
         member.org_id,
@@ -51,7 +51,10 @@ fn session_actor(member: &Member) -> Actor {
 }
 
 /// An organisation with `licences`, its first admin, and the admin as an actor.
-async fn organisation(accounts: &Accounts, licences: u32) -> (OrganisationId, Member, Actor) {
+pub(super) async fn organisation(
+    accounts: &Accounts,
+    licences: u32,
+) -> (OrganisationId, Member, Actor) {
     let created = accounts
         .operator()
         .create_organisation(
@@ -73,7 +76,7 @@ async fn organisation(accounts: &Accounts, licences: u32) -> (OrganisationId, Me
     (created.organisation.id, created.admin, actor)
 }
 
-async fn add(accounts: &Accounts, admin: &Actor, n: usize) -> Member {
+pub(super) async fn add(accounts: &Accounts, admin: &Actor, n: usize) -> Member {
     let new = NewMember {
         first_name: format!("Member{n}"),
         last_name: None,
@@ -83,7 +86,7 @@ async fn add(accounts: &Accounts, admin: &Actor, n: usize) -> Member {
 }
 
 /// The whole ledger of `org`, oldest first, read page by page.
-async fn whole_ledger(store: &Arc<dyn Store>, org: OrganisationId) -> Vec<LedgerEntry> {
+pub(super) async fn whole_ledger(store: &Arc<dyn Store>, org: OrganisationId) -> Vec<LedgerEntry> {
     let mut tx = read(store).await;
     let mut all = Vec::new();
     let mut after = None;
@@ -168,31 +171,31 @@ pub(crate) async fn allocations_never_overdraw_the_pool(f: Factory) {
          (headroom), {} other errors; pool total {} allocated {} headroom {}; {:.0} ms",
         f.name(),
         unexpected.len(),
-        pool.total,
-        pool.allocated,
+        pool.total(),
+        pool.allocated(),
         pool.headroom(),
         elapsed.as_secs_f64() * 1000.0
     );
     assert!(unexpected.is_empty(), "errors other than headroom (busy/locked?): {unexpected:?}");
     assert_eq!(successes, GRANTED / AMOUNT, "exactly what the headroom allows");
     assert_eq!(refused, i64::try_from(TASKS).unwrap() - GRANTED / AMOUNT);
-    assert!(pool.allocated <= pool.total);
-    assert_eq!(pool.total, GRANTED);
-    assert_eq!(pool.allocated, successes * AMOUNT);
+    assert!(pool.allocated() <= pool.total());
+    assert_eq!(pool.total(), GRANTED);
+    assert_eq!(pool.allocated(), successes * AMOUNT);
     assert_eq!(pool.headroom(), GRANTED % AMOUNT);
     // Balances equal the ledger's sums (rule 12).
     assert_eq!(
-        pool.total,
+        pool.total(),
         sum(&ledger, EntryType::Grant, None) - sum(&ledger, EntryType::Expire, None)
     );
     assert_eq!(
-        pool.allocated,
+        pool.allocated(),
         sum(&ledger, EntryType::Allocate, None) - sum(&ledger, EntryType::Reclaim, None)
     );
-    assert_eq!(allocations.iter().map(|a| a.allocated).sum::<i64>(), pool.allocated);
+    assert_eq!(allocations.iter().map(|a| a.allocated()).sum::<i64>(), pool.allocated());
     for a in &allocations {
-        assert_eq!(a.allocated, sum(&ledger, EntryType::Allocate, Some(a.member_id)));
-        assert_eq!(Some(&a.allocated), granted_to.get(&a.member_id));
+        assert_eq!(a.allocated(), sum(&ledger, EntryType::Allocate, Some(a.member_id())));
+        assert_eq!(Some(&a.allocated()), granted_to.get(&a.member_id()));
     }
 }
 
@@ -390,14 +393,14 @@ pub(crate) async fn consumption_with_one_event_id_is_recorded_once(f: Factory) {
          {in_flight} told to retry, {} other errors; used {}",
         f.name(),
         unexpected.len(),
-        allocation.used
+        allocation.used()
     );
     assert!(unexpected.is_empty(), "unexpected errors: {unexpected:?}");
     assert_eq!(recorded, 1);
     assert_eq!(recorded + replayed + in_flight, TASKS);
     assert_eq!(sum(&ledger, EntryType::Consume, Some(sub.id)), 5);
     assert_eq!(ledger.iter().filter(|e| e.entry_type == EntryType::Consume).count(), 1);
-    assert_eq!(allocation.used, 5);
+    assert_eq!(allocation.used(), 5);
 }
 
 pub(crate) async fn invitations_in_two_organisations_never_clash_on_usernames(f: Factory) {

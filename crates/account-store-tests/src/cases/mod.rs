@@ -12,6 +12,7 @@ mod members;
 mod misc;
 mod organisations;
 mod outbox_audit;
+mod races;
 mod sessions;
 mod units;
 
@@ -83,6 +84,10 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         concurrency::concurrent_claims_never_share_a_mail,
         concurrency::consumption_with_one_event_id_is_recorded_once,
         concurrency::invitations_in_two_organisations_never_clash_on_usernames,
+        races::allocation_racing_deletion_strands_nothing,
+        races::allocation_racing_disable_lands_nothing_after_it,
+        races::consumption_racing_deletion_strands_nothing,
+        races::grants_racing_expiries_keep_the_pool_whole,
     ]
 }
 
