@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use account_core::Accounts;
 use account_core::domain::secret::SecretDigest;
-use chrono::Duration;
 use poem::Request;
 
 use crate::client_addr::TrustedProxies;
@@ -21,7 +20,6 @@ pub(crate) const OPERATOR_CONTEXT: &str = "operator-token";
 /// The parts of [`HttpConfig`] kept at run time (the operator token only as a digest).
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
-    pub idempotency_ttl: Duration,
     pub max_body_bytes: usize,
     pub body_timeout: std::time::Duration,
 }
@@ -48,7 +46,6 @@ impl AppState {
             limiter: LoginLimiter::new(config.login_rate_limit.clone()),
             operator,
             config: Limits {
-                idempotency_ttl: config.idempotency_ttl,
                 max_body_bytes: config.max_body_bytes,
                 body_timeout: config.body_timeout,
             },

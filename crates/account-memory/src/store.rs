@@ -14,6 +14,7 @@ use account_core::domain::credits::{
 use account_core::domain::digest::ScheduledDigest;
 use account_core::domain::email::EmailAddress;
 use account_core::domain::email_change::EmailChange;
+use account_core::domain::idempotency::Outcome;
 use account_core::domain::mail::OutboxMail;
 use account_core::domain::member::{Member, MemberStatus, Role};
 use account_core::domain::organisation::Organisation;
@@ -22,13 +23,12 @@ use account_core::domain::session::{ApiKey, Session};
 use account_core::domain::text::EventId;
 use account_core::domain::username::Username;
 use account_core::ids::{
-    ApiKeyId, ContactId, MailId, MemberId, OrganisationId, ProductId, SessionId,
+    ApiKeyId, ContactId, LedgerEntryId, MailId, MemberId, OrganisationId, ProductId, SessionId,
 };
 use account_core::ports::{
     ApiKeyRepo, AuditRepo, CatalogueRepo, ChangeStamp, ContactRepo, CreditRepo, DigestRepo,
     EmailChangeRepo, IdempotencyRecord, IdempotencyRepo, LedgerCursor, LedgerFilter, MemberCounts,
-    MemberRepo, OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, StoredResponse,
-    Tx, UniqueKey,
+    MemberRepo, OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, Tx, UniqueKey,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -427,6 +427,13 @@ impl CreditRepo for MemTx {
         }
         s.ledger.push(entry.clone());
         Ok(())
+    }
+    async fn entry(
+        &mut self,
+        org: OrganisationId,
+        id: LedgerEntryId,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        Ok(self.s().ledger.iter().find(|e| e.org_id == org && e.id == id).cloned())
     }
     async fn find_consumption(
         &mut self,
@@ -855,14 +862,14 @@ impl IdempotencyRepo for MemTx {
         &mut self,
         scope: &str,
         key: &str,
-        response: &StoredResponse,
+        outcome: &Outcome,
     ) -> Result<(), StoreError> {
         let s = self.w("idempotency.complete")?;
         let record = s
             .idempotency
             .get_mut(&(scope.to_owned(), key.to_owned()))
             .ok_or(StoreError::NotFound)?;
-        record.response = Some(response.clone());
+        record.outcome = Some(outcome.clone());
         Ok(())
     }
     async fn delete(&mut self, scope: &str, key: &str) -> Result<(), StoreError> {

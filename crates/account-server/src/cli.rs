@@ -238,15 +238,17 @@ async fn run(command: Command, config: Config) -> Result<(), AppError> {
             let ops = accounts.operator();
             let (pool, verb) = match cmd {
                 CreditsCommand::Grant { org, kind: k, amount, reason } => (
-                    ops.grant_credits(&op, org, kind(&k)?, amount, &reason)
+                    ops.grant_credits(&op, org, (kind(&k)?, amount, &reason), None)
                         .await
-                        .map_err(|e| refused(&e))?,
+                        .map_err(|e| refused(&e))?
+                        .pool,
                     "granted",
                 ),
                 CreditsCommand::Expire { org, kind: k, amount, reason } => (
-                    ops.expire_credits(&op, org, kind(&k)?, amount, &reason)
+                    ops.expire_credits(&op, org, (kind(&k)?, amount, &reason), None)
                         .await
-                        .map_err(|e| refused(&e))?,
+                        .map_err(|e| refused(&e))?
+                        .pool,
                     "expired",
                 ),
             };

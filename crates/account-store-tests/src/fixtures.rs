@@ -418,7 +418,7 @@ pub fn idempotency(scope: &str, key: &str, created: DateTime<Utc>) -> Idempotenc
         scope: scope.to_owned(),
         key: key.to_owned(),
         fingerprint: format!("sha256:{scope}:{key}"),
-        response: None,
+        outcome: None,
         created_at: created,
     }
 }

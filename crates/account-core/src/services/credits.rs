@@ -10,12 +10,14 @@ use super::common::{
     Denied, Failure, acting_admin, integration_member, lock_members, locked_admin, member_of_org,
     op_error, session_only,
 };
+use super::idempotency::{Keyed, Scope};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::credits::{
     Allocation, ConsumptionDetail, ConsumptionTotal, CreditAmount, CreditKind, CreditPool,
     EntryType, LedgerEntry,
 };
+use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::text::{DataType, EventId, Provider, Reason};
@@ -58,6 +60,9 @@ pub enum AllocateError {
         /// What the member has unspent.
         available: i64,
     },
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -66,6 +71,12 @@ pub enum AllocateError {
     Internal(InternalError),
 }
 op_error!(AllocateError);
+
+impl From<KeyConflict> for AllocateError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
+}
 
 /// Recording a consumption failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +98,9 @@ pub enum ConsumeError {
     /// Another request with the same event id is being recorded right now; retry.
     #[error("a consumption with this event id is being recorded; retry to get its result")]
     EventIdInFlight,
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -95,6 +109,12 @@ pub enum ConsumeError {
     Internal(InternalError),
 }
 op_error!(ConsumeError);
+
+impl From<KeyConflict> for ConsumeError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
+}
 
 /// Building a usage report failed.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +180,8 @@ pub struct AllocationOutcome {
     pub pool: CreditPool,
     /// The ledger entry written.
     pub entry_id: LedgerEntryId,
+    /// True when this is the replay of an earlier call with the same Idempotency-Key.
+    pub replayed: bool,
 }
 
 /// A consumption to record (rule 13).
@@ -182,7 +204,8 @@ pub struct ConsumeInput {
 pub struct ConsumeOutcome {
     /// The ledger entry.
     pub entry: LedgerEntry,
-    /// True when the event id was recorded before and this is that same consumption.
+    /// True when the event id (or the Idempotency-Key) was recorded before and this is that
+    /// same consumption.
     pub replayed: bool,
     /// What the spender has left of that kind afterwards (as of this call).
     pub available: i64,
@@ -327,7 +350,8 @@ impl<'a> CreditService<'a> {
     }
 
     /// Hands `amount` of the pool's headroom to a sub-user (rule 12). Never overdraws the
-    /// pool, even under concurrent calls: the pool row is locked before the check.
+    /// pool, even under concurrent calls: the pool row is locked before the check. With an
+    /// idempotency key, a retry of the same request replays the first outcome.
     ///
     /// # Errors
     /// [`AllocateError`].
@@ -338,11 +362,13 @@ impl<'a> CreditService<'a> {
         kind: CreditKind,
         amount: i64,
         reason: Option<&str>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<AllocationOutcome, AllocateError> {
-        self.move_credits(actor, member, kind, amount, reason, EntryType::Allocate).await
+        self.move_credits(actor, (member, kind, amount, reason), key, EntryType::Allocate).await
     }
 
-    /// Takes back `amount` of a member's unspent allocation into the pool.
+    /// Takes back `amount` of a member's unspent allocation into the pool. With an
+    /// idempotency key, a retry of the same request replays the first outcome.
     ///
     /// # Errors
     /// [`AllocateError`].
@@ -353,17 +379,16 @@ impl<'a> CreditService<'a> {
         kind: CreditKind,
         amount: i64,
         reason: Option<&str>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<AllocationOutcome, AllocateError> {
-        self.move_credits(actor, member, kind, amount, reason, EntryType::Reclaim).await
+        self.move_credits(actor, (member, kind, amount, reason), key, EntryType::Reclaim).await
     }
 
     async fn move_credits(
         &self,
         actor: &Actor,
-        member_id: MemberId,
-        kind: CreditKind,
-        amount: i64,
-        reason: Option<&str>,
+        (member_id, kind, amount, reason): (MemberId, CreditKind, i64, Option<&str>),
+        key: Option<&IdempotencyKey>,
         entry_type: EntryType,
     ) -> Result<AllocationOutcome, AllocateError> {
         let ctx = self.ctx;
@@ -375,8 +400,31 @@ impl<'a> CreditService<'a> {
         let (Some(amount), Some(reason)) = (amount, reason) else {
             return Err(AllocateError::Validation(e));
         };
+        let operation = match entry_type {
+            EntryType::Allocate => "allocateCredits",
+            _ => "reclaimCredits",
+        };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Member(actor.member(), operation),
+            &[
+                &member_id.to_string(),
+                kind.as_str(),
+                &amount.get().to_string(),
+                reason.as_ref().map_or("", Reason::as_str),
+            ],
+        );
         let mut tx = ctx.ports.store.write().await?;
-        // Lock order: members (the admin and the target), then the pool, then the allocation.
+        // Lock order: the key, the members (the admin and the target), the pool, the
+        // allocation.
+        if let Some(keyed) = &keyed
+            && let Some(outcome) = ctx.reserve::<AllocateError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::CreditsMoved { allocation, pool, entry } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            return Ok(AllocationOutcome { allocation, pool, entry_id: entry, replayed: true });
+        }
         let locked = locked_admin(tx.as_mut(), actor, &[member_id]).await?;
         let target = locked.member(member_id).ok_or(AllocateError::MemberNotFound)?;
         if target.role == Role::Admin {
@@ -428,13 +476,16 @@ impl<'a> CreditService<'a> {
             format!("kind={} amount={n}", kind.as_str()),
         )
         .await?;
+        let outcome = Outcome::CreditsMoved { allocation, pool, entry: entry.id };
+        ctx.complete(tx.as_mut(), keyed.as_ref(), &outcome).await?;
         tx.commit().await?;
-        Ok(AllocationOutcome { allocation, pool, entry_id: entry.id })
+        Ok(AllocationOutcome { allocation, pool, entry_id: entry.id, replayed: false })
     }
 
     /// Records a consumption (rule 13): a sub-user spends their allocation, an admin the
     /// pool's headroom. The same event id with the same content returns the first record; with
-    /// other content it is refused.
+    /// other content it is refused. With an idempotency key, a retry of the same request
+    /// replays the first outcome.
     ///
     /// # Errors
     /// [`ConsumeError`].
@@ -442,6 +493,7 @@ impl<'a> CreditService<'a> {
         &self,
         actor: &Actor,
         input: &ConsumeInput,
+        key: Option<&IdempotencyKey>,
     ) -> Result<ConsumeOutcome, ConsumeError> {
         let ctx = self.ctx;
         let mut e = ValidationErrors::new();
@@ -458,10 +510,54 @@ impl<'a> CreditService<'a> {
         else {
             return Err(ConsumeError::Validation(e));
         };
-        let n = amount.get();
         let detail = ConsumptionDetail { data_type, provider, event_id };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Member(actor.member(), "recordConsumption"),
+            &[
+                kind.as_str(),
+                &amount.get().to_string(),
+                detail.data_type.as_str(),
+                detail.provider.as_str(),
+                detail.event_id.as_str(),
+            ],
+        );
+        match self.consume_once(actor, kind, amount, &detail, keyed.as_ref()).await {
+            // Another unit recorded the event id while this one ran (PostgreSQL: this
+            // unit's insert waited for it): run again, which replays that consumption.
+            Err(ConsumeError::EventIdInFlight) => {
+                self.consume_once(actor, kind, amount, &detail, keyed.as_ref()).await
+            }
+            other => other,
+        }
+    }
+
+    async fn consume_once(
+        &self,
+        actor: &Actor,
+        kind: CreditKind,
+        amount: CreditAmount,
+        detail: &ConsumptionDetail,
+        keyed: Option<&Keyed>,
+    ) -> Result<ConsumeOutcome, ConsumeError> {
+        let ctx = self.ctx;
+        let n = amount.get();
         let mut tx = ctx.ports.store.write().await?;
-        // Lock order: the member, then the pool (an admin) or their allocation (a sub-user).
+        // Lock order: the key, the member, then the pool (an admin) or their allocation (a
+        // sub-user).
+        if let Some(keyed) = keyed
+            && let Some(outcome) = ctx.reserve::<ConsumeError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::Consumed { entry, available } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            let entry = tx.credits().entry(actor.org(), entry).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the consumption {entry} of an idempotency key is gone"
+                ))
+            })?;
+            return Ok(ConsumeOutcome { entry, replayed: true, available });
+        }
         let member = lock_members(tx.as_mut(), actor, &[]).await?.actor;
         let from_pool = member.role == Role::Admin;
         if let Some(previous) =
@@ -475,7 +571,7 @@ impl<'a> CreditService<'a> {
             let same = same_spender
                 && previous.kind == kind
                 && previous.amount == n
-                && previous.consumption.as_ref() == Some(&detail);
+                && previous.consumption.as_ref() == Some(detail);
             if !same {
                 return Err(ConsumeError::EventIdReused);
             }
@@ -515,7 +611,7 @@ impl<'a> CreditService<'a> {
             n,
             spender,
             None,
-            Some(detail),
+            Some(detail.clone()),
         );
         match tx.credits().append(&entry).await {
             Ok(()) => {}
@@ -546,6 +642,8 @@ impl<'a> CreditService<'a> {
             );
             ctx.send_mail(tx.as_mut(), MailKind::LowCredits, &mail).await?;
         }
+        let outcome = Outcome::Consumed { entry: entry.id, available: available_after };
+        ctx.complete(tx.as_mut(), keyed, &outcome).await?;
         tx.commit().await?;
         Ok(ConsumeOutcome { entry, replayed: false, available: available_after })
     }

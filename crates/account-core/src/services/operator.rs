@@ -6,12 +6,14 @@
 use super::api_keys::{CreatedApiKey, issue_key};
 use super::auth::check_new_password;
 use super::credits::{PoolOverview, ledger_entry, lock_pool, pool_overview};
+use super::idempotency::Scope;
 use super::team::invite_member;
 use super::{Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::contact::{ContactAddress, ContactRoles};
 use crate::domain::credits::{CreditAmount, CreditKind, CreditPool, EntryType};
 use crate::domain::email::EmailAddress;
+use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, Profile, Role};
 use crate::domain::organisation::{CustomerInfo, Licences, Organisation};
@@ -20,7 +22,7 @@ use crate::domain::session::ApiKey;
 use crate::domain::text::{OrganisationName, PersonName, PlanName, Reason, RegistrationNumber};
 use crate::domain::username::Username;
 use crate::error::{InternalError, ValidationErrors};
-use crate::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
+use crate::ids::{ApiKeyId, LedgerEntryId, MemberId, OrganisationId, ProductId};
 use crate::ports::{MemberCounts, Page, StoreError, Tx, UniqueKey};
 
 /// Support staff, authenticated by the operator credential of the server's configuration.
@@ -85,9 +87,18 @@ pub enum OperatorError {
         /// Unallocated credits.
         available: i64,
     },
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
     /// Our fault.
     #[error(transparent)]
     Internal(InternalError),
+}
+
+impl From<KeyConflict> for OperatorError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
 }
 
 impl From<StoreError> for OperatorError {
@@ -154,6 +165,17 @@ pub struct OrganisationDetail {
     pub counts: MemberCounts,
     /// Its pools.
     pub pools: Vec<PoolOverview>,
+}
+
+/// A pool after a grant or an expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolChange {
+    /// The pool afterwards.
+    pub pool: CreditPool,
+    /// The ledger entry written.
+    pub entry_id: LedgerEntryId,
+    /// True when this is the replay of an earlier call with the same Idempotency-Key.
+    pub replayed: bool,
 }
 
 /// What support staff do.
@@ -419,7 +441,8 @@ impl<'a> OperatorService<'a> {
         Ok(org)
     }
 
-    /// Adds credits to a pool (billing's effect).
+    /// Adds credits to a pool (billing's effect). With an idempotency key, a retry of the
+    /// same request replays the first outcome.
     ///
     /// # Errors
     /// [`OperatorError`].
@@ -427,14 +450,14 @@ impl<'a> OperatorService<'a> {
         &self,
         _op: &Operator,
         id: OrganisationId,
-        kind: CreditKind,
-        amount: i64,
-        reason: &str,
-    ) -> Result<CreditPool, OperatorError> {
-        self.change_pool(id, kind, amount, reason, EntryType::Grant).await
+        (kind, amount, reason): (CreditKind, i64, &str),
+        key: Option<&IdempotencyKey>,
+    ) -> Result<PoolChange, OperatorError> {
+        self.change_pool(id, (kind, amount, reason), key, EntryType::Grant).await
     }
 
-    /// Removes unallocated credits from a pool.
+    /// Removes unallocated credits from a pool. With an idempotency key, a retry of the same
+    /// request replays the first outcome.
     ///
     /// # Errors
     /// [`OperatorError`].
@@ -442,21 +465,19 @@ impl<'a> OperatorService<'a> {
         &self,
         _op: &Operator,
         id: OrganisationId,
-        kind: CreditKind,
-        amount: i64,
-        reason: &str,
-    ) -> Result<CreditPool, OperatorError> {
-        self.change_pool(id, kind, amount, reason, EntryType::Expire).await
+        (kind, amount, reason): (CreditKind, i64, &str),
+        key: Option<&IdempotencyKey>,
+    ) -> Result<PoolChange, OperatorError> {
+        self.change_pool(id, (kind, amount, reason), key, EntryType::Expire).await
     }
 
     async fn change_pool(
         &self,
         id: OrganisationId,
-        kind: CreditKind,
-        amount: i64,
-        reason: &str,
+        (kind, amount, reason): (CreditKind, i64, &str),
+        key: Option<&IdempotencyKey>,
         entry_type: EntryType,
-    ) -> Result<CreditPool, OperatorError> {
+    ) -> Result<PoolChange, OperatorError> {
         let ctx = self.ctx;
         let mut e = ValidationErrors::new();
         let amount = e.check("amount", CreditAmount::new(amount));
@@ -464,7 +485,26 @@ impl<'a> OperatorService<'a> {
         let (Some(amount), Some(reason)) = (amount, reason) else {
             return Err(OperatorError::Validation(e));
         };
+        let operation = match entry_type {
+            EntryType::Grant => "grantCredits",
+            _ => "expireCredits",
+        };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Operator(operation),
+            &[&id.to_string(), kind.as_str(), &amount.get().to_string(), reason.as_str()],
+        );
         let mut tx = ctx.ports.store.write().await?;
+        // Lock order: the key, then the pool. The organisation is only read: organisations
+        // are never deleted.
+        if let Some(keyed) = &keyed
+            && let Some(outcome) = ctx.reserve::<OperatorError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::PoolChanged { pool, entry } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            return Ok(PoolChange { pool, entry_id: entry, replayed: true });
+        }
         tx.organisations().get(id).await?.ok_or(OperatorError::OrganisationNotFound)?;
         let mut pool = lock_pool(tx.as_mut(), id, kind).await?;
         let n = amount.get();
@@ -501,8 +541,10 @@ impl<'a> OperatorService<'a> {
             format!("kind={} amount={n}", kind.as_str()),
         )
         .await?;
+        let outcome = Outcome::PoolChanged { pool, entry: entry.id };
+        ctx.complete(tx.as_mut(), keyed.as_ref(), &outcome).await?;
         tx.commit().await?;
-        Ok(pool)
+        Ok(PoolChange { pool, entry_id: entry.id, replayed: false })
     }
 
     /// Finds a member by login email or username.

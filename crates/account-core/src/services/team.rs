@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use super::auth::end_all_sessions;
 use super::common::{Denied, acting_admin, locked_admin, member_of_org, op_error, session_only};
 use super::credits::{Balance, balances_of, reclaim_unspent};
+use super::idempotency::Scope;
 use super::profile::{AccessError, ProfileInput, StaleVersion, parse_profile, store_profile};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::email::EmailAddress;
+use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
 use crate::domain::organisation::{LastAdmin, NoFreeLicence, Organisation};
@@ -36,6 +38,13 @@ pub enum AddMemberError {
     /// The email is already someone's login.
     #[error("this email address is already used by an account")]
     EmailTaken,
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
+    /// A retry with the Idempotency-Key of an earlier call: the member it added has since
+    /// been deleted.
+    #[error("the member this Idempotency-Key added has since been deleted")]
+    AddedMemberGone,
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -44,6 +53,12 @@ pub enum AddMemberError {
     Internal(InternalError),
 }
 op_error!(AddMemberError);
+
+impl From<KeyConflict> for AddMemberError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
+}
 
 impl From<NoFreeLicence> for AddMemberError {
     fn from(e: NoFreeLicence) -> Self {
@@ -142,6 +157,16 @@ pub struct MemberRow {
     pub balances: Vec<Balance>,
 }
 
+/// A sub-user added, or for a retry with the same Idempotency-Key the one added then (as it
+/// is now).
+#[derive(Debug, Clone)]
+pub struct AddedMember {
+    /// The member.
+    pub member: Member,
+    /// True when this is the replay of an earlier call with the same Idempotency-Key.
+    pub replayed: bool,
+}
+
 /// A sub-user to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMember {
@@ -232,7 +257,8 @@ impl<'a> TeamService<'a> {
     }
 
     /// Adds a sub-user with name and email, within the licence count; they get no credits and
-    /// an invitation to set a password (rules 1, 4).
+    /// an invitation to set a password (rules 1, 4). With an idempotency key, a retry of the
+    /// same request answers with the member added the first time.
     ///
     /// # Errors
     /// [`AddMemberError`].
@@ -240,7 +266,8 @@ impl<'a> TeamService<'a> {
         &self,
         actor: &Actor,
         new: &NewMember,
-    ) -> Result<Member, AddMemberError> {
+        key: Option<&IdempotencyKey>,
+    ) -> Result<AddedMember, AddMemberError> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut e = ValidationErrors::new();
@@ -254,8 +281,26 @@ impl<'a> TeamService<'a> {
         else {
             return Err(AddMemberError::Validation(e));
         };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Member(actor.member(), "addMember"),
+            &[
+                first_name.as_str(),
+                last_name.as_ref().map_or("", PersonName::as_str),
+                email.as_str(),
+            ],
+        );
         let mut tx = ctx.ports.store.write().await?;
-        // Lock order: the organisation (its licences and member counts), then the admin.
+        // Lock order: the key, the organisation (its licences and member counts), the admin.
+        if let Some(keyed) = &keyed
+            && let Some(outcome) = ctx.reserve::<AddMemberError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::MemberAdded { member } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            let member = tx.members().get(member).await?.ok_or(AddMemberError::AddedMemberGone)?;
+            return Ok(AddedMember { member, replayed: true });
+        }
         let org = lock_organisation(tx.as_mut(), actor.org()).await?;
         locked_admin(tx.as_mut(), actor, &[]).await?;
         let counts = tx.members().counts(org.id).await?;
@@ -278,8 +323,10 @@ impl<'a> TeamService<'a> {
             "role=sub_user",
         )
         .await?;
+        ctx.complete(tx.as_mut(), keyed.as_ref(), &Outcome::MemberAdded { member: member.id })
+            .await?;
         tx.commit().await?;
-        Ok(member)
+        Ok(AddedMember { member, replayed: false })
     }
 
     /// Sends a fresh invitation to a member who has not set a password yet (the old one stops

@@ -154,7 +154,8 @@ async fn an_allocation_whose_ledger_write_fails_commits_nothing() {
     let mut tx = Some(tx);
     store.expect_write().times(1).returning(move || Ok(Box::new(tx.take().expect("one unit"))));
     let accounts = accounts_on(store);
-    let r = accounts.credits().allocate(&admin, target.id, CreditKind::Export, 10, None).await;
+    let r =
+        accounts.credits().allocate(&admin, target.id, CreditKind::Export, 10, None, None).await;
     assert!(matches!(r, Err(AllocateError::Internal(_))), "{r:?}");
     assert_eq!(commits.load(Ordering::SeqCst), 0);
 }
@@ -168,8 +169,11 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     let audit_before = w.mem.store.audit_entries().await.len();
     // The audit entry is the allocation's last write.
     w.mem.store.fail_next("audit.append");
-    let r =
-        w.accounts().credits().allocate(&w.admin, sam.member(), CreditKind::Export, 40, None).await;
+    let r = w
+        .accounts()
+        .credits()
+        .allocate(&w.admin, sam.member(), CreditKind::Export, 40, None, None)
+        .await;
     assert!(matches!(r, Err(AllocateError::Internal(_))), "{r:?}");
     assert_eq!(w.mem.store.ledger().await.len(), ledger_before);
     assert_eq!(w.mem.store.audit_entries().await.len(), audit_before);
@@ -181,7 +185,7 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     let new =
         NewMember { first_name: "Zed".into(), last_name: None, email: "zed@acme.test".into() };
     assert!(matches!(
-        w.accounts().team().add_member(&w.admin, &new).await,
+        w.accounts().team().add_member(&w.admin, &new, None).await,
         Err(AddMemberError::Internal(_))
     ));
     assert!(
@@ -189,14 +193,14 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     );
     assert!(w.mem.last_mail(MailKind::Invitation, "zed@acme.test").await.is_none());
     // And succeeds once the fault is gone.
-    w.accounts().team().add_member(&w.admin, &new).await.unwrap();
+    w.accounts().team().add_member(&w.admin, &new, None).await.unwrap();
 
     // A failed commit, too.
     w.mem.store.fail_next("commit");
     assert!(
         w.accounts()
             .credits()
-            .allocate(&w.admin, sam.member(), CreditKind::Export, 40, None)
+            .allocate(&w.admin, sam.member(), CreditKind::Export, 40, None, None)
             .await
             .is_err()
     );

@@ -243,13 +243,20 @@ impl CreditWorld {
         let result: Result<(), String> = match *op {
             CreditOp::Grant { kind, amount } => a
                 .operator()
-                .grant_credits(&op_(), self.w.org, kind_of(kind), amount, "grant")
+                .grant_credits(&op_(), self.w.org, (kind_of(kind), amount, "grant"), None)
                 .await
                 .map(drop)
                 .map_err(|e| format!("{e:?}")),
             CreditOp::Allocate { m, kind, amount } => a
                 .credits()
-                .allocate(&self.w.admin, self.members[m].member(), kind_of(kind), amount, None)
+                .allocate(
+                    &self.w.admin,
+                    self.members[m].member(),
+                    kind_of(kind),
+                    amount,
+                    None,
+                    None,
+                )
                 .await
                 .map(drop)
                 .map_err(|e| match e {
@@ -258,21 +265,21 @@ impl CreditWorld {
                     | AllocateError::MemberNotFound => "refused".into(),
                     other => format!("{other:?}"),
                 }),
-            CreditOp::Reclaim { m, kind, amount } => {
-                a.credits()
-                    .reclaim(&self.w.admin, self.members[m].member(), kind_of(kind), amount, None)
-                    .await
-                    .map(drop)
-                    .map_err(|e| match e {
-                        AllocateError::InsufficientUnspent { .. }
-                        | AllocateError::MemberNotFound => "refused".into(),
-                        other => format!("{other:?}"),
-                    })
-            }
+            CreditOp::Reclaim { m, kind, amount } => a
+                .credits()
+                .reclaim(&self.w.admin, self.members[m].member(), kind_of(kind), amount, None, None)
+                .await
+                .map(drop)
+                .map_err(|e| match e {
+                    AllocateError::InsufficientUnspent { .. } | AllocateError::MemberNotFound => {
+                        "refused".into()
+                    }
+                    other => format!("{other:?}"),
+                }),
             CreditOp::Consume { who, kind, amount, event } => {
                 let actor = who.map_or(&self.w.admin, |m| &self.members[m]);
                 a.credits()
-                    .consume(actor, &consume(kind_of(kind), amount, &format!("e{event}")))
+                    .consume(actor, &consume(kind_of(kind), amount, &format!("e{event}")), None)
                     .await
                     .map(drop)
                     .map_err(|e| match e {
@@ -450,9 +457,9 @@ fn model_licences_and_admins_hold_over_random_sequences() {
                             last_name: None,
                             email: format!("new{added}@acme.test"),
                         };
-                        let r = team.add_member(&actor, &new).await;
+                        let r = team.add_member(&actor, &new, None).await;
                         if enabled < licences {
-                            ids.push(r.expect("a free licence").id);
+                            ids.push(r.expect("a free licence").member.id);
                             model.push(MemberModel { admin: false, enabled: true, actor: None });
                         } else {
                             assert!(

@@ -281,6 +281,19 @@ impl CreditRepo for SeaTx {
         Ok(())
     }
 
+    async fn entry(
+        &mut self,
+        org: OrganisationId,
+        id: LedgerEntryId,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        let found = ledger_entries::Entity::find_by_id(id.as_uuid())
+            .filter(ledger_entries::Column::OrgId.eq(org.as_uuid()))
+            .one(&self.r())
+            .await
+            .map_err(db_err)?;
+        found.map(ledger_entry).transpose()
+    }
+
     async fn find_consumption(
         &mut self,
         org: OrganisationId,

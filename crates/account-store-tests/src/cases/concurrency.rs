@@ -82,7 +82,7 @@ pub(super) async fn add(accounts: &Accounts, admin: &Actor, n: usize) -> Member 
         last_name: None,
         email: format!("member{n}@example.com"),
     };
-    accounts.team().add_member(admin, &new).await.unwrap()
+    accounts.team().add_member(admin, &new, None).await.unwrap().member
 }
 
 /// The whole ledger of `org`, oldest first, read page by page.
@@ -123,7 +123,12 @@ pub(crate) async fn allocations_never_overdraw_the_pool(f: Factory) {
     }
     processes[1]
         .operator()
-        .grant_credits(&Operator::new("suite"), org, CreditKind::Export, GRANTED, "invoice 1")
+        .grant_credits(
+            &Operator::new("suite"),
+            org,
+            (CreditKind::Export, GRANTED, "invoice 1"),
+            None,
+        )
         .await
         .unwrap();
 
@@ -135,7 +140,7 @@ pub(crate) async fn allocations_never_overdraw_the_pool(f: Factory) {
         tasks.push(tokio::spawn(async move {
             let outcome = accounts
                 .credits()
-                .allocate(&admin, member, CreditKind::Export, AMOUNT, Some("sprint"))
+                .allocate(&admin, member, CreditKind::Export, AMOUNT, Some("sprint"), None)
                 .await;
             (member, outcome)
         }));
@@ -214,7 +219,7 @@ pub(crate) async fn add_member_never_exceeds_licences(f: Factory) {
                 last_name: None,
                 email: format!("new{i}@example.com"),
             };
-            accounts.team().add_member(&admin, &new).await
+            accounts.team().add_member(&admin, &new, None).await
         }));
     }
     let (mut added, mut refused, mut unexpected) = (0, 0, Vec::new());
@@ -356,10 +361,14 @@ pub(crate) async fn consumption_with_one_event_id_is_recorded_once(f: Factory) {
     let sub = add(&processes[0], &admin, 1).await;
     processes[0]
         .operator()
-        .grant_credits(&Operator::new("suite"), org, CreditKind::Export, 100, "invoice")
+        .grant_credits(&Operator::new("suite"), org, (CreditKind::Export, 100, "invoice"), None)
         .await
         .unwrap();
-    processes[0].credits().allocate(&admin, sub.id, CreditKind::Export, 100, None).await.unwrap();
+    processes[0]
+        .credits()
+        .allocate(&admin, sub.id, CreditKind::Export, 100, None, None)
+        .await
+        .unwrap();
     let me = session_actor(&sub);
     let input = ConsumeInput {
         kind: "export".into(),
@@ -372,7 +381,8 @@ pub(crate) async fn consumption_with_one_event_id_is_recorded_once(f: Factory) {
     for i in 0..TASKS {
         let accounts = processes[i % 2].clone();
         let input = input.clone();
-        tasks.push(tokio::spawn(async move { accounts.credits().consume(&me, &input).await }));
+        tasks
+            .push(tokio::spawn(async move { accounts.credits().consume(&me, &input, None).await }));
     }
     let (mut recorded, mut replayed, mut in_flight, mut unexpected) = (0, 0, 0, Vec::new());
     for task in tasks {
@@ -438,13 +448,13 @@ pub(crate) async fn invitations_in_two_organisations_never_clash_on_usernames(f:
                     last_name: None,
                     email: format!("jane{r}@org{i}.example"),
                 };
-                accounts.team().add_member(&admin, &new).await
+                accounts.team().add_member(&admin, &new, None).await
             }));
         }
         for task in round {
             match task.await.unwrap() {
                 Ok(member) => {
-                    usernames.insert(member.username.as_str().to_owned());
+                    usernames.insert(member.member.username.as_str().to_owned());
                 }
                 Err(e) => unexpected.push(format!("{e:?}")),
             }

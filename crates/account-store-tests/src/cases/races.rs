@@ -27,7 +27,7 @@ const MOVES: usize = 6;
 async fn grant(accounts: &Accounts, org: OrganisationId, amount: i64) {
     accounts
         .operator()
-        .grant_credits(&Operator::new("suite"), org, CreditKind::Export, amount, "invoice")
+        .grant_credits(&Operator::new("suite"), org, (CreditKind::Export, amount, "invoice"), None)
         .await
         .unwrap();
 }
@@ -98,7 +98,7 @@ pub(crate) async fn allocation_racing_deletion_strands_nothing(f: Factory) {
         let sub = add(&processes[0], &admin, round).await;
         processes[1]
             .credits()
-            .allocate(&admin, sub.id, CreditKind::Export, 20, None)
+            .allocate(&admin, sub.id, CreditKind::Export, 20, None, None)
             .await
             .unwrap();
         let me = session_actor(&sub);
@@ -107,7 +107,7 @@ pub(crate) async fn allocation_racing_deletion_strands_nothing(f: Factory) {
         for i in 0..MOVES {
             let accounts = processes[i % 2].clone();
             moves.push(tokio::spawn(async move {
-                accounts.credits().allocate(&admin, sub.id, CreditKind::Export, 5, None).await
+                accounts.credits().allocate(&admin, sub.id, CreditKind::Export, 5, None, None).await
             }));
         }
         let accounts = processes[round % 2].clone();
@@ -146,7 +146,7 @@ pub(crate) async fn allocation_racing_disable_lands_nothing_after_it(f: Factory)
         for i in 0..MOVES {
             let accounts = processes[i % 2].clone();
             moves.push(tokio::spawn(async move {
-                accounts.credits().allocate(&admin, sub.id, CreditKind::Export, 5, None).await
+                accounts.credits().allocate(&admin, sub.id, CreditKind::Export, 5, None, None).await
             }));
         }
         // The disable's answer, and what the member held right after it.
@@ -188,7 +188,7 @@ pub(crate) async fn consumption_racing_deletion_strands_nothing(f: Factory) {
         let sub = add(&processes[0], &admin, round).await;
         processes[1]
             .credits()
-            .allocate(&admin, sub.id, CreditKind::Export, 100, None)
+            .allocate(&admin, sub.id, CreditKind::Export, 100, None, None)
             .await
             .unwrap();
         let me = session_actor(&sub);
@@ -203,7 +203,9 @@ pub(crate) async fn consumption_racing_deletion_strands_nothing(f: Factory) {
                 provider: "acme-data".into(),
                 event_id: format!("evt-{round}-{i}"),
             };
-            moves.push(tokio::spawn(async move { accounts.credits().consume(&me, &input).await }));
+            moves.push(tokio::spawn(
+                async move { accounts.credits().consume(&me, &input, None).await },
+            ));
         }
         let accounts = processes[round % 2].clone();
         let deletion =
@@ -241,9 +243,11 @@ pub(crate) async fn grants_racing_expiries_keep_the_pool_whole(f: Factory) {
             let op = Operator::new("suite");
             let ops = accounts.operator();
             if i % 2 == 0 {
-                ops.grant_credits(&op, org, CreditKind::Export, 10, "top-up").await.map(|_| 10)
+                ops.grant_credits(&op, org, (CreditKind::Export, 10, "top-up"), None)
+                    .await
+                    .map(|_| 10)
             } else {
-                ops.expire_credits(&op, org, CreditKind::Export, 60, "end of term")
+                ops.expire_credits(&op, org, (CreditKind::Export, 60, "end of term"), None)
                     .await
                     .map(|_| -60)
             }
