@@ -62,6 +62,44 @@ fn the_embedded_default_serves_a_demo_and_prints_its_login_once() {
     again.stop();
 }
 
+/// The database (and its `-wal` / `-shm` files), the key file and the mailbox's `.eml` files
+/// (codes, invitation tokens) are the server user's alone: files 0600, directories 0700.
+#[cfg(unix)]
+#[test]
+fn data_files_and_mails_are_readable_by_the_servers_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new(Backend::Sqlite);
+    let app = site.serve();
+    let org = app.org("Acme", "ada@acme.test", 5);
+    app.member(&org, "Sam", "sam@acme.test");
+    let data = site.dir.join("data");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode()
+            & 0o777
+    };
+    for dir in [data.clone(), site.mailbox()] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    let mut files = vec![data.join("accounts.db"), data.join("secret.key")];
+    for suffix in ["-wal", "-shm"] {
+        let f = data.join(format!("accounts.db{suffix}"));
+        assert!(f.exists(), "{} (WAL mode)", f.display());
+        files.push(f);
+    }
+    let mails: Vec<_> = std::fs::read_dir(site.mailbox())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert!(!mails.is_empty(), "the invitation is in the mailbox");
+    files.extend(mails);
+    for file in files {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    app.stop();
+}
+
 #[test]
 fn restart_keeps_everything() {
     for backend in backends("restart_keeps_everything") {
@@ -224,6 +262,106 @@ fn sigterm_finishes_in_flight_requests_and_leaves_nothing_half_written() {
         }
     }
     assert_eq!(entries, answered);
+    app.stop();
+}
+
+/// A burst of log-ins beyond the hashing queue's bound is refused at once with 503 and
+/// `Retry-After` (nothing piles up, nothing fails with 500), and log-ins work again after it.
+#[test]
+fn log_ins_past_the_hashing_queue_answer_503_with_retry_after() {
+    let site = Site::new(Backend::Sqlite);
+    let mut cmd = site.serve_command();
+    cmd.env("ACCOUNTS_PASSWORD_HASH_QUEUE", "1");
+    let app = Arc::new(site.start(cmd));
+    app.org("Acme", "ada@acme.test", 5);
+    let body = json!({"email": "ada@acme.test", "password": PASSWORD});
+    let burst: Vec<_> = (0..24)
+        .map(|_| {
+            let (app, body) = (app.clone(), body.clone());
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let r = app.send("POST", "/api/v1/auth/login", &Auth::None, &[], Some(&body));
+                (r, started.elapsed())
+            })
+        })
+        .collect();
+    let answers: Vec<_> = burst.into_iter().map(|t| t.join().unwrap()).collect();
+    let ok = answers.iter().filter(|(r, _)| r.status == 200).count();
+    let refused: Vec<_> = answers.iter().filter(|(r, _)| r.status == 503).collect();
+    let statuses: Vec<u16> = answers.iter().map(|(r, _)| r.status).collect();
+    assert_eq!(ok + refused.len(), answers.len(), "only 200 or 503: {statuses:?}");
+    assert!(ok >= 1 && !refused.is_empty(), "{statuses:?}");
+    for (r, _) in &refused {
+        r.expect_problem(503, "unavailable");
+        assert!(r.header("retry-after").is_some_and(|v| v.parse::<u64>().is_ok()), "{r:?}");
+    }
+    let slowest_refusal = refused.iter().map(|(_, t)| *t).max().unwrap();
+    let slowest_login = answers.iter().filter(|(r, _)| r.status == 200).map(|(_, t)| *t).max();
+    crate::support::say(&format!(
+        "hashing queue of 1: {ok} log-ins of 24 hashed, {} refused (slowest refusal {slowest_refusal:?}, slowest log-in {slowest_login:?})",
+        refused.len()
+    ));
+    app.login("ada@acme.test", PASSWORD);
+    Arc::into_inner(app).unwrap().stop();
+}
+
+/// Slow clients are cut within the configured timeouts: 40 connections that each send a byte
+/// of a request head every 0.4 s (the attack, sped up) are closed at the header
+/// timeout, and a connection that sends nothing at the idle timeout, while a normal client is
+/// served throughout.
+#[test]
+fn slow_clients_are_cut_within_the_configured_timeout() {
+    use std::io::{Read, Write};
+    let site = Site::new(Backend::Sqlite);
+    let mut cmd = site.serve_command();
+    cmd.env("ACCOUNTS_HEADER_TIMEOUT_SECONDS", "2").env("ACCOUNTS_IDLE_TIMEOUT_SECONDS", "3");
+    let app = site.start(cmd);
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let started = std::time::Instant::now();
+    let slow: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+                let head =
+                    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+                for byte in head {
+                    if s.write_all(&[*byte]).is_err() {
+                        return started.elapsed();
+                    }
+                    // A read of 0 bytes (or an error other than the timeout) is the cut.
+                    match s.read(&mut [0u8; 64]) {
+                        Ok(0) => return started.elapsed(),
+                        Err(e)
+                            if e.kind() != std::io::ErrorKind::WouldBlock
+                                && e.kind() != std::io::ErrorKind::TimedOut =>
+                        {
+                            return started.elapsed();
+                        }
+                        _ => {}
+                    }
+                }
+                panic!("the whole head was sent byte by byte without being cut");
+            })
+        })
+        .collect();
+    let silent = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let _ = s.read(&mut [0u8; 64]);
+        started.elapsed()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    app.get("/healthz", &Auth::None).expect(200);
+    let cut: Vec<Duration> = slow.into_iter().map(|t| t.join().unwrap()).collect();
+    let silent = silent.join().unwrap();
+    let (first, last) = (cut.iter().min().unwrap(), cut.iter().max().unwrap());
+    crate::support::say(&format!(
+        "slow clients: 40 dripping heads cut between {first:?} and {last:?} (header timeout 2 s); a silent connection closed after {silent:?} (idle timeout 3 s)"
+    ));
+    assert!(*first >= Duration::from_millis(1800), "cut before the timeout: {first:?}");
+    assert!(*last < Duration::from_millis(4000), "a slow client was held past 4 s: {last:?}");
+    assert!(silent >= Duration::from_millis(2800) && silent < Duration::from_secs(5), "{silent:?}");
     app.stop();
 }
 

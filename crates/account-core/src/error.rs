@@ -134,7 +134,10 @@ impl From<crate::ports::StoreError> for InternalError {
 
 impl From<crate::ports::HashError> for InternalError {
     fn from(error: crate::ports::HashError) -> Self {
-        Self::new(error)
+        // A full hashing queue clears within moments: the caller may retry, like a database
+        // that does not answer.
+        let unavailable = matches!(error, crate::ports::HashError::Busy);
+        Self { unavailable, source: Box::new(error) }
     }
 }
 

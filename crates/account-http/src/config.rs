@@ -99,6 +99,20 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// How long `run` waits for requests in progress after the shutdown signal.
     pub shutdown_grace: std::time::Duration,
+    /// `Strict-Transport-Security: max-age=…` on every answer; `None` (the default) sends none.
+    /// Only for a server its clients reach over HTTPS (through a TLS-terminating proxy).
+    pub hsts_max_age: Option<std::time::Duration>,
+    /// Proxies whose `X-Forwarded-For` names the client (for throttling and the access log);
+    /// none by default, so the client is the TCP peer.
+    pub trusted_proxies: crate::TrustedProxies,
+    /// Longest a client may take from a request's first byte to the end of its head; past
+    /// it the connection is closed.
+    pub header_timeout: std::time::Duration,
+    /// Longest a request body may take to arrive; past it, 408 and the connection is closed.
+    pub body_timeout: std::time::Duration,
+    /// Longest a connection stays open without a request in progress (keep-alive), and
+    /// longest a write to a client that does not read may stall.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -108,6 +122,11 @@ impl Default for HttpConfig {
             login_rate_limit: LoginRateLimit::default(),
             max_body_bytes: 64 * 1024,
             shutdown_grace: std::time::Duration::from_secs(10),
+            hsts_max_age: None,
+            trusted_proxies: crate::TrustedProxies::default(),
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            idle_timeout: std::time::Duration::from_secs(75),
         }
     }
 }

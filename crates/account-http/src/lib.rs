@@ -7,21 +7,27 @@
 
 mod api;
 mod auth;
+mod client_addr;
 mod config;
 mod dto;
 mod errors;
 mod etag;
+mod headers;
 mod idempotency;
 mod middleware;
 mod pagination;
+mod panics;
 mod problem;
 mod ratelimit;
 mod responses;
+mod serve;
 mod server;
 mod state;
 
+pub use client_addr::{TrustedProxies, TrustedProxiesError, client_address};
 pub use config::{
     HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
 };
+pub use panics::install_panic_hook;
 pub use problem::{PROBLEM_BASE, ProblemType};
 pub use server::{BoundServer, HttpServer, openapi_json};

@@ -1,13 +1,14 @@
 //! The one middleware around every request: request id, body size limit, global conversion of
-//! poem's errors into problem+json, the impersonation banner header, and one structured access
-//! log line per request.
+//! poem's errors into problem+json, the security headers (`headers.rs`), the impersonation
+//! banner header, and one structured access log line per request (with the client address of
+//! `client_addr.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use poem::error::ReadBodyError;
-use poem::http::{HeaderName, HeaderValue};
+use poem::http::{HeaderName, HeaderValue, header};
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use poem_openapi::OperationId;
 use tracing::Instrument;
@@ -84,6 +85,8 @@ pub(crate) async fn observe<E: Endpoint>(
 ) -> poem::Result<Response> {
     let start = Instant::now();
     let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let client = crate::client_addr::of(&req, &state.trusted_proxies);
     let request_id = req
         .header(REQUEST_ID)
         .filter(|v| sane_request_id(v))
@@ -93,8 +96,20 @@ pub(crate) async fn observe<E: Endpoint>(
     let span = tracing::info_span!("request", request_id = %request_id);
 
     let body = req.take_body();
-    let mut resp = match body.into_bytes_limit(state.config.max_body_bytes).await {
-        Ok(bytes) => {
+    let read = body.into_bytes_limit(state.config.max_body_bytes);
+    let mut resp = match tokio::time::timeout(state.config.body_timeout, read).await {
+        Err(_) => {
+            let secs = state.config.body_timeout.as_secs();
+            let mut resp = ProblemJson(Problem::new(
+                ProblemType::RequestTimeout,
+                format!("the request body must arrive within {secs} seconds"),
+            ))
+            .into_response();
+            // The rest of the body may still come: this connection serves nothing more.
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+        Ok(Ok(bytes)) => {
             req.set_body(bytes);
             let call = CURRENT_REQUEST_ID.scope(request_id.clone(), next.call(req));
             match call.instrument(span.clone()).await {
@@ -104,18 +119,19 @@ pub(crate) async fn observe<E: Endpoint>(
                 }
             }
         }
-        Err(ReadBodyError::PayloadTooLarge) => ProblemJson(Problem::new(
+        Ok(Err(ReadBodyError::PayloadTooLarge)) => ProblemJson(Problem::new(
             ProblemType::PayloadTooLarge,
             format!("the body must be at most {} bytes", state.config.max_body_bytes),
         ))
         .into_response(),
-        Err(_) => ProblemJson(Problem::new(
+        Ok(Err(_)) => ProblemJson(Problem::new(
             ProblemType::MalformedRequest,
             "the request body could not be read",
         ))
         .into_response(),
     };
 
+    state.headers.apply(&path, || crate::server::allow_table().methods(&path), &mut resp);
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static(REQUEST_ID), v);
@@ -142,6 +158,7 @@ pub(crate) async fn observe<E: Endpoint>(
             status,
             latency_ms,
             request_id = %request_id,
+            client = %client.map_or_else(|| "-".to_owned(), |ip| ip.to_string()),
             "request served"
         );
     });

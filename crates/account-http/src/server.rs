@@ -7,13 +7,14 @@ use std::sync::{Arc, OnceLock};
 
 use account_core::Accounts;
 use poem::endpoint::{BoxEndpoint, make_sync};
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::web::Html;
+use poem::middleware::CatchPanic;
 use poem::{EndpointExt, Response, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::config::HttpConfig;
+use crate::headers::{self, AllowTable, SwaggerFiles};
 use crate::middleware::{self, Routes};
+use crate::serve::Deadlines;
 use crate::state::AppState;
 
 /// The API's base path.
@@ -52,10 +53,23 @@ fn spec() -> &'static str {
     SPEC.get_or_init(|| service().spec())
 }
 
-/// Swagger UI's page, with the document inlined, rendered once per process.
-fn swagger_html() -> &'static str {
-    static HTML: OnceLock<String> = OnceLock::new();
-    HTML.get_or_init(|| service().swagger_ui_html())
+/// Swagger UI as separate files (so that its CSP needs no inline code), made once per process.
+fn swagger_files() -> &'static SwaggerFiles {
+    static FILES: OnceLock<SwaggerFiles> = OnceLock::new();
+    FILES.get_or_init(|| {
+        headers::swagger_files(&service().swagger_ui_html(), &format!("{BASE_PATH}/openapi.json"))
+    })
+}
+
+/// The methods of every route, for `Allow` on 405 answers.
+pub(crate) fn allow_table() -> &'static AllowTable {
+    static TABLE: OnceLock<AllowTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let document = format!("{BASE_PATH}/openapi.json");
+        let mut fixed = vec![document.as_str(), "/healthz", "/readyz"];
+        fixed.extend(headers::swagger_routes(swagger_files()).map(|(path, _, _)| path));
+        AllowTable::new(spec(), BASE_PATH, &fixed)
+    })
 }
 
 /// Operation id → method and path, for the access log.
@@ -84,6 +98,7 @@ fn routes_of(spec: &str) -> Routes {
 pub struct HttpServer {
     state: Arc<AppState>,
     grace: std::time::Duration,
+    deadlines: Deadlines,
 }
 
 impl HttpServer {
@@ -93,7 +108,8 @@ impl HttpServer {
     pub fn new(accounts: Accounts, config: HttpConfig) -> Self {
         let routes = routes().clone();
         let grace = config.shutdown_grace;
-        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace }
+        let deadlines = Deadlines { header: config.header_timeout, idle: config.idle_timeout };
+        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace, deadlines }
     }
 
     /// The OpenAPI document.
@@ -111,7 +127,7 @@ impl HttpServer {
         let observed = self.state.clone();
         let document =
             make_sync(|_| Response::builder().content_type("application/json").body(spec()));
-        let ui = make_sync(|_| Html(swagger_html()));
+
         // Probes for process managers and load balancers, outside the versioned API:
         // `/healthz` says the process answers, `/readyz` that its database does too.
         let alive = make_sync(|_| {
@@ -134,13 +150,21 @@ impl HttpServer {
                 }
             }
         });
-        Route::new()
+        let mut route = Route::new()
             .at(format!("{BASE_PATH}/openapi.json"), get(document))
-            .nest(BASE_PATH, service())
-            .at("/docs", get(ui))
+            .nest(BASE_PATH, service());
+        for (path, content_type, body) in headers::swagger_routes(swagger_files()) {
+            route = route.at(
+                path,
+                get(make_sync(move |_| Response::builder().content_type(content_type).body(body))),
+            );
+        }
+        route
             .at("/healthz", get(alive))
             .at("/readyz", get(ready))
             .data(state)
+            // Inside `observe`, so that a panic's 500 gets the request id and an access line.
+            .with(CatchPanic::new().with_handler(crate::panics::into_response))
             .around(move |ep, req| middleware::observe(ep, req, observed.clone()))
             .boxed()
     }
@@ -162,15 +186,15 @@ impl HttpServer {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(&self, addr: SocketAddr) -> std::io::Result<BoundServer> {
-        let acceptor = TcpListener::bind(addr).into_acceptor().await?;
-        Ok(BoundServer { server: self.clone(), acceptor })
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(BoundServer { server: self.clone(), listener })
     }
 }
 
 /// A server bound to its address, ready to run.
 pub struct BoundServer {
     server: HttpServer,
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
 }
 
 impl std::fmt::Debug for BoundServer {
@@ -185,11 +209,12 @@ impl BoundServer {
     /// The address it listens on.
     #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied())
+        self.listener.local_addr().ok()
     }
 
     /// Serves until `shutdown` completes, then lets requests in progress finish (up to the
-    /// configured grace period).
+    /// configured grace period). Connections are held to the configured header and idle
+    /// timeouts (see `serve.rs`).
     ///
     /// # Errors
     /// When the listener fails.
@@ -197,9 +222,7 @@ impl BoundServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let grace = self.server.grace;
-        poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.server.endpoint(), shutdown, Some(grace))
-            .await
+        let (grace, deadlines) = (self.server.grace, self.server.deadlines);
+        crate::serve::serve(self.listener, self.server.endpoint(), deadlines, shutdown, grace).await
     }
 }

@@ -7,7 +7,9 @@ use account_core::Accounts;
 use account_core::domain::secret::SecretDigest;
 use poem::Request;
 
+use crate::client_addr::TrustedProxies;
 use crate::config::HttpConfig;
+use crate::headers::SecurityHeaders;
 use crate::middleware::Routes;
 use crate::problem::Problem;
 use crate::ratelimit::LoginLimiter;
@@ -19,6 +21,7 @@ pub(crate) const OPERATOR_CONTEXT: &str = "operator-token";
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub max_body_bytes: usize,
+    pub body_timeout: std::time::Duration,
 }
 
 /// Shared by every request.
@@ -29,6 +32,8 @@ pub(crate) struct AppState {
     pub config: Limits,
     pub limiter: LoginLimiter,
     pub routes: Routes,
+    pub headers: SecurityHeaders,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -40,9 +45,14 @@ impl AppState {
         Self {
             limiter: LoginLimiter::new(config.login_rate_limit.clone()),
             operator,
-            config: Limits { max_body_bytes: config.max_body_bytes },
+            config: Limits {
+                max_body_bytes: config.max_body_bytes,
+                body_timeout: config.body_timeout,
+            },
             accounts,
             routes,
+            headers: SecurityHeaders::new(config.hsts_max_age),
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 

@@ -63,7 +63,7 @@ impl PasswordHasher for FastPasswordHasher {
         let (Some("test-sha256"), Some(salt), Some(digest)) =
             (parts.next(), parts.next(), parts.next())
         else {
-            return Err(HashError("not a test-sha256 hash".to_owned()));
+            return Err(HashError::Failed("not a test-sha256 hash".to_owned()));
         };
         let computed = Self::digest(salt, attempt.expose());
         Ok(hash.is_some() && computed == digest)

@@ -13,6 +13,7 @@ use account_sea::{KeptSessions, SeaOptions, SeaStore};
 use crate::adapters::{Argon2Hasher, OsRandom, ServerKey, ServerKeyring, SystemClock};
 use crate::config::{Config, KeySource, MailTransport};
 use crate::mail::{MailboxMailer, SmtpMailer};
+use crate::private_fs;
 use crate::worker::{Intervals, Worker};
 
 /// Why the server could not start or a command could not run. The message says what to do.
@@ -49,29 +50,26 @@ pub fn load_key(source: &KeySource) -> Result<ServerKey, AppError> {
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        private_fs::create_dir_all(dir)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
+    let mut file = private_fs::open_options().write(true).create_new(true).open(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
 }
 
-/// Connects to the configured database (creating the data directory for the embedded one)
-/// and applies migrations.
+/// Connects to the configured database (creating a SQLite file's directory 0700 and the file
+/// 0600 when missing) and applies migrations.
 ///
 /// # Errors
 /// [`AppError`] naming the database (password masked).
 pub async fn connect_store(config: &Config) -> Result<SeaStore, AppError> {
-    if let Some(path) = sqlite_file(&config.database.url())
-        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| fail(&format!("creating {}", dir.display()), e))?;
+    if let Some(path) = sqlite_file(&config.database.url()) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            private_fs::create_dir_all(dir)
+                .map_err(|e| fail(&format!("creating {}", dir.display()), e))?;
+        }
+        // Created here, 0600, rather than by SQLite with the umask's mode (often 0644).
+        private_fs::create_file_if_missing(&path)
+            .map_err(|e| fail(&format!("creating {}", path.display()), e))?;
     }
     let options = SeaOptions {
         max_connections: Some(config.db_max_connections),
@@ -110,7 +108,8 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 pub fn build_accounts(config: &Config, store: SeaStore) -> Result<Accounts, AppError> {
     let key = load_key(&config.key)?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let hasher = Argon2Hasher::new(cores).map_err(|e| fail("setting up argon2id", e))?;
+    let hasher =
+        Argon2Hasher::new(cores, config.hash_queue).map_err(|e| fail("setting up argon2id", e))?;
     // On a SQLite file, authentication's session reads are kept while nothing commits.
     let store: Arc<dyn Store> = match KeptSessions::wrap(store) {
         Ok(kept) => Arc::new(kept),
@@ -178,6 +177,7 @@ pub async fn shutdown_signal() {
 /// # Errors
 /// [`AppError`] when start-up fails.
 pub async fn serve(config: Config) -> Result<(), AppError> {
+    account_http::install_panic_hook();
     for (name, value) in config.summary() {
         tracing::info!(setting = name, value = %value, "configuration");
     }
@@ -205,6 +205,11 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         HttpConfig {
             operator_token,
             shutdown_grace: config.shutdown_timeout,
+            hsts_max_age: config.hsts_max_age,
+            trusted_proxies: config.trusted_proxies.clone(),
+            header_timeout: config.header_timeout,
+            body_timeout: config.body_timeout,
+            idle_timeout: config.idle_timeout,
             ..HttpConfig::default()
         },
     );

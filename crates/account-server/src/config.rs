@@ -45,13 +45,22 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives. `Debug` hides the URL's credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     /// The embedded default: a SQLite file in the data directory.
     Embedded(PathBuf),
     /// An explicit `sqlite://…` or `postgres://…` URL.
     Url(String),
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Embedded(path) => f.debug_tuple("Embedded").field(path).finish(),
+            Self::Url(url) => f.debug_tuple("Url").field(&mask_url(url)).finish(),
+        }
+    }
 }
 
 impl Database {
@@ -131,6 +140,18 @@ pub struct Config {
     pub demo: bool,
     /// Longest a graceful shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Password hashes that may wait for a hashing thread; past it, 503 with `Retry-After`.
+    pub hash_queue: usize,
+    /// `Strict-Transport-Security` max-age; `None` sends no HSTS header.
+    pub hsts_max_age: Option<Duration>,
+    /// Proxies whose `X-Forwarded-For` names the client; none by default.
+    pub trusted_proxies: account_http::TrustedProxies,
+    /// Longest from a request's first byte to the end of its head.
+    pub header_timeout: Duration,
+    /// Longest a request body may take to arrive.
+    pub body_timeout: Duration,
+    /// Longest a connection stays open between requests (or a write stalls).
+    pub idle_timeout: Duration,
 }
 
 /// The settings of the TOML file; every key is optional.
@@ -160,6 +181,12 @@ struct FileConfig {
     sqlite_cache_kib: Option<u32>,
     demo: Option<bool>,
     shutdown_timeout_seconds: Option<u64>,
+    password_hash_queue: Option<u32>,
+    hsts_max_age_seconds: Option<u32>,
+    trusted_proxies: Option<String>,
+    header_timeout_seconds: Option<u64>,
+    body_timeout_seconds: Option<u64>,
+    idle_timeout_seconds: Option<u64>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -399,6 +426,10 @@ impl Config {
             minutes("ACCOUNTS_INVITATION_TTL_HOURS", f.invitation_ttl_hours, 168, 3600)?;
         let shutdown_timeout =
             minutes("ACCOUNTS_SHUTDOWN_TIMEOUT_SECONDS", f.shutdown_timeout_seconds, 30, 1)?;
+        let header_timeout =
+            minutes("ACCOUNTS_HEADER_TIMEOUT_SECONDS", f.header_timeout_seconds, 10, 1)?;
+        let body_timeout = minutes("ACCOUNTS_BODY_TIMEOUT_SECONDS", f.body_timeout_seconds, 30, 1)?;
+        let idle_timeout = minutes("ACCOUNTS_IDLE_TIMEOUT_SECONDS", f.idle_timeout_seconds, 75, 1)?;
         if session_idle > session_absolute {
             return Err(err(
                 "ACCOUNTS_SESSION_IDLE_MINUTES",
@@ -447,6 +478,29 @@ impl Config {
             }),
             (None, file) => file,
         };
+        let hash_queue =
+            whole_number(env, "ACCOUNTS_PASSWORD_HASH_QUEUE", f.password_hash_queue, 1, 1_000_000)?
+                .map_or(crate::adapters::DEFAULT_HASH_QUEUE, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                });
+
+        // Four years is past any browser's cap; 0 turns it off like leaving it unset.
+        let hsts_max_age = whole_number(
+            env,
+            "ACCOUNTS_HSTS_MAX_AGE_SECONDS",
+            f.hsts_max_age_seconds,
+            0,
+            126_144_000,
+        )?
+        .filter(|n| *n > 0)
+        .map(|n| Duration::from_secs(u64::from(n)));
+
+        let trusted_proxies = match src.get("ACCOUNTS_TRUSTED_PROXIES", f.trusted_proxies.clone()) {
+            Some((setting, list)) => account_http::TrustedProxies::parse(&list)
+                .map_err(|e| err(&setting, e.to_string()))?,
+            None => account_http::TrustedProxies::default(),
+        };
+
         // The demo is for a newcomer's first run: only on the embedded default, never when a
         // database was chosen explicitly, and never with --no-demo.
         let demo = !overrides.no_demo
@@ -472,6 +526,12 @@ impl Config {
             sqlite_cache_kib,
             demo,
             shutdown_timeout,
+            hash_queue,
+            hsts_max_age,
+            trusted_proxies,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
         })
     }
 
@@ -516,27 +576,41 @@ impl Config {
             ("session_idle", format!("{} min", self.session_idle.as_secs() / 60)),
             ("session_absolute", format!("{} h", self.session_absolute.as_secs() / 3600)),
             ("invitation_ttl", format!("{} h", self.invitation_ttl.as_secs() / 3600)),
+            (
+                "timeouts",
+                format!(
+                    "header {} s, body {} s, idle {} s",
+                    self.header_timeout.as_secs(),
+                    self.body_timeout.as_secs(),
+                    self.idle_timeout.as_secs()
+                ),
+            ),
             ("db_max_connections", self.db_max_connections.to_string()),
             ("sqlite_cache", format!("{} KiB per connection", self.sqlite_cache_kib)),
+            ("password_hash_queue", self.hash_queue.to_string()),
+            (
+                "trusted_proxies",
+                if self.trusted_proxies.is_empty() {
+                    "none: the client is the TCP peer".to_owned()
+                } else {
+                    "set: X-Forwarded-For from them names the client".to_owned()
+                },
+            ),
+            (
+                "hsts",
+                self.hsts_max_age
+                    .map_or_else(|| "off".to_owned(), |a| format!("max-age={}", a.as_secs())),
+            ),
             ("demo", self.demo.to_string()),
             ("log", format!("{} ({:?})", self.log_filter, self.log_format)),
         ]
     }
 }
 
-/// Hides a password in a database URL (`postgres://user:***@host/db`).
+/// Hides every credential in a database URL or connection string (see [`crate::redact`]).
 #[must_use]
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            let masked =
-                if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
-            format!("{scheme}://{masked}@{host}")
-        }
-        None => url.to_owned(),
-    }
+    crate::redact::database_url(url)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -605,6 +679,57 @@ mod tests {
     }
 
     #[test]
+    fn slow_client_timeouts_have_defaults_and_can_be_set() {
+        let c = load(&[], &Overrides::default()).unwrap();
+        let secs = |d: Duration| d.as_secs();
+        assert_eq!(
+            (secs(c.header_timeout), secs(c.body_timeout), secs(c.idle_timeout)),
+            (10, 30, 75)
+        );
+        let set = [
+            ("ACCOUNTS_HEADER_TIMEOUT_SECONDS", "5"),
+            ("ACCOUNTS_BODY_TIMEOUT_SECONDS", "20"),
+            ("ACCOUNTS_IDLE_TIMEOUT_SECONDS", "120"),
+        ];
+        let c = load(&set, &Overrides::default()).unwrap();
+        assert_eq!(
+            (secs(c.header_timeout), secs(c.body_timeout), secs(c.idle_timeout)),
+            (5, 20, 120)
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_none_unless_listed() {
+        assert!(load(&[], &Overrides::default()).unwrap().trusted_proxies.is_empty());
+        let set = [("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")];
+        let c = load(&set, &Overrides::default()).unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            account_http::TrustedProxies::parse("10.0.0.0/8,192.0.2.7").unwrap()
+        );
+        let bad = [("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal")];
+        let e = load(&bad, &Overrides::default()).unwrap_err();
+        assert!(e.message.contains("entry 2"), "{e}");
+    }
+
+    #[test]
+    fn hsts_is_off_unless_a_max_age_is_set() {
+        assert_eq!(load(&[], &Overrides::default()).unwrap().hsts_max_age, None);
+        let set = [("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "31536000")];
+        let c = load(&set, &Overrides::default()).unwrap();
+        assert_eq!(c.hsts_max_age, Some(Duration::from_secs(31_536_000)));
+        let off = [("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "0")];
+        assert_eq!(load(&off, &Overrides::default()).unwrap().hsts_max_age, None);
+    }
+
+    #[test]
+    fn the_password_hash_queue_holds_256_unless_set() {
+        assert_eq!(load(&[], &Overrides::default()).unwrap().hash_queue, 256);
+        let set = [("ACCOUNTS_PASSWORD_HASH_QUEUE", "8")];
+        assert_eq!(load(&set, &Overrides::default()).unwrap().hash_queue, 8);
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         let cases = [
             ("ACCOUNTS_LISTEN", "localhost"),
@@ -617,6 +742,11 @@ mod tests {
             ("ACCOUNTS_DB_MAX_CONNECTIONS", "0"),
             ("ACCOUNTS_SQLITE_CACHE_KIB", "16"),
             ("ACCOUNTS_SQLITE_CACHE_KIB", "lots"),
+            ("ACCOUNTS_PASSWORD_HASH_QUEUE", "0"),
+            ("ACCOUNTS_HSTS_MAX_AGE_SECONDS", "forever"),
+            ("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
+            ("ACCOUNTS_HEADER_TIMEOUT_SECONDS", "0"),
+            ("ACCOUNTS_IDLE_TIMEOUT_SECONDS", "never"),
         ];
         for (name, value) in cases {
             let e = load(&[(name, value)], &Overrides::default()).unwrap_err();
@@ -677,9 +807,18 @@ mod tests {
         let text = format!("{:?} {:?}", c.summary(), c);
         for secret in ["op-token-0123", "hunter2-smtp", &"ab".repeat(32), "db-pass"] {
             assert!(!c.summary().iter().any(|(_, v)| v.contains(secret)), "{secret} in summary");
-            if secret != "db-pass" {
-                assert!(!text.contains(secret), "{secret} in Debug");
-            }
+            assert!(!text.contains(secret), "{secret} in Debug");
+        }
+        // Every credential form of a database address, in the summary and in `Debug`.
+        for (url, secret) in [
+            ("postgres://app:p@ss-w0rd@db/accounts", "ss-w0rd"),
+            ("postgres://db/accounts?user=app&password=q-secret", "q-secret"),
+            ("postgres://app@db/accounts?sslpassword=key-pass", "key-pass"),
+        ] {
+            let c = load(&[("ACCOUNTS_DATABASE_URL", url)], &Overrides::default()).unwrap();
+            let text = format!("{:?} {:?}", c.summary(), c);
+            assert!(!text.contains(secret), "{secret} shown: {text}");
+            assert!(text.contains("db/accounts"), "the database is still named: {text}");
         }
     }
 }

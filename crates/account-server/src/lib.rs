@@ -9,5 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod mail;
 pub mod memory;
+pub mod private_fs;
+pub mod redact;
 pub mod telemetry;
 pub mod worker;

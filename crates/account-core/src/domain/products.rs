@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::text::{TextError, bounded};
+use super::text::{TextError, bounded, bounded_stored};
 use crate::error::ValidationErrors;
 use crate::ids::ProductId;
 
@@ -25,6 +25,14 @@ impl ProductName {
     /// [`TextError`] naming what is wrong.
     pub fn parse(input: &str) -> Result<Self, TextError> {
         bounded(&collapse_spaces(input), MAX_OFFERING_LEN).map(Self)
+    }
+
+    /// Reads back a stored name (see [`bounded_stored`]): for stores, not input.
+    ///
+    /// # Errors
+    /// [`TextError`] when the stored name is damaged.
+    pub fn from_stored(stored: &str) -> Result<Self, TextError> {
+        bounded_stored(&collapse_spaces(stored), MAX_OFFERING_LEN).map(Self)
     }
 
     /// The name.

@@ -51,16 +51,27 @@ pub fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| match c {
+/// The value of one lower-case hex digit.
+const fn hex_digit(c: u8) -> Option<u8> {
+    match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
-    };
-    s.as_bytes().chunks(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
+    }
+}
+
+/// Exactly `2 * N` lower-case hex digits as `N` bytes. Works on bytes, never on `str`
+/// positions, so any input (multi-byte characters included) gives `None`, not a panic.
+fn decode_hex<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
+    if hex.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        let &[high, low] = pair else { return None };
+        *byte = (hex_digit(high)? << 4) | hex_digit(low)?;
+    }
+    Some(out)
 }
 
 /// The kind of a bearer token, shown as its prefix so that a leaked token is recognisable
@@ -116,12 +127,15 @@ impl Token {
     /// Parses a token of the expected kind; `None` for anything else.
     #[must_use]
     pub fn parse(kind: TokenKind, input: &str) -> Option<Self> {
-        let rest = input.trim().strip_prefix(kind.prefix())?;
+        // Bytes, not `str` positions: a multi-byte character where a hex digit belongs must
+        // read as "not a token", never split a character (which panics).
+        let rest = input.trim().as_bytes().strip_prefix(kind.prefix().as_bytes())?;
         if rest.len() != 96 {
             return None;
         }
-        let id = Uuid::from_slice(&from_hex(&rest[..32])?).ok()?;
-        let secret = <[u8; 32]>::try_from(from_hex(&rest[32..])?).ok()?;
+        let (id, secret) = rest.split_at(32);
+        let id = Uuid::from_bytes(decode_hex::<16>(id)?);
+        let secret = decode_hex::<32>(secret)?;
         Some(Self { kind, id, secret })
     }
 
@@ -152,7 +166,8 @@ impl Token {
     /// A short, non-secret prefix that identifies the token in lists (`ack_0193a1b2c3d4`).
     #[must_use]
     pub fn display_prefix(&self) -> String {
-        format!("{}{}", self.kind.prefix(), &to_hex(self.id.as_bytes())[..12])
+        let id = self.id.as_bytes();
+        format!("{}{}", self.kind.prefix(), to_hex(&id[..6]))
     }
 }
 
@@ -233,6 +248,26 @@ mod tests {
         assert_eq!(Token::parse(TokenKind::ApiKey, &text), None);
         assert_eq!(Token::parse(TokenKind::Session, &text[..90]), None);
         assert!(!format!("{t:?}").contains(&text[40..]));
+        assert_eq!(t.display_prefix(), &text[..16]);
+    }
+
+    #[test]
+    fn tokens_with_multi_byte_characters_are_refused_not_split() {
+        let rng = Counter(Mutex::new(3));
+        let text = Token::generate(TokenKind::Invitation, Uuid::from_u128(7), &rng).reveal();
+        // A two-byte character straddling every boundary the parser looks at (the end of the
+        // prefix, the id and the secret), keeping the byte length a token has.
+        for at in [3, 4, 35, 36, 37, 98] {
+            let mut bytes = text.as_bytes().to_vec();
+            bytes.splice(at..at + 2, "é".bytes());
+            let bent = String::from_utf8(bytes).unwrap();
+            assert_eq!(bent.len(), text.len());
+            assert_eq!(Token::parse(TokenKind::Invitation, &bent), None, "at {at}");
+        }
+        // Upper-case hex is not ours either.
+        let upper = format!("aci_{}", text[4..].to_uppercase());
+        assert_ne!(upper, text);
+        assert_eq!(Token::parse(TokenKind::Invitation, &upper), None);
     }
 
     #[test]

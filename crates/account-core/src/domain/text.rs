@@ -1,5 +1,5 @@
 //! Bounded free-text values (names, company, job title, reasons…): trimmed, no control
-//! characters, with a length limit counted in characters.
+//! characters, no invisible formatting characters, with a length limit counted in characters.
 
 use std::fmt;
 
@@ -20,6 +20,44 @@ pub enum TextError {
     /// Contains a line break, tab or other control character.
     #[error("must not contain line breaks or control characters")]
     ControlCharacter,
+    /// Contains an invisible formatting character or a line or paragraph separator.
+    #[error(
+        "must not contain invisible formatting characters (such as right-to-left overrides or zero-width spaces) or line separators"
+    )]
+    InvisibleCharacter,
+}
+
+/// Whether `c` changes how the text around it reads without being visible itself: Unicode's
+/// format characters (general category Cf: the bidirectional controls such as the
+/// right-to-left override U+202E and the isolates, zero-width spaces and joiners, the
+/// byte-order mark, tag characters, …) and the line and paragraph separators (Zl, Zp). In a
+/// name they reorder or hide what an admin list or a mail shows next to it.
+#[must_use]
+pub const fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// Trims `input` and checks it against `max` characters and for control characters.
@@ -37,7 +75,24 @@ pub fn bounded(input: &str, max: usize) -> Result<String, TextError> {
     if s.chars().any(char::is_control) {
         return Err(TextError::ControlCharacter);
     }
+    if s.chars().any(is_invisible_format) {
+        return Err(TextError::InvisibleCharacter);
+    }
     Ok(s.to_owned())
+}
+
+/// Reads back text [`bounded`] accepted, now or in an earlier version: invisible formatting
+/// characters, which earlier versions let through, are dropped rather than refused, so that
+/// such a row stays readable (and shows clean) until its owner saves it again.
+///
+/// # Errors
+/// [`TextError`] when the stored text breaks the other rules (a damaged row).
+pub fn bounded_stored(stored: &str, max: usize) -> Result<String, TextError> {
+    if !stored.chars().any(is_invisible_format) {
+        return bounded(stored, max);
+    }
+    let visible: String = stored.chars().filter(|c| !is_invisible_format(*c)).collect();
+    bounded(&visible, max)
 }
 
 macro_rules! bounded_text {
@@ -57,6 +112,14 @@ macro_rules! bounded_text {
             /// [`TextError`] naming what is wrong.
             pub fn parse(input: &str) -> Result<Self, TextError> {
                 bounded(input, Self::MAX_LEN).map(Self)
+            }
+
+            /// Reads back a stored value (see [`bounded_stored`]): for stores, not input.
+            ///
+            /// # Errors
+            /// [`TextError`] when the stored text is damaged.
+            pub fn from_stored(stored: &str) -> Result<Self, TextError> {
+                bounded_stored(stored, Self::MAX_LEN).map(Self)
             }
 
             /// The text.
@@ -154,12 +217,16 @@ bounded_text!(
 );
 
 impl ClientName {
-    /// Builds a client name from an arbitrary header value: control characters are dropped and
-    /// the text is cut to the limit, so a hostile user agent cannot fail a login.
+    /// Builds a client name from an arbitrary header value: control and invisible formatting
+    /// characters are dropped and the text is cut to the limit, so a hostile user agent cannot
+    /// fail a login.
     #[must_use]
     pub fn lossy(input: &str) -> Option<Self> {
-        let cleaned: String =
-            input.chars().filter(|c| !c.is_control()).take(Self::MAX_LEN).collect();
+        let cleaned: String = input
+            .chars()
+            .filter(|c| !c.is_control() && !is_invisible_format(*c))
+            .take(Self::MAX_LEN)
+            .collect();
         Self::parse(&cleaned).ok()
     }
 }
@@ -224,10 +291,63 @@ mod tests {
     }
 
     #[test]
+    fn invisible_formatting_characters_are_refused_in_every_name() {
+        let tricks = [
+            "Ada\u{202E}nimdA",     // right-to-left override
+            "Ada\u{2067}x\u{2069}", // right-to-left isolate and pop
+            "Ad\u{200B}a",          // zero-width space
+            "Ad\u{200D}a",          // zero-width joiner
+            "Ada\u{2028}Admin",     // line separator
+            "Ada\u{2029}Admin",     // paragraph separator
+            "\u{FEFF}Ada",          // byte-order mark
+            "Ada\u{00AD}",          // soft hyphen
+            "Ada\u{E0041}",         // tag character
+        ];
+        for trick in tricks {
+            for result in [
+                PersonName::parse(trick).map(|_| ()),
+                FullName::parse(trick).map(|_| ()),
+                CompanyName::parse(trick).map(|_| ()),
+                JobTitle::parse(trick).map(|_| ()),
+                OrganisationName::parse(trick).map(|_| ()),
+                PlanName::parse(trick).map(|_| ()),
+                PostalAddress::parse(trick).map(|_| ()),
+                PurchaseOrderNumber::parse(trick).map(|_| ()),
+                Reason::parse(trick).map(|_| ()),
+                KeyLabel::parse(trick).map(|_| ()),
+                DataType::parse(trick).map(|_| ()),
+                Provider::parse(trick).map(|_| ()),
+                EventId::parse(trick).map(|_| ()),
+            ] {
+                assert_eq!(result, Err(TextError::InvisibleCharacter), "{trick:?}");
+            }
+        }
+        // Visible letters of every script, and the usual punctuation of names, stay welcome.
+        for name in ["Åsa Öberg-Nuñez", "محمد", "שָׁלוֹם", "李小龍", "O'Brien, Jr."]
+        {
+            assert!(PersonName::parse(name).is_ok(), "{name}");
+        }
+        assert!(
+            TextError::InvisibleCharacter.to_string().contains("right-to-left"),
+            "the message says what to remove"
+        );
+    }
+
+    #[test]
+    fn stored_text_with_invisible_characters_reads_back_without_them() {
+        let stored = "Ada\u{202E}nimdA\u{200B}";
+        assert_eq!(PersonName::from_stored(stored).unwrap().as_str(), "AdanimdA");
+        assert_eq!(PersonName::from_stored("Ada").unwrap().as_str(), "Ada");
+        assert_eq!(PersonName::from_stored("\u{200B}"), Err(TextError::Empty));
+        assert_eq!(PersonName::from_stored("A\nB"), Err(TextError::ControlCharacter));
+    }
+
+    #[test]
     fn lossy_client_name_never_fails_on_long_or_dirty_input() {
         let name = ClientName::lossy(&format!("curl/8\u{7}{}", "x".repeat(500))).unwrap();
         assert_eq!(name.as_str().chars().count(), ClientName::MAX_LEN);
         assert!(ClientName::lossy("\u{1}").is_none());
+        assert_eq!(ClientName::lossy("curl\u{202E}/8").unwrap().as_str(), "curl/8");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::common::{Denied, acting_member, locked_member, op_error, session_only};
+use super::common::{
+    Denied, acting_member, locked_member, not_impersonating, op_error, session_only,
+};
 use super::profile::Me;
 use super::{Actor, Context, Credential};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
@@ -411,10 +413,13 @@ impl<'a> AuthService<'a> {
     /// Ends one of the caller's sessions.
     ///
     /// # Errors
-    /// [`SessionError::NotFound`] if it is not one of theirs.
+    /// [`SessionError::NotFound`] if it is not one of theirs; [`SessionError::Denied`] under an
+    /// impersonation (rule 16).
     pub async fn revoke_session(&self, actor: &Actor, id: SessionId) -> Result<(), SessionError> {
         let ctx = self.ctx;
         session_only(actor)?;
+        // Rule 16: an impersonating admin does not end the sub-user's own sessions.
+        not_impersonating(actor)?;
         let mut tx = ctx.ports.store.write().await?;
         locked_member(tx.as_mut(), actor).await?;
         let session = tx.sessions().get(id).await?;
@@ -431,10 +436,11 @@ impl<'a> AuthService<'a> {
     /// Ends every session of the caller's but the current one; returns how many ended.
     ///
     /// # Errors
-    /// [`SessionError::Denied`].
+    /// [`SessionError::Denied`], also under an impersonation (rule 16).
     pub async fn revoke_other_sessions(&self, actor: &Actor) -> Result<u64, SessionError> {
         let ctx = self.ctx;
         session_only(actor)?;
+        not_impersonating(actor)?;
         let mut tx = ctx.ports.store.write().await?;
         let member = locked_member(tx.as_mut(), actor).await?;
         let ended = tx.sessions().delete_for_member(member.id, actor.session()).await?;

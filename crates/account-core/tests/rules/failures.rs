@@ -12,13 +12,14 @@ use account_core::domain::member::{Member, MemberStatus, Profile, Role};
 use account_core::domain::preferences::Preferences;
 use account_core::domain::text::PersonName;
 use account_core::domain::username::Username;
-use account_core::mocks::{MockMailer, MockStore, MockTx};
-use account_core::ports::{MailError, StoreError};
+use account_core::mocks::{MockMailer, MockPasswordHasher, MockStore, MockTx};
+use account_core::ports::{HashError, MailError, StoreError};
+use account_core::services::auth::LoginError;
 use account_core::services::credits::AllocateError;
 use account_core::services::profile::{ProfileInput, SaveProfileError};
 use account_core::services::team::{AddMemberError, NewMember};
 use account_core::{Accounts, Actor, Credential, Ports, Settings};
-use account_memory::{FastPasswordHasher, FixedClock, SeededRandom, TestKeyring};
+use account_memory::{FastPasswordHasher, FixedClock, MemoryStore, SeededRandom, TestKeyring};
 
 use crate::support::World;
 
@@ -106,6 +107,29 @@ async fn a_failed_commit_reaches_the_caller_and_an_unavailable_store_says_so() {
     let r = accounts.profile().save_profile(&actor, &input, 3).await;
     let Err(SaveProfileError::Internal(e)) = r else { panic!("{r:?}") };
     assert!(e.is_unavailable());
+}
+
+/// A full hashing queue is a dependency unavailable for a moment (the API answers 503 with
+/// `Retry-After`), not a fault of ours (500) nor a wrong password (401).
+#[tokio::test]
+async fn a_busy_password_hasher_is_reported_as_unavailable() {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|_, _| Err(HashError::Busy));
+    let accounts = Accounts::new(
+        Ports {
+            store: Arc::new(MemoryStore::new()),
+            clock: Arc::new(FixedClock::default()),
+            random: Arc::new(SeededRandom::new(1)),
+            passwords: Arc::new(hasher),
+            keyring: Arc::new(TestKeyring::new(b"k")),
+        },
+        Settings::default(),
+    );
+    let r = accounts.auth().login("ada@acme.test", "a password of some length", None).await;
+    let Err(LoginError::Internal(e)) = r else { panic!("{r:?}") };
+    assert!(e.is_unavailable());
+    let failed: account_core::InternalError = HashError::Failed("out of memory".into()).into();
+    assert!(!failed.is_unavailable());
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use account_core::Denied;
 use account_core::domain::audit::{AuditAction, Principal};
 use account_core::domain::member::Role;
 use account_core::services::api_keys::ApiKeyError;
-use account_core::services::auth::AuthError;
+use account_core::services::auth::{AuthError, SessionError};
 use account_core::services::email_change::EmailChangeError;
 use account_core::services::impersonation::ImpersonationError;
 use account_core::services::profile::{ChangePasswordError, ProfileInput};
@@ -140,6 +140,23 @@ async fn rule_16_password_email_api_keys_and_deletion_are_out_of_reach() {
     ));
     // Admin pages are refused too: the request acts as the sub-user.
     assert!(w.accounts().team().summary(&as_sam).await.is_err());
+}
+
+#[tokio::test]
+async fn rule_16_the_sub_users_own_sessions_are_out_of_reach() {
+    let w = World::new().await;
+    let (sam, sam_token) = w.sub_user("sam").await;
+    let sams_session = w.accounts().auth().authenticate(&sam_token).await.unwrap().actor;
+    let started = w.accounts().impersonation().start(&w.admin, sam.member(), "help").await.unwrap();
+    let as_sam = w.accounts().auth().authenticate(&started.token).await.unwrap().actor;
+    let own = sams_session.session().unwrap();
+    let one = w.accounts().auth().revoke_session(&as_sam, own).await;
+    assert!(matches!(one, Err(SessionError::Denied(Denied::Impersonating))), "{one:?}");
+    let others = w.accounts().auth().revoke_other_sessions(&as_sam).await;
+    assert!(matches!(others, Err(SessionError::Denied(Denied::Impersonating))), "{others:?}");
+    // Sam's session still works; Sam himself may end it.
+    assert!(w.accounts().auth().authenticate(&sam_token).await.is_ok());
+    w.accounts().auth().revoke_other_sessions(&sams_session).await.unwrap();
 }
 
 /// `authenticate_me`, which `GET /me` uses to read the caller with the session in one

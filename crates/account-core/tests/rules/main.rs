@@ -13,6 +13,7 @@ mod failures;
 mod impersonation;
 mod membership;
 mod model;
+mod parsers;
 mod profile;
 mod security;
 mod support;

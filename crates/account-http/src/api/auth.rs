@@ -58,7 +58,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 404]
+    errors: [400, 401, 403, 404]
 }
 
 responses! {
@@ -68,7 +68,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<RevokedSessions>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -88,8 +88,10 @@ fn limit_keys(state: &AppState, req: &Request, email: &str) -> Vec<LimitKey> {
     let normalised = email.trim().to_lowercase();
     let digest = state.accounts.ports().keyring.digest(LIMIT_CONTEXT, normalised.as_bytes());
     let mut keys = vec![LimitKey::Email(to_hex(digest.as_bytes()))];
-    if let Some(addr) = req.remote_addr().as_socket_addr() {
-        keys.push(LimitKey::Client(addr.ip().to_string()));
+    // The same client address as the access log's: the peer, or behind a trusted proxy the
+    // address it forwards.
+    if let Some(ip) = crate::client_addr::of(req, &state.trusted_proxies) {
+        keys.push(LimitKey::Client(ip.to_string()));
     }
     keys
 }
@@ -202,7 +204,8 @@ impl AuthApi {
 
     /// Revoke one of my sessions
     ///
-    /// Ends one of the caller's log-in sessions (a lost laptop, an unknown client).
+    /// Ends one of the caller's log-in sessions (a lost laptop, an unknown client). Not while
+    /// impersonating: an admin does not end the sub-user's own sessions.
     #[oai(
         path = "/auth/sessions/:session_id",
         method = "delete",
@@ -229,7 +232,8 @@ impl AuthApi {
 
     /// Revoke my other sessions
     ///
-    /// Ends every session of the caller's except the one making the request.
+    /// Ends every session of the caller's except the one making the request. Not while
+    /// impersonating.
     #[oai(
         path = "/auth/sessions/revoke-others",
         method = "post",

@@ -44,8 +44,8 @@ impl ImpersonationApi {
     ///
     /// An enabled admin acts as an enabled sub-user of the same organisation, giving a reason
     /// (audited). Never another admin, never nested; it ends after 60 minutes, or with the
-    /// admin's session. Under it, the sub-user's password, email, API keys and account
-    /// deletion cannot be touched.
+    /// admin's session. Under it, the sub-user's password, email, API keys, sessions and
+    /// account deletion cannot be touched.
     #[oai(
         path = "/team/members/:member_id/impersonation",
         method = "post",

@@ -5,19 +5,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api_keys;
+mod client_address;
 mod credits;
 mod deletion;
 mod docs;
 mod edge_cases;
 mod email_change;
 mod errors;
+mod headers;
 mod impersonation;
 mod matrix;
 mod openapi;
 mod operator;
 mod organisation;
+mod panics;
 mod profile;
 mod server;
 mod sessions;
+mod slow_clients;
 mod support;
 mod team;

@@ -107,8 +107,8 @@ const MATRIX: &[(&str, [Outcome; 8])] = &[
     ("login", [A, A, A, A, A, F, A, A]),
     ("logout", [U, A, A, A, A, U, U, U]),
     ("listSessions", [U, A, A, A, A, U, U, U]),
-    ("revokeSession", [U, A, A, A, A, U, U, U]),
-    ("revokeOtherSessions", [U, A, A, A, A, U, U, U]),
+    ("revokeSession", [U, A, A, A, F, U, U, U]),
+    ("revokeOtherSessions", [U, A, A, A, F, U, U, U]),
     ("acceptInvitation", [A, A, A, A, A, A, A, A]),
     // me
     ("getMe", [U, A, A, A, A, U, U, U]),

@@ -79,6 +79,35 @@ async fn invalid_fields_are_each_named_and_nothing_is_saved() {
 }
 
 #[tokio::test]
+async fn names_with_bidi_overrides_zero_width_or_line_separators_are_refused_naming_the_field() {
+    let app = app();
+    let org = app.org("Acme", "ada@acme.test", 5).await;
+    let me = Auth::bearer(&org.admin.token);
+    let bad = json!({
+        "first_name": "Ada\u{202E}nimdA",
+        "last_name": "Love\u{200B}lace",
+        "company": "Analytical\u{2028}Engines",
+        "job_title": "\u{2066}Programmer\u{2069}",
+    });
+    let r = app.put_if("/api/v1/me/profile", &me, "\"1\"", bad).await;
+    r.expect_problem(422, "validation-failed");
+    let mut fields = r.invalid_fields();
+    fields.sort();
+    assert_eq!(fields, ["company", "first_name", "job_title", "last_name"]);
+    assert!(r.text.contains("right-to-left"), "the message says what to remove: {}", r.text);
+    // An admin adding a member with such a name gets the same answer.
+    let added = app
+        .post(
+            "/api/v1/team/members",
+            &me,
+            json!({"first_name": "Eve\u{202E}", "email": "eve@acme.test"}),
+        )
+        .await;
+    added.expect_problem(422, "validation-failed");
+    assert_eq!(added.invalid_fields(), ["first_name"]);
+}
+
+#[tokio::test]
 async fn malformed_and_mistyped_bodies_are_400_problems() {
     let app = app();
     let org = app.org("Acme", "ada@acme.test", 5).await;

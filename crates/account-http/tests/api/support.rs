@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use account_core::domain::mail::MailMessage;
-use account_core::ports::{Keyring, Store, StoreError, Tx};
+use account_core::ports::{Keyring, PasswordHasher, Store, StoreError, Tx};
 use account_core::{Accounts, Ports, Settings};
 use account_http::{HttpConfig, HttpServer, OperatorToken, PROBLEM_BASE, ProblemType};
 use account_memory::{
@@ -313,6 +313,23 @@ pub fn faulty_app() -> App {
     let accounts = Accounts::new(ports, Settings::default());
     let server = HttpServer::new(accounts.clone(), config());
     App { accounts, clock, store, faults: Some(faulty), cli: TestClient::new(server.endpoint()) }
+}
+
+/// A fresh app over the in-memory adapters with `passwords` as the password hasher.
+pub fn app_with_hasher(passwords: Arc<dyn PasswordHasher>) -> App {
+    crate::server::capture();
+    let clock = Arc::new(FixedClock::default());
+    let store = MemoryStore::new();
+    let ports = Ports {
+        store: Arc::new(store.clone()),
+        clock: clock.clone(),
+        random: Arc::new(SeededRandom::new(7)),
+        passwords,
+        keyring: Arc::new(TestKeyring::new(b"account-memory test key")),
+    };
+    let accounts = Accounts::new(ports, Settings::default());
+    let server = HttpServer::new(accounts.clone(), config());
+    App { accounts, clock, store, faults: None, cli: TestClient::new(server.endpoint()) }
 }
 
 /// Which mails existed at some point, to find the ones sent after it.

@@ -33,7 +33,7 @@ fn api_key(m: Model) -> Result<ApiKey, StoreError> {
         id: ApiKeyId::from_uuid(m.id),
         member_id: MemberId::from_uuid(m.member_id),
         org_id: OrganisationId::from_uuid(m.org_id),
-        label: parse_opt("api_keys.label", m.label.as_deref(), KeyLabel::parse)?,
+        label: parse_opt("api_keys.label", m.label.as_deref(), KeyLabel::from_stored)?,
         prefix: m.prefix,
         secret: digest("api_keys.secret_digest", &m.secret_digest)?,
         created_at: m.created_at,

@@ -26,7 +26,7 @@ fn row(p: &Product) -> ActiveModel {
 fn product(m: Model) -> Result<Product, StoreError> {
     Ok(Product {
         id: ProductId::from_uuid(m.id),
-        name: parse("products.name", ProductName::parse(&m.name))?,
+        name: parse("products.name", ProductName::from_stored(&m.name))?,
         active: m.active,
         created_at: m.created_at,
     })

@@ -125,9 +125,9 @@ fn ledger_row(e: &LedgerEntry) -> ledger_entries::ActiveModel {
 fn ledger_entry(m: ledger_entries::Model) -> Result<LedgerEntry, StoreError> {
     let consumption = match (m.data_type, m.provider, m.event_id) {
         (Some(data_type), Some(provider), Some(event_id)) => Some(ConsumptionDetail {
-            data_type: parse("ledger_entries.data_type", DataType::parse(&data_type))?,
-            provider: parse("ledger_entries.provider", Provider::parse(&provider))?,
-            event_id: parse("ledger_entries.event_id", EventId::parse(&event_id))?,
+            data_type: parse("ledger_entries.data_type", DataType::from_stored(&data_type))?,
+            provider: parse("ledger_entries.provider", Provider::from_stored(&provider))?,
+            event_id: parse("ledger_entries.event_id", EventId::from_stored(&event_id))?,
         }),
         (None, None, None) => None,
         _ => return Err(corrupt("ledger_entries.data_type/provider/event_id")),
@@ -143,7 +143,7 @@ fn ledger_entry(m: ledger_entries::Model) -> Result<LedgerEntry, StoreError> {
         actor: principal("ledger_entries", &m.actor_kind, m.actor_member_id)?,
         acting_as: m.acting_as.map(MemberId::from_uuid),
         at: m.at,
-        reason: parse_opt("ledger_entries.reason", m.reason.as_deref(), Reason::parse)?,
+        reason: parse_opt("ledger_entries.reason", m.reason.as_deref(), Reason::from_stored)?,
         consumption,
     })
 }
@@ -485,8 +485,8 @@ fn total(
         period,
         spender: spender.map(MemberId::from_uuid),
         kind: kind("ledger_entries.kind", k)?,
-        data_type: parse("ledger_entries.data_type", DataType::parse(data_type))?,
-        provider: parse("ledger_entries.provider", Provider::parse(provider))?,
+        data_type: parse("ledger_entries.data_type", DataType::from_stored(data_type))?,
+        provider: parse("ledger_entries.provider", Provider::from_stored(provider))?,
         amount,
     })
 }

@@ -56,7 +56,7 @@ fn offerings(stored: &str) -> Result<Vec<Offering>, StoreError> {
             if let Some(id) = item.get("product").and_then(Value::as_str) {
                 Ok(Offering::Catalogue(id.parse::<ProductId>().map_err(|_| bad())?))
             } else if let Some(name) = item.get("custom").and_then(Value::as_str) {
-                Ok(Offering::Custom(ProductName::parse(name).map_err(|_| bad())?))
+                Ok(Offering::Custom(ProductName::from_stored(name).map_err(|_| bad())?))
             } else {
                 Err(bad())
             }
@@ -124,11 +124,19 @@ fn member(m: Model) -> Result<Member, StoreError> {
         password: m.password_hash.map(PasswordHash::from_stored),
         invitation,
         profile: Profile {
-            first_name: parse("members.first_name", PersonName::parse(first_name))?,
-            last_name: parse_opt("members.last_name", m.last_name.as_deref(), PersonName::parse)?,
+            first_name: parse("members.first_name", PersonName::from_stored(first_name))?,
+            last_name: parse_opt(
+                "members.last_name",
+                m.last_name.as_deref(),
+                PersonName::from_stored,
+            )?,
             phone: parse_opt("members.phone", m.phone.as_deref(), PhoneNumber::parse)?,
-            company: parse_opt("members.company", m.company.as_deref(), CompanyName::parse)?,
-            job_title: parse_opt("members.job_title", m.job_title.as_deref(), JobTitle::parse)?,
+            company: parse_opt("members.company", m.company.as_deref(), CompanyName::from_stored)?,
+            job_title: parse_opt(
+                "members.job_title",
+                m.job_title.as_deref(),
+                JobTitle::from_stored,
+            )?,
             linkedin: parse_opt("members.linkedin", m.linkedin.as_deref(), LinkedInUrl::parse)?,
         },
         profile_version: narrow("members.profile_version", m.profile_version)?,

@@ -39,34 +39,34 @@ fn row(org: &Organisation) -> Result<ActiveModel, StoreError> {
 pub(crate) fn organisation(m: Model) -> Result<Organisation, StoreError> {
     Ok(Organisation {
         id: OrganisationId::from_uuid(m.id),
-        name: parse("organisations.name", OrganisationName::parse(&m.name))?,
+        name: parse("organisations.name", OrganisationName::from_stored(&m.name))?,
         registration_number: parse(
             "organisations.registration_number",
             RegistrationNumber::parse(&m.registration_number),
         )?,
-        plan: parse("organisations.plan", PlanName::parse(&m.plan))?,
+        plan: parse("organisations.plan", PlanName::from_stored(&m.plan))?,
         licences: Licences::new(narrow("organisations.licences", m.licences)?)
             .map_err(|_| corrupt("organisations.licences"))?,
         customer_info: CustomerInfo {
             contact_person: parse_opt(
                 "organisations.contact_person",
                 m.contact_person.as_deref(),
-                FullName::parse,
+                FullName::from_stored,
             )?,
             postal_address: parse_opt(
                 "organisations.postal_address",
                 m.postal_address.as_deref(),
-                PostalAddress::parse,
+                PostalAddress::from_stored,
             )?,
             company_name: parse_opt(
                 "organisations.company_name",
                 m.company_name.as_deref(),
-                CompanyName::parse,
+                CompanyName::from_stored,
             )?,
             purchase_order_number: parse_opt(
                 "organisations.purchase_order_number",
                 m.purchase_order_number.as_deref(),
-                PurchaseOrderNumber::parse,
+                PurchaseOrderNumber::from_stored,
             )?,
         },
         customer_info_version: narrow(

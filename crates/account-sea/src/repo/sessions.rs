@@ -43,7 +43,7 @@ fn session(m: Model) -> Result<Session, StoreError> {
         (Some(admin), Some(admin_session), Some(reason)) => Some(ImpersonationInfo {
             admin_id: MemberId::from_uuid(admin),
             admin_session_id: SessionId::from_uuid(admin_session),
-            reason: parse("sessions.imp_reason", Reason::parse(&reason))?,
+            reason: parse("sessions.imp_reason", Reason::from_stored(&reason))?,
         }),
         (None, None, None) => None,
         _ => return Err(corrupt("sessions.imp_*")),
@@ -56,7 +56,7 @@ fn session(m: Model) -> Result<Session, StoreError> {
         created_at: m.created_at,
         last_seen_at: m.last_seen_at,
         expires_at: m.expires_at,
-        client: parse_opt("sessions.client", m.client.as_deref(), ClientName::parse)?,
+        client: parse_opt("sessions.client", m.client.as_deref(), ClientName::from_stored)?,
         impersonation,
     })
 }

@@ -9,5 +9,5 @@ mod random;
 
 pub use clock::SystemClock;
 pub use keyring::{ServerKey, ServerKeyring};
-pub use passwords::Argon2Hasher;
+pub use passwords::{Argon2Hasher, DEFAULT_QUEUE as DEFAULT_HASH_QUEUE};
 pub use random::OsRandom;

@@ -1,6 +1,8 @@
 //! `Argon2Hasher`: argon2id with one of OWASP's parameter sets, run on a fixed set of worker
 //! threads (one per core), which bounds how many hash at once (each holds its memory cost
-//! while it runs) and how much memory the allocator keeps afterwards.
+//! while it runs) and how much memory the allocator keeps afterwards. The queue in front of
+//! them is bounded too: past it a hash is refused at once ([`HashError::Busy`], which the API
+//! answers with 503 and `Retry-After`) instead of piling up CPU work behind a burst.
 
 use account_core::domain::password::{Password, PasswordAttempt, PasswordHash};
 use account_core::ports::{HashError, PasswordHasher};
@@ -23,6 +25,9 @@ pub const MEMORY_KIB: u32 = 7 * 1024;
 pub const ITERATIONS: u32 = 5;
 /// Lanes.
 pub const PARALLELISM: u32 = 1;
+/// Hashes that may wait for a thread by default (`ACCOUNTS_PASSWORD_HASH_QUEUE`): four times
+/// the bench's 64 concurrent log-ins, about 1.4 s of work on two cores.
+pub const DEFAULT_QUEUE: usize = 256;
 
 /// argon2id password hashing.
 #[derive(Clone)]
@@ -39,12 +44,12 @@ impl std::fmt::Debug for Argon2Hasher {
 
 impl Argon2Hasher {
     /// A hasher with OWASP's parameters, hashing at most `concurrency` passwords at once
-    /// (one per core is right: hashing is CPU-bound).
+    /// (one per core is right: hashing is CPU-bound) with at most `queue` more waiting.
     ///
     /// # Errors
     /// [`HashError`] if the parameters are refused (they never are) or the dummy hash fails.
-    pub fn new(concurrency: usize) -> Result<Self, HashError> {
-        Self::with_params(MEMORY_KIB, ITERATIONS, PARALLELISM, concurrency)
+    pub fn new(concurrency: usize, queue: usize) -> Result<Self, HashError> {
+        Self::with_params(MEMORY_KIB, ITERATIONS, PARALLELISM, concurrency, queue)
     }
 
     /// A hasher with explicit parameters (tests use small ones).
@@ -56,6 +61,7 @@ impl Argon2Hasher {
         iterations: u32,
         lanes: u32,
         concurrency: usize,
+        queue: usize,
     ) -> Result<Self, HashError> {
         let params = Params::new(memory_kib, iterations, lanes, None).map_err(fail)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
@@ -65,10 +71,11 @@ impl Argon2Hasher {
         getrandom::fill(&mut seed).map_err(fail)?;
         let salt = SaltString::encode_b64(&seed).map_err(fail)?;
         let dummy = argon2.hash_password(&seed, &salt).map_err(fail)?.to_string();
-        Ok(Self { jobs: start_workers(&argon2, concurrency.max(1))?, dummy })
+        Ok(Self { jobs: start_workers(&argon2, concurrency.max(1), queue.max(1))?, dummy })
     }
 
-    /// Runs `work` on a hashing thread, with that thread's argon2 memory.
+    /// Runs `work` on a hashing thread, with that thread's argon2 memory; refuses it at once
+    /// when the queue is full.
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Worker) -> Result<T, HashError> + Send + 'static,
@@ -77,8 +84,14 @@ impl Argon2Hasher {
         let job: Job = Box::new(move |worker| {
             let _ = done.send(work(worker));
         });
-        self.jobs.send(job).map_err(|_| HashError("the argon2 threads have stopped".into()))?;
-        result.await.map_err(|_| HashError("an argon2 thread stopped".into()))?
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(flume::TrySendError::Full(_)) => return Err(HashError::Busy),
+            Err(flume::TrySendError::Disconnected(_)) => {
+                return Err(HashError::Failed("the argon2 threads have stopped".into()));
+            }
+        }
+        result.await.map_err(|_| HashError::Failed("an argon2 thread stopped".into()))?
     }
 }
 
@@ -95,7 +108,7 @@ struct Worker {
 }
 
 fn fail(e: impl std::fmt::Display) -> HashError {
-    HashError(e.to_string())
+    HashError::Failed(e.to_string())
 }
 
 impl Worker {
@@ -156,7 +169,7 @@ impl Worker {
             parsed.version.map(Version::try_from).transpose().map_err(fail)?.unwrap_or_default();
         let params = Params::try_from(&parsed).map_err(fail)?;
         let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-            return Err(HashError("a stored hash without salt or output".into()));
+            return Err(HashError::Failed("a stored hash without salt or output".into()));
         };
         let mut salt_bytes = [0u8; 64];
         let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(fail)?;
@@ -167,12 +180,16 @@ impl Worker {
     }
 }
 
-/// `n` threads taking jobs from one queue; they end when the hasher (the sender) is dropped.
-/// The queue is flume's, which any number of threads can wait on at once: on one receiver
-/// behind a mutex, an idle thread would wait for the lock, blocks in hand, while another waits
-/// for work.
-fn start_workers(argon2: &Argon2<'static>, n: usize) -> Result<Sender<Job>, HashError> {
-    let (jobs, queue) = flume::unbounded::<Job>();
+/// `n` threads taking jobs from one queue of at most `bound` waiting jobs; they end when the
+/// hasher (the sender) is dropped. The queue is flume's, which any number of threads can wait
+/// on at once: on one receiver behind a mutex, an idle thread would wait for the lock, blocks
+/// in hand, while another waits for work.
+fn start_workers(
+    argon2: &Argon2<'static>,
+    n: usize,
+    bound: usize,
+) -> Result<Sender<Job>, HashError> {
+    let (jobs, queue) = flume::bounded::<Job>(bound);
     for i in 0..n {
         let queue = queue.clone();
         let argon2 = argon2.clone();
@@ -226,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_with_argon2id_and_verifies() {
-        let hasher = Argon2Hasher::with_params(64, 1, 1, 2).unwrap();
+        let hasher = Argon2Hasher::with_params(64, 1, 1, 2, 8).unwrap();
         let password = Password::parse("tangerine lamp 42").unwrap();
         let hash = hasher.hash(&password).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
@@ -243,7 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_standard_phc_strings_both_ways() {
-        let hasher = Argon2Hasher::with_params(64, 1, 1, 1).unwrap();
+        let hasher = Argon2Hasher::with_params(64, 1, 1, 1, 8).unwrap();
         let password = Password::parse("tangerine lamp 42").unwrap();
         // Ours verifies with the argon2 crate's own verifier...
         let ours = hasher.hash(&password).await.unwrap();
@@ -284,7 +301,7 @@ mod tests {
     fn idle_workers_all_give_their_blocks_back() {
         let params = Params::new(64, 1, 1, None).unwrap();
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let jobs = start_workers(&argon2, 2).unwrap();
+        let jobs = start_workers(&argon2, 2, 8).unwrap();
         // Runs `check` on both threads at once (each job waits for the other) and returns
         // what each saw.
         let on_both = |check: fn(&mut Worker) -> bool| {
@@ -308,9 +325,44 @@ mod tests {
         assert_eq!(on_both(|w| w.blocks.is_empty()), [true, true]);
     }
 
+    #[tokio::test]
+    async fn past_the_queue_bound_a_hash_is_refused_at_once_and_taken_again_once_it_drains() {
+        let hasher = Argon2Hasher::with_params(64, 1, 1, 1, 2).unwrap();
+        // Hold the one thread, then fill the queue's two places.
+        let (hold, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let busy: Job = Box::new(move |_| {
+            started.send(()).unwrap();
+            let _ = held.recv();
+        });
+        hasher.jobs.try_send(busy).unwrap();
+        running.recv().unwrap();
+        let password = Password::parse("tangerine lamp 42").unwrap();
+        let waiting: Vec<_> = (0..2)
+            .map(|_| {
+                let (h, p) = (hasher.clone(), password.clone());
+                tokio::spawn(async move { h.hash(&p).await })
+            })
+            .collect();
+        while hasher.jobs.len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        let attempt = PasswordAttempt::new("tangerine lamp 42").unwrap();
+        let refused = std::time::Instant::now();
+        assert!(matches!(hasher.hash(&password).await, Err(HashError::Busy)));
+        assert!(matches!(hasher.verify(&attempt, None).await, Err(HashError::Busy)));
+        assert!(refused.elapsed() < std::time::Duration::from_millis(100), "refused at once");
+        // The queue drains; the waiting hashes finish and new ones are taken again.
+        hold.send(()).unwrap();
+        for w in waiting {
+            assert!(w.await.unwrap().is_ok());
+        }
+        assert!(hasher.hash(&password).await.is_ok());
+    }
+
     #[test]
     fn production_parameters_are_an_owasp_set() {
         assert_eq!((MEMORY_KIB, ITERATIONS, PARALLELISM), (7_168, 5, 1));
-        assert!(Argon2Hasher::new(1).is_ok());
+        assert!(Argon2Hasher::new(1, DEFAULT_QUEUE).is_ok());
     }
 }

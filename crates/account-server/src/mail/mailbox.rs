@@ -1,6 +1,7 @@
 //! `MailboxMailer`: writes each mail as `<id>.eml` in a directory, so every flow can be
 //! finished locally without an SMTP server. Writing is atomic (temporary file, then rename)
-//! and idempotent (the same id overwrites the same file).
+//! and idempotent (the same id overwrites the same file). Mails hold codes and invitation
+//! tokens: files are created 0600, a directory we create 0700.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use lettre::message::Mailbox;
 
 use super::build_message;
+use crate::private_fs;
 
 /// Delivers into a mailbox directory.
 #[derive(Debug, Clone)]
@@ -38,10 +40,20 @@ impl Mailer for MailboxMailer {
     async fn send(&self, id: MailId, mail: &MailMessage) -> Result<(), MailError> {
         let message = build_message(&self.from, id, mail)?;
         let transient = |e: std::io::Error| MailError::Transient(e.into());
-        tokio::fs::create_dir_all(&self.dir).await.map_err(transient)?;
+        let dir = self.dir.clone();
         let path = self.dir.join(format!("{id}.eml"));
         let tmp = self.dir.join(format!(".{id}.eml.tmp"));
-        tokio::fs::write(&tmp, message.formatted()).await.map_err(transient)?;
+        let staged = tmp.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            private_fs::create_dir_all(&dir)?;
+            // A temporary file left by a crash may have another mode: start afresh.
+            let _ = std::fs::remove_file(&staged);
+            let mut file = private_fs::open_options().write(true).create_new(true).open(&staged)?;
+            std::io::Write::write_all(&mut file, &message.formatted())
+        })
+        .await
+        .map_err(|e| MailError::Transient(e.into()))?
+        .map_err(transient)?;
         tokio::fs::rename(&tmp, &path).await.map_err(transient)?;
         tracing::info!(mail_id = %id, path = %path.display(), "mail written to the local mailbox");
         Ok(())
@@ -71,6 +83,13 @@ mod tests {
         assert!(text.contains(&format!("Message-ID: <{id}@accounts>")));
         assert!(text.contains("To: ada@example.com"));
         assert!(text.contains("Your code: 123456"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&files[0].path()), 0o600, "codes are for the server's user only");
+            assert_eq!(mode(&dir), 0o700);
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

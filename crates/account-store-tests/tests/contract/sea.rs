@@ -37,6 +37,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
         concurrent_starts_migrate_once,
         data_survives_close_and_reopen,
         corrupt_rows_are_reported_as_corrupt,
+        names_an_earlier_version_stored_with_invisible_characters_read_back_without_them,
         unreachable_or_closed_database_is_unavailable,
         erasure_leaves_no_personal_data_at_rest,
         rollup_migration_sums_the_existing_ledger,
@@ -393,6 +394,34 @@ async fn corrupt_rows_are_reported_as_corrupt(f: F) {
     db.execute_unprepared("UPDATE organisations SET licences = -1").await.unwrap();
     let mut tx = store.read().await.unwrap();
     assert!(matches!(tx.organisations().get(org.id).await, Err(StoreError::Corrupt(_))));
+}
+
+/// Earlier versions accepted right-to-left overrides and zero-width characters in names; such
+/// a row must stay readable (not `Corrupt`, which would fail every request touching the
+/// member) and show without them.
+async fn names_an_earlier_version_stored_with_invisible_characters_read_back_without_them(f: F) {
+    let url = f.empty_database().await;
+    let sea = f.connect(&url).await;
+    let store: Arc<dyn account_core::ports::Store> = Arc::new(sea.clone());
+    let org = organisation(1);
+    let m = member(org.id, 10);
+    let mut tx = store.write().await.unwrap();
+    tx.organisations().insert(&org).await.unwrap();
+    tx.members().insert(&m).await.unwrap();
+    tx.commit().await.unwrap();
+    let db = sea.connection();
+    db.execute_unprepared(
+        "UPDATE members SET first_name = 'Ada\u{202E}nimdA', job_title = 'Bo\u{200B}ss\u{2028}'",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared("UPDATE organisations SET name = '\u{2067}Acme\u{2069}'").await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let got = tx.members().get(m.id).await.unwrap().unwrap();
+    assert_eq!(got.profile.first_name.as_str(), "AdanimdA");
+    assert_eq!(got.profile.job_title.map(|t| t.as_str().to_owned()).as_deref(), Some("Boss"));
+    let org = tx.organisations().get(org.id).await.unwrap().unwrap();
+    assert_eq!(org.name.as_str(), "Acme");
 }
 
 async fn unreachable_or_closed_database_is_unavailable(f: F) {
