@@ -26,7 +26,7 @@ use crate::state::AppState;
 /// Keyring context of request fingerprints.
 const FINGERPRINT_CONTEXT: &str = "idempotency";
 /// Longest key accepted.
-const MAX_KEY_LEN: usize = 255;
+pub(crate) const MAX_KEY_LEN: usize = 255;
 
 /// A response that may be the replay of an earlier one.
 #[derive(Debug)]
@@ -89,12 +89,10 @@ fn check_key(key: &str) -> Result<(), Box<Problem>> {
     if ok {
         Ok(())
     } else {
-        Err(Box::new(Problem::new(
-            ProblemType::MalformedRequest,
-            format!(
-                "Idempotency-Key must be 1 to {MAX_KEY_LEN} printable ASCII characters, like a UUID"
-            ),
-        )))
+        Err(Box::new(crate::body::malformed_problem(vec![crate::problem::FieldProblem {
+            field: "Idempotency-Key".to_owned(),
+            message: format!("must be 1 to {MAX_KEY_LEN} printable ASCII characters, like a UUID"),
+        }])))
     }
 }
 

@@ -7,7 +7,9 @@
 
 mod api;
 mod auth;
+mod body;
 mod config;
+mod document;
 mod dto;
 mod errors;
 mod etag;

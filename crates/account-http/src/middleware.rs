@@ -96,7 +96,9 @@ pub(crate) async fn observe<E: Endpoint>(
     let mut resp = match body.into_bytes_limit(state.config.max_body_bytes).await {
         Ok(bytes) => {
             req.set_body(bytes);
-            let call = CURRENT_REQUEST_ID.scope(request_id.clone(), next.call(req));
+            let path = req.uri().path().to_owned();
+            let call = CURRENT_REQUEST_ID
+                .scope(request_id.clone(), crate::body::REQUEST_PATH.scope(path, next.call(req)));
             match call.instrument(span.clone()).await {
                 Ok(r) => r.into_response(),
                 Err(e) => {

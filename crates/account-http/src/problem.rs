@@ -360,6 +360,9 @@ pub(crate) fn bad_request<T: ProblemResponse>(err: poem::Error) -> T {
     if let Some(problem) = err.data::<Problem>() {
         return T::from_problem(problem.clone());
     }
+    if let Some(problem) = crate::body::parameter_problem(&err) {
+        return T::from_problem(problem);
+    }
     let message = err.to_string();
     T::from_problem(Problem::from_poem_status(err.status(), &message))
 }

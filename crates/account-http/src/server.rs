@@ -46,10 +46,17 @@ pub fn openapi_json() -> String {
     spec().to_owned()
 }
 
-/// The document, rendered once per process: it depends on the code only.
+/// The document as served and committed, rendered and refined once per process: it depends
+/// on the code only.
 fn spec() -> &'static str {
     static SPEC: OnceLock<String> = OnceLock::new();
-    SPEC.get_or_init(|| service().spec())
+    SPEC.get_or_init(|| crate::document::refine(&service().spec()))
+}
+
+/// The document as a value, for the request checks and the route table.
+pub(crate) fn document() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| serde_json::from_str(spec()).unwrap_or_default())
 }
 
 /// Swagger UI's page, with the document inlined, rendered once per process.
@@ -61,12 +68,11 @@ fn swagger_html() -> &'static str {
 /// Operation id → method and path, for the access log.
 fn routes() -> &'static Routes {
     static ROUTES: OnceLock<Routes> = OnceLock::new();
-    ROUTES.get_or_init(|| routes_of(spec()))
+    ROUTES.get_or_init(|| routes_of(document()))
 }
 
-fn routes_of(spec: &str) -> Routes {
+fn routes_of(doc: &serde_json::Value) -> Routes {
     let mut routes = Routes::new();
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(spec) else { return routes };
     let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else { return routes };
     for (path, ops) in paths {
         let Some(ops) = ops.as_object() else { continue };

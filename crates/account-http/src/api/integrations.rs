@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::me::usage_query;
 use super::{ApiTags, State};
 use crate::auth::ApiKeyAuth;
+use crate::body::JsonBody;
 use crate::dto::team::{Consumption, ConsumptionRequest};
 use crate::dto::{Bucket, UsageReport};
 use crate::idempotency::{Idempotent, idempotent, member_scope, request_bytes};
@@ -65,7 +66,7 @@ impl IntegrationsApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<ConsumptionRequest>,
+        body: JsonBody<ConsumptionRequest>,
     ) -> Idempotent<RecordConsumptionResponse> {
         let actor = auth.actor();
         let request = request_bytes("", &body.0);

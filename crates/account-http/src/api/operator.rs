@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, State};
 use crate::auth::OperatorAuth;
+use crate::body::JsonBody;
 use crate::dto::me::{Product, ProductPage};
 use crate::dto::operator::{
     CreateOrganisationRequest, CreateProductRequest, CreatedOrganisation, DigestRun,
@@ -225,7 +226,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         auth: OperatorAuth,
-        body: Json<CreateOrganisationRequest>,
+        body: JsonBody<CreateOrganisationRequest>,
     ) -> CreateOrganisationResponse {
         CreateOrganisationResponse::from_result(
             state
@@ -325,7 +326,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The organisation.
         organisation_id: Path<Uuid>,
-        body: Json<SetLicencesRequest>,
+        body: JsonBody<SetLicencesRequest>,
     ) -> SetLicencesResponse {
         SetLicencesResponse::from_result(
             state
@@ -351,7 +352,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The organisation.
         organisation_id: Path<Uuid>,
-        body: Json<SetPlanRequest>,
+        body: JsonBody<SetPlanRequest>,
     ) -> ChangeOrganisationResponse {
         ChangeOrganisationResponse::from_result(
             state
@@ -379,7 +380,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The organisation.
         organisation_id: Path<Uuid>,
-        body: Json<SetRegistrationNumberRequest>,
+        body: JsonBody<SetRegistrationNumberRequest>,
     ) -> ChangeOrganisationResponse {
         ChangeOrganisationResponse::from_result(
             state
@@ -415,7 +416,7 @@ impl OperatorApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<PoolChangeRequest>,
+        body: JsonBody<PoolChangeRequest>,
     ) -> Idempotent<GrantCreditsResponse> {
         let request = request_bytes(&organisation_id.0.to_string(), &body.0);
         idempotent(&state, operator_scope("grantCredits"), idempotency_key.0, &request, || async {
@@ -457,7 +458,7 @@ impl OperatorApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<PoolChangeRequest>,
+        body: JsonBody<PoolChangeRequest>,
     ) -> Idempotent<PoolChangeResponse> {
         let request = request_bytes(&organisation_id.0.to_string(), &body.0);
         idempotent(&state, operator_scope("expireCredits"), idempotency_key.0, &request, || async {
@@ -493,7 +494,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         auth: OperatorAuth,
-        body: Json<FindMemberRequest>,
+        body: JsonBody<FindMemberRequest>,
     ) -> FindMemberResponse {
         FindMemberResponse::from_result(
             state
@@ -521,7 +522,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The member.
         member_id: Path<Uuid>,
-        body: Json<RenameUsernameRequest>,
+        body: JsonBody<RenameUsernameRequest>,
     ) -> RenameUsernameResponse {
         RenameUsernameResponse::from_result(
             state
@@ -673,7 +674,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         auth: OperatorAuth,
-        body: Json<CreateProductRequest>,
+        body: JsonBody<CreateProductRequest>,
     ) -> CreateProductResponse {
         CreateProductResponse::from_result(
             state
@@ -701,7 +702,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The entry.
         product_id: Path<Uuid>,
-        body: Json<UpdateProductRequest>,
+        body: JsonBody<UpdateProductRequest>,
     ) -> UpdateProductResponse {
         UpdateProductResponse::from_result(
             state
@@ -765,7 +766,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         _auth: OperatorAuth,
-        body: Json<RunDigestsRequest>,
+        body: JsonBody<RunDigestsRequest>,
     ) -> RunDueDigestsResponse {
         RunDueDigestsResponse::from_result(
             state

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::me::{UsageResponse, usage_query};
 use super::{ApiTags, State};
 use crate::auth::SessionAuth;
+use crate::body::JsonBody;
 use crate::dto::me::Profile;
 use crate::dto::team::{
     AddMemberRequest, AllocationResult, AuditEntry, AuditPage, CreditMoveRequest, LedgerEntry,
@@ -326,7 +327,7 @@ impl TeamApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<AddMemberRequest>,
+        body: JsonBody<AddMemberRequest>,
     ) -> Idempotent<AddMemberResponse> {
         let actor = auth.actor();
         let request = request_bytes("", &body.0);
@@ -462,7 +463,7 @@ impl TeamApi {
         /// The `ETag` of the profile the change is based on.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: Json<Profile>,
+        body: JsonBody<Profile>,
     ) -> EditMemberProfileResponse {
         EditMemberProfileResponse::from_result(
             async {
@@ -559,7 +560,7 @@ impl TeamApi {
         auth: SessionAuth,
         /// The member.
         member_id: Path<Uuid>,
-        body: Json<SetRoleRequest>,
+        body: JsonBody<SetRoleRequest>,
     ) -> SetMemberRoleResponse {
         SetMemberRoleResponse::from_result(
             async {
@@ -592,7 +593,7 @@ impl TeamApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreditMoveRequest>,
+        body: JsonBody<CreditMoveRequest>,
     ) -> Idempotent<MoveCreditsResponse> {
         move_credits(&state, &auth, &member_id, idempotency_key.0, &body.0, Direction::Allocate)
             .await
@@ -617,7 +618,7 @@ impl TeamApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreditMoveRequest>,
+        body: JsonBody<CreditMoveRequest>,
     ) -> Idempotent<MoveCreditsResponse> {
         move_credits(&state, &auth, &member_id, idempotency_key.0, &body.0, Direction::Reclaim)
             .await
