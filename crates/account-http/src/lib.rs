@@ -14,6 +14,7 @@ mod dto;
 mod errors;
 mod etag;
 mod idempotency;
+mod metrics;
 mod middleware;
 mod pagination;
 mod problem;
@@ -21,9 +22,11 @@ mod ratelimit;
 mod responses;
 mod server;
 mod state;
+mod trace;
 
 pub use config::{
     HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
 };
+pub use metrics::Metrics;
 pub use problem::{PROBLEM_BASE, ProblemType};
 pub use server::{BoundServer, HttpServer, openapi_json};

@@ -1,6 +1,6 @@
 //! The one middleware around every request: request id, body size limit, global conversion of
-//! poem's errors into problem+json, the impersonation banner header, and one structured access
-//! log line per request.
+//! poem's errors into problem+json, the impersonation banner header, the trace id (from
+//! `traceparent`), the request metrics, and one structured access log line per request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -88,9 +88,10 @@ pub(crate) async fn observe<E: Endpoint>(
         .header(REQUEST_ID)
         .filter(|v| sane_request_id(v))
         .map_or_else(|| new_request_id(&state), str::to_owned);
+    let trace_id = crate::trace::trace_id(req.header(crate::trace::TRACEPARENT), &state);
     let context = RequestContext { impersonation: Arc::new(OnceLock::new()) };
     req.set_data(context.clone());
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace_id);
 
     let body = req.take_body();
     let mut resp = match body.into_bytes_limit(state.config.max_body_bytes).await {
@@ -134,6 +135,7 @@ pub(crate) async fn observe<E: Endpoint>(
         None => resp.data::<PathPattern>().map_or_else(|| "-".to_owned(), |p| p.0.to_string()),
     };
     let status = resp.status().as_u16();
+    state.metrics.request(operation, status, start.elapsed());
     let latency_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         tracing::info!(
@@ -144,6 +146,7 @@ pub(crate) async fn observe<E: Endpoint>(
             status,
             latency_ms,
             request_id = %request_id,
+            trace_id = %trace_id,
             "request served"
         );
     });

@@ -13,8 +13,9 @@ use poem::{EndpointExt, Response, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::config::HttpConfig;
+use crate::metrics::{HttpMetrics, Metrics};
 use crate::middleware::{self, Routes};
-use crate::state::AppState;
+use crate::state::{AppState, METRICS_CONTEXT};
 
 /// The API's base path.
 pub const BASE_PATH: &str = "/api/v1";
@@ -85,6 +86,31 @@ fn routes_of(doc: &serde_json::Value) -> Routes {
     routes
 }
 
+/// Whether the request carries the configured metrics token.
+fn metrics_token_holds(state: &AppState, req: &poem::Request) -> bool {
+    let Some(digest) = &state.metrics_token else { return false };
+    let Some(token) =
+        req.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
+    else {
+        return false;
+    };
+    state.accounts.ports().keyring.verify(METRICS_CONTEXT, token.as_bytes(), digest)
+}
+
+/// The metrics exposition, with the outbox backlog read now.
+async fn scrape(state: &AppState) -> Response {
+    let backlog = match state.accounts.mail().pending(crate::metrics::BACKLOG_CAP).await {
+        Ok(pending) => Some(pending.len()),
+        Err(error) => {
+            tracing::warn!(%error, "metrics: the outbox backlog could not be read");
+            None
+        }
+    };
+    Response::builder()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(state.metrics.render(backlog))
+}
+
 /// The HTTP API over the domain.
 #[derive(Debug, Clone)]
 pub struct HttpServer {
@@ -97,9 +123,33 @@ impl HttpServer {
     /// digest (made with the domain's keyring).
     #[must_use]
     pub fn new(accounts: Accounts, config: HttpConfig) -> Self {
+        Self::with_metrics(accounts, config, Metrics::new())
+    }
+
+    /// Builds the API over `accounts`, serving `metrics` (with the embedder's own metrics
+    /// registered in it) and the HTTP layer's at `/metrics`.
+    #[must_use]
+    pub fn with_metrics(accounts: Accounts, config: HttpConfig, metrics: Metrics) -> Self {
         let routes = routes().clone();
         let grace = config.shutdown_grace;
-        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace }
+        let metrics = HttpMetrics::new(metrics);
+        Self { state: Arc::new(AppState::new(accounts, &config, routes, metrics)), grace }
+    }
+
+    /// `/metrics` alone, without credentials: for a listener on an address only the
+    /// operator's scraper reaches (`ACCOUNTS_METRICS_LISTEN` in the `accounts` binary).
+    #[must_use]
+    pub fn metrics_endpoint(&self) -> BoxEndpoint<'static, Response> {
+        let state = self.state.clone();
+        Route::new()
+            .at(
+                "/metrics",
+                get(poem::endpoint::make(move |_| {
+                    let state = state.clone();
+                    async move { scrape(&state).await }
+                })),
+            )
+            .boxed()
     }
 
     /// The OpenAPI document.
@@ -140,8 +190,26 @@ impl HttpServer {
                 }
             }
         });
+        let scraped = self.state.clone();
+        let metrics = poem::endpoint::make(move |req: poem::Request| {
+            let state = scraped.clone();
+            async move {
+                if metrics_token_holds(&state, &req) {
+                    scrape(&state).await
+                } else {
+                    poem::IntoResponse::into_response(crate::problem::ProblemJson(
+                        crate::problem::Problem::new(
+                            crate::problem::ProblemType::Unauthenticated,
+                            "send the metrics token (Authorization: Bearer <token>), or scrape \
+                             the metrics address",
+                        ),
+                    ))
+                }
+            }
+        });
         Route::new()
             .at(format!("{BASE_PATH}/openapi.json"), get(document))
+            .at("/metrics", get(metrics))
             .nest(BASE_PATH, service())
             .at("/docs", get(ui))
             .at("/healthz", get(alive))
@@ -169,7 +237,17 @@ impl HttpServer {
     /// When the address cannot be bound.
     pub async fn bind(&self, addr: SocketAddr) -> std::io::Result<BoundServer> {
         let acceptor = TcpListener::bind(addr).into_acceptor().await?;
-        Ok(BoundServer { server: self.clone(), acceptor })
+        Ok(BoundServer { server: self.clone(), acceptor, metrics_only: false })
+    }
+
+    /// Binds `addr` for [`HttpServer::metrics_endpoint`] alone: `/metrics` without
+    /// credentials, for an address only the operator's scraper reaches.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn bind_metrics(&self, addr: SocketAddr) -> std::io::Result<BoundServer> {
+        let acceptor = TcpListener::bind(addr).into_acceptor().await?;
+        Ok(BoundServer { server: self.clone(), acceptor, metrics_only: true })
     }
 }
 
@@ -177,6 +255,7 @@ impl HttpServer {
 pub struct BoundServer {
     server: HttpServer,
     acceptor: TcpAcceptor,
+    metrics_only: bool,
 }
 
 impl std::fmt::Debug for BoundServer {
@@ -204,8 +283,10 @@ impl BoundServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.server.grace;
+        let endpoint =
+            if self.metrics_only { self.server.metrics_endpoint() } else { self.server.endpoint() };
         poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.server.endpoint(), shutdown, Some(grace))
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
             .await
     }
 }

@@ -8,9 +8,11 @@
 mod entity;
 mod error;
 mod migration;
+mod pool;
 mod repo;
 mod store;
 mod wal_index;
 
 pub use migration::Migrator;
+pub use pool::PoolStats;
 pub use store::{SQLITE_CACHE_KIB, SeaOptions, SeaStore, SeaTx};

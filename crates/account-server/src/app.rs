@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use account_core::ports::Mailer;
 use account_core::{Accounts, Ports, Settings};
-use account_http::{HttpConfig, HttpServer, OperatorToken};
+use account_http::{HttpConfig, HttpServer, Metrics, OperatorToken};
 use account_sea::{SeaOptions, SeaStore};
 
 use crate::adapters::{Argon2Hasher, OsRandom, ServerKey, ServerKeyring, SystemClock};
 use crate::config::{Config, KeySource, MailTransport};
 use crate::mail::{MailboxMailer, SmtpMailer};
-use crate::worker::{Intervals, Worker};
+use crate::worker::{Intervals, MailMetrics, Worker};
 
 /// Why the server could not start or a command could not run. The message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -195,13 +195,24 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         ),
         None => None,
     };
-    let http = HttpServer::new(
+    let metrics_token = match &config.metrics_token {
+        Some(token) => Some(
+            OperatorToken::new(token.expose()).map_err(|e| fail("ACCOUNTS_METRICS_TOKEN", e))?,
+        ),
+        None => None,
+    };
+    let mut metrics = Metrics::new();
+    let mail_metrics = MailMetrics::registered(metrics.registry());
+    crate::metrics::register_pool(&mut metrics, closer.clone());
+    let http = HttpServer::with_metrics(
         accounts.clone(),
         HttpConfig {
             operator_token,
+            metrics_token,
             shutdown_grace: config.shutdown_timeout,
             ..HttpConfig::default()
         },
+        metrics,
     );
     let bound = http
         .bind(config.listen)
@@ -209,9 +220,25 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         .map_err(|e| fail(&format!("listening on {}", config.listen), e))?;
     let addr = bound.local_addr().unwrap_or(config.listen);
     tracing::info!(%addr, docs = %format!("http://{addr}/docs"), "accounts is serving");
-    let worker = Worker::spawn(accounts, mailer, Intervals::default());
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match config.metrics_listen {
+        Some(metrics_addr) => {
+            Some(crate::metrics::serve(&http, metrics_addr, stopped.clone()).await?)
+        }
+        None => None,
+    };
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let worker = Worker::spawn_counted(accounts, mailer, Intervals::default(), mail_metrics);
     let purge = crate::memory::spawn_purge_tick(crate::memory::PURGE_TICK);
-    let served = bound.run(shutdown_signal()).await;
+    let served = bound.run(crate::metrics::stopped(stopped)).await;
+    signal.abort();
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     purge.abort();
     worker.shutdown().await;
     if let Err(e) = closer.close().await {

@@ -107,6 +107,10 @@ pub struct Config {
     pub key: KeySource,
     /// The operator credential for the operator API; `None` disables that API.
     pub operator_token: Option<Secret>,
+    /// Where `/metrics` is served without credentials, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The credential of `/metrics` on the API's address; `None` closes it there.
+    pub metrics_token: Option<Secret>,
     /// Product name in mails.
     pub product_name: String,
     /// Sender of mails.
@@ -143,6 +147,8 @@ struct FileConfig {
     public_url: Option<String>,
     secret_key_file: Option<String>,
     operator_token: Option<String>,
+    metrics_listen: Option<String>,
+    metrics_token: Option<String>,
     product_name: Option<String>,
     mail_from: Option<String>,
     mailbox_dir: Option<String>,
@@ -313,6 +319,26 @@ impl Config {
             None => None,
         };
 
+        let metrics_listen =
+            match src.get("ACCOUNTS_METRICS_LISTEN", f.metrics_listen.clone()) {
+                Some((setting, addr)) => Some(addr.trim().parse::<SocketAddr>().map_err(|_| {
+                    err(&setting, "must be an address and port, like 127.0.0.1:9090")
+                })?),
+                None => None,
+            };
+        let metrics_token = match src.get("ACCOUNTS_METRICS_TOKEN", f.metrics_token.clone()) {
+            Some((setting, token))
+                if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                return Err(err(
+                    &setting,
+                    "must be at least 32 printable characters without spaces (use `openssl rand -hex 32`)",
+                ));
+            }
+            Some((_, token)) => Some(Secret(token)),
+            None => None,
+        };
+
         let product_name = src
             .get("ACCOUNTS_PRODUCT_NAME", f.product_name.clone())
             .map_or_else(|| "Accounts".to_owned(), |(_, v)| v);
@@ -460,6 +486,8 @@ impl Config {
             public_url,
             key,
             operator_token,
+            metrics_listen,
+            metrics_token,
             product_name,
             mail_from,
             mail,
@@ -509,6 +537,19 @@ impl Config {
                     "set (masked)".into()
                 } else {
                     "not set: operator API disabled".into()
+                },
+            ),
+            (
+                "metrics",
+                match (self.metrics_listen, &self.metrics_token) {
+                    (Some(addr), Some(_)) => format!(
+                        "http://{addr}/metrics; on the API's address with its token (masked)"
+                    ),
+                    (Some(addr), None) => format!("http://{addr}/metrics"),
+                    (None, Some(_)) => "on the API's address with its token (masked)".into(),
+                    (None, None) => {
+                        "off (set ACCOUNTS_METRICS_LISTEN or ACCOUNTS_METRICS_TOKEN)".into()
+                    }
                 },
             ),
             ("mail", mail),

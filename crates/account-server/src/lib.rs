@@ -9,5 +9,6 @@ pub mod config;
 pub mod demo;
 pub mod mail;
 pub mod memory;
+pub mod metrics;
 pub mod telemetry;
 pub mod worker;

@@ -92,6 +92,10 @@ impl IntegrationsApi {
                         .consume(&actor, &input)
                         .await
                         .map(|o| {
+                            let kind = account_core::domain::credits::CreditKind::from(body.kind);
+                            if !o.replayed {
+                                state.metrics.credit_moved("consume", kind.as_str(), body.amount);
+                            }
                             if o.replayed {
                                 RecordConsumptionResponse::Ok(Json((&o).into()))
                             } else {

@@ -432,6 +432,10 @@ impl OperatorApi {
                         &body.reason,
                     )
                     .await
+                    .inspect(|_| {
+                        let kind = account_core::domain::credits::CreditKind::from(body.kind);
+                        state.metrics.credit_moved("grant", kind.as_str(), body.amount);
+                    })
                     .map(|p| GrantCreditsResponse::Ok(Json((&p).into())))
                     .map_err(Into::into),
             )
@@ -474,6 +478,10 @@ impl OperatorApi {
                         &body.reason,
                     )
                     .await
+                    .inspect(|_| {
+                        let kind = account_core::domain::credits::CreditKind::from(body.kind);
+                        state.metrics.credit_moved("expire", kind.as_str(), body.amount);
+                    })
                     .map(|p| PoolChangeResponse::Ok(Json((&p).into())))
                     .map_err(Into::into),
             )

@@ -907,8 +907,16 @@ async fn move_credits(
             }
             Direction::Reclaim => credits.reclaim(&actor, target, kind, body.amount, reason).await,
         };
+        let entry_type = match direction {
+            Direction::Allocate => "allocate",
+            Direction::Reclaim => "reclaim",
+        };
+        let kind = account_core::domain::credits::CreditKind::from(body.kind);
         MoveCreditsResponse::from_result(
-            outcome.map(|o| MoveCreditsResponse::Ok(Json((&o).into()))).map_err(Into::into),
+            outcome
+                .inspect(|_| state.metrics.credit_moved(entry_type, kind.as_str(), body.amount))
+                .map(|o| MoveCreditsResponse::Ok(Json((&o).into())))
+                .map_err(Into::into),
         )
     })
     .await
