@@ -19,7 +19,7 @@
 use account_core::domain::credits::CreditAmount;
 use account_core::domain::email::EmailAddress;
 use account_core::domain::linkedin::LinkedInUrl;
-use account_core::domain::organisation::MAX_LICENCES;
+use account_core::domain::organisation::{MAX_LICENCES, MIN_LICENCES};
 use account_core::domain::password::{Password, PasswordAttempt};
 use account_core::domain::products::{MAX_OFFERING_LEN, MAX_OFFERINGS};
 use account_core::domain::secret::VerificationCode;
@@ -144,12 +144,20 @@ pub(crate) fn limits() -> Vec<(&'static str, &'static str, Value)> {
         ("CreateOrganisationRequest", "name", text(OrganisationName::MAX_LEN)),
         ("CreateOrganisationRequest", "registration_number", registration_number()),
         ("CreateOrganisationRequest", "plan", text(PlanName::MAX_LEN)),
-        ("CreateOrganisationRequest", "licences", json!({ "minimum": 0, "maximum": MAX_LICENCES })),
+        (
+            "CreateOrganisationRequest",
+            "licences",
+            json!({ "minimum": MIN_LICENCES, "maximum": MAX_LICENCES }),
+        ),
         ("CreateOrganisationRequest", "admin_first_name", text(PersonName::MAX_LEN)),
         ("CreateOrganisationRequest", "admin_last_name", optional_text(PersonName::MAX_LEN)),
         ("CreateOrganisationRequest", "admin_email", email()),
         ("CreateOrganisationRequest", "admin_password", new_password()),
-        ("SetLicencesRequest", "licences", json!({ "minimum": 0, "maximum": MAX_LICENCES })),
+        (
+            "SetLicencesRequest",
+            "licences",
+            json!({ "minimum": MIN_LICENCES, "maximum": MAX_LICENCES }),
+        ),
         ("SetPlanRequest", "plan", text(PlanName::MAX_LEN)),
         ("SetRegistrationNumberRequest", "registration_number", registration_number()),
         ("PoolChangeRequest", "amount", amount()),
@@ -176,7 +184,7 @@ pub(crate) fn parameter_limits() -> Vec<(&'static str, Value)> {
             "Idempotency-Key",
             json!({ "minLength": 1, "maxLength": crate::idempotency::MAX_KEY_LEN, "pattern": "^[!-~]+$" }),
         ),
-        ("If-Match", json!({ "pattern": "^\"[0-9]+\"$" })),
+        ("If-Match", json!({ "pattern": "^\"[0-9]{1,19}\"$" })),
     ]
 }
 

@@ -44,5 +44,7 @@ pub struct Organisation {
     pub created_at: DateTime<Utc>,
 }
 
+/// The smallest licence count an operator may set: the first admin holds one.
+pub const MIN_LICENCES: u32 = 1;
 /// The largest licence count an operator may set.
 pub const MAX_LICENCES: u32 = 100_000;

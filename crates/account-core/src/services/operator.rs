@@ -14,7 +14,7 @@ use crate::domain::credits::{CreditAmount, CreditKind, CreditPool, EntryType};
 use crate::domain::email::EmailAddress;
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, Profile, Role};
-use crate::domain::organisation::{CustomerInfo, MAX_LICENCES, Organisation};
+use crate::domain::organisation::{CustomerInfo, MAX_LICENCES, MIN_LICENCES, Organisation};
 use crate::domain::products::{Product, ProductName};
 use crate::domain::session::ApiKey;
 use crate::domain::text::{OrganisationName, PersonName, PlanName, Reason, RegistrationNumber};
@@ -202,8 +202,8 @@ impl<'a> OperatorService<'a> {
         let number =
             e.check("registration_number", RegistrationNumber::parse(&new.registration_number));
         let plan = e.check("plan", PlanName::parse(&new.plan));
-        if !(1..=MAX_LICENCES).contains(&new.licences) {
-            e.push("licences", format!("must be between 1 and {MAX_LICENCES}"));
+        if !(MIN_LICENCES..=MAX_LICENCES).contains(&new.licences) {
+            e.push("licences", format!("must be between {MIN_LICENCES} and {MAX_LICENCES}"));
         }
         let first = e.check("admin_first_name", PersonName::parse(&new.admin_first_name));
         let last = e.check_opt(
@@ -340,8 +340,11 @@ impl<'a> OperatorService<'a> {
         id: OrganisationId,
         licences: u32,
     ) -> Result<Organisation, OperatorError> {
-        if !(1..=MAX_LICENCES).contains(&licences) {
-            return Err(validation("licences", format!("must be between 1 and {MAX_LICENCES}")));
+        if !(MIN_LICENCES..=MAX_LICENCES).contains(&licences) {
+            return Err(validation(
+                "licences",
+                format!("must be between {MIN_LICENCES} and {MAX_LICENCES}"),
+            ));
         }
         let mut tx = self.ctx.ports.store.write().await?;
         let mut org = self.lock_org(tx.as_mut(), id).await?;

@@ -62,13 +62,14 @@ responses! {
 responses! {
     /// Responses of `addMember`.
     pub enum AddMemberResponse {
-        /// Added, with an invitation mailed; `Location` names the member.
+        /// Added, with an invitation mailed; `Location` names the member (not on a replay of
+        /// an `Idempotency-Key`, which carries the first answer's body only).
         #[oai(status = 201)]
         Created(
             Json<Member>,
             /// Where the new resource is.
             #[oai(header = "Location")]
-            String,
+            Option<String>,
         ),
     }
     errors: [400, 401, 403, 409, 413, 415, 422]
@@ -349,7 +350,10 @@ impl TeamApi {
                         let plan = plan(&state, &actor).await?;
                         let location =
                             format!("{}/team/members/{}", crate::server::BASE_PATH, member.id);
-                        Ok(AddMemberResponse::Created(Json(Member::new(&row, &plan)), location))
+                        Ok(AddMemberResponse::Created(
+                            Json(Member::new(&row, &plan)),
+                            Some(location),
+                        ))
                     }
                     .await,
                 )
