@@ -29,9 +29,24 @@ fn fail(context: &str, e: impl std::fmt::Display) -> AppError {
 /// # Errors
 /// [`AppError`] when the file cannot be read, created or parsed.
 pub fn load_key(source: &KeySource) -> Result<ServerKey, AppError> {
+    read_key(source, true)
+}
+
+/// Reads the server key; creates the key file only when `create` is set.
+///
+/// # Errors
+/// [`AppError`] when the file is missing (and not to be created), unreadable or invalid.
+pub fn read_key(source: &KeySource, create: bool) -> Result<ServerKey, AppError> {
     match source {
         KeySource::Value(key) => Ok(key.clone()),
         KeySource::File(path) => {
+            if !create && !path.exists() {
+                return Err(AppError(format!(
+                    "there is no server key at {}: run `accounts migrate` (or `accounts serve`) \
+                     first, or set ACCOUNTS_SECRET_KEY",
+                    path.display()
+                )));
+            }
             if path.exists() {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| fail(&format!("reading the key file {}", path.display()), e))?;
@@ -67,21 +82,139 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// # Errors
 /// [`AppError`] naming the database (password masked).
 pub async fn connect_store(config: &Config) -> Result<SeaStore, AppError> {
-    if let Some(path) = sqlite_file(&config.database.url())
-        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| fail(&format!("creating {}", dir.display()), e))?;
+    open_store(config, Purpose::Migrate).await.map_err(|e| AppError(e.to_string()))
+}
+
+/// What a command does with the database's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `serve` and `migrate`: create the database if needed and apply pending migrations.
+    Migrate,
+    /// Every other command: use the database as it is; refuse one that does not exist or
+    /// whose schema is behind, and change nothing.
+    Use,
+}
+
+/// Why the database could not be opened; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreFailure {
+    /// The database server cannot be reached (or the file cannot be opened).
+    #[error("{0}")]
+    Unreachable(String),
+    /// No database there yet.
+    #[error("{0}")]
+    Missing(String),
+    /// Its schema is older than this binary's.
+    #[error("{0}")]
+    Behind(String),
+    /// Anything else (a failed migration, a driver error).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How long a command waits for the database server before naming it unreachable.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the configured database for `purpose`.
+///
+/// # Errors
+/// [`StoreFailure`] naming the database (password masked) and the cause.
+pub async fn open_store(config: &Config, purpose: Purpose) -> Result<SeaStore, StoreFailure> {
+    let url = config.database.url();
+    let named = crate::config::mask_url(&url);
+    if let Some(path) = sqlite_file(&url) {
+        match purpose {
+            Purpose::Migrate => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreFailure::Other(format!("creating {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            Purpose::Use if !path.exists() => {
+                return Err(StoreFailure::Missing(format!(
+                    "there is no database at {}: run `accounts migrate` (or `accounts serve`) \
+                     to create it, or point ACCOUNTS_DATABASE_URL at yours",
+                    path.display()
+                )));
+            }
+            Purpose::Use => {}
+        }
+    } else if let Some((host, port)) = server_address(&url) {
+        probe(&host, port).await.map_err(|cause| {
+            StoreFailure::Unreachable(format!(
+                "cannot reach the database server {host}:{port} ({named}): {cause}"
+            ))
+        })?;
     }
     let options = SeaOptions {
         max_connections: Some(config.db_max_connections),
         sqlite_cache_kib: config.sqlite_cache_kib,
+        migrate: purpose == Purpose::Migrate,
+        create_if_missing: purpose == Purpose::Migrate,
+        // A command waits this long for a connection; `serve` keeps the default for its
+        // requests once started.
+        acquire_timeout: if purpose == Purpose::Use {
+            CONNECT_TIMEOUT
+        } else {
+            SeaOptions::default().acquire_timeout
+        },
         ..SeaOptions::default()
     };
-    let url = config.database.url();
-    SeaStore::connect(&url, &options).await.map_err(|e| {
-        fail(&format!("opening the database {}", crate::config::mask_url(&url)), source_chain(&e))
-    })
+    let store = SeaStore::connect(&url, &options).await.map_err(|e| {
+        let text = format!("opening the database {named}: {}", source_chain(&e));
+        match e {
+            account_core::ports::StoreError::Unavailable(_) => StoreFailure::Unreachable(text),
+            _ => StoreFailure::Other(text),
+        }
+    })?;
+    if purpose == Purpose::Use {
+        let pending = store
+            .pending_migrations()
+            .await
+            .map_err(|e| StoreFailure::Other(format!("reading the schema of {named}: {e}")))?;
+        if !pending.is_empty() {
+            return Err(StoreFailure::Behind(format!(
+                "the database {named} is behind this version of accounts ({} migration(s) \
+                 pending): run `accounts migrate` first",
+                pending.len()
+            )));
+        }
+    }
+    Ok(store)
+}
+
+/// Host and port of a `postgres://` URL.
+fn server_address(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        (host.to_owned(), after.strip_prefix(':'))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (hostport.to_owned(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => 5432,
+    };
+    let host = if host.is_empty() { "localhost".to_owned() } else { host };
+    Some((host, port))
+}
+
+/// Opens (and closes) a TCP connection to the database server, within [`CONNECT_TIMEOUT`],
+/// so that an unreachable server is named with the cause rather than as a pool timeout.
+async fn probe(host: &str, port: u16) -> Result<(), String> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
+    }
 }
 
 /// The file of a `sqlite://` URL (`None` for in-memory databases and other schemes), so its
@@ -108,7 +241,20 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 /// # Errors
 /// [`AppError`] when the key or the password hasher cannot be set up.
 pub fn build_accounts(config: &Config, store: SeaStore) -> Result<Accounts, AppError> {
-    let key = load_key(&config.key)?;
+    build_accounts_with(config, store, true)
+}
+
+/// The domain over the production adapters and `store`; creates the key file only when
+/// `create_key` is set.
+///
+/// # Errors
+/// [`AppError`] when the key or the password hasher cannot be set up.
+pub fn build_accounts_with(
+    config: &Config,
+    store: SeaStore,
+    create_key: bool,
+) -> Result<Accounts, AppError> {
+    let key = read_key(&config.key, create_key)?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let hasher = Argon2Hasher::new(cores).map_err(|e| fail("setting up argon2id", e))?;
     let ports = Ports {
@@ -280,5 +426,18 @@ mod tests {
         assert_eq!(sqlite_file("sqlite://data/a.db"), Some(PathBuf::from("data/a.db")));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn finds_the_server_of_postgres_urls() {
+        let addr = |url| server_address(url).map(|(h, p)| format!("{h}:{p}"));
+        assert_eq!(
+            addr("postgres://u:pw@db.internal:6432/accounts").as_deref(),
+            Some("db.internal:6432")
+        );
+        assert_eq!(addr("postgresql://u@db/accounts?sslmode=require").as_deref(), Some("db:5432"));
+        assert_eq!(addr("postgres://u:p@ss@[::1]:5433/x").as_deref(), Some("::1:5433"));
+        assert_eq!(addr("postgres:///accounts").as_deref(), Some("localhost:5432"));
+        assert_eq!(addr("sqlite://a.db"), None);
     }
 }

@@ -350,56 +350,54 @@ impl Config {
             err(&from_setting, "must be an address like `Accounts <no-reply@example.com>`")
         })?;
 
-        let mail = match src.get("ACCOUNTS_SMTP_HOST", f.smtp_host.clone()) {
-            Some((_, host)) => {
-                let tls = match src.get("ACCOUNTS_SMTP_TLS", f.smtp_tls.clone()) {
-                    None => TlsMode::StartTls,
-                    Some((s, v)) => match v.as_str() {
-                        "starttls" => TlsMode::StartTls,
-                        "tls" => TlsMode::Tls,
-                        "none" => TlsMode::None,
-                        _ => return Err(err(&s, "must be starttls, tls or none")),
-                    },
-                };
-                let default_port = match tls {
-                    TlsMode::StartTls => 587,
-                    TlsMode::Tls => 465,
-                    TlsMode::None => 25,
-                };
-                let port = match (env("ACCOUNTS_SMTP_PORT").filter(|v| !v.is_empty()), f.smtp_port)
-                {
-                    (Some(v), _) => {
-                        parse_number("ACCOUNTS_SMTP_PORT", &v, "a port number (1-65535)")?
-                    }
-                    (None, Some(p)) => p,
-                    (None, None) => default_port,
-                };
-                let username =
-                    src.get("ACCOUNTS_SMTP_USERNAME", f.smtp_username.clone()).map(|(_, v)| v);
-                let password =
-                    src.get("ACCOUNTS_SMTP_PASSWORD", f.smtp_password.clone()).map(|(_, v)| v);
-                let credentials = match (username, password) {
-                    (Some(u), Some(p)) => Some((u, p)),
-                    (None, None) => None,
-                    _ => {
-                        return Err(err(
-                            "ACCOUNTS_SMTP_USERNAME",
-                            "give both ACCOUNTS_SMTP_USERNAME and ACCOUNTS_SMTP_PASSWORD, or neither",
-                        ));
-                    }
-                };
-                MailTransport::Smtp(SmtpSettings {
-                    host,
-                    port,
-                    tls,
-                    credentials,
-                    timeout: Duration::from_secs(20),
-                })
+        // Every SMTP setting is checked even without ACCOUNTS_SMTP_HOST: a typo in one that
+        // is unused today must not wait to fail until SMTP is turned on.
+        let tls = match src.get("ACCOUNTS_SMTP_TLS", f.smtp_tls.clone()) {
+            None => TlsMode::StartTls,
+            Some((s, v)) => match v.as_str() {
+                "starttls" => TlsMode::StartTls,
+                "tls" => TlsMode::Tls,
+                "none" => TlsMode::None,
+                _ => return Err(err(&s, "must be starttls, tls or none")),
+            },
+        };
+        let default_port = match tls {
+            TlsMode::StartTls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        };
+        let port = match (env("ACCOUNTS_SMTP_PORT").filter(|v| !v.is_empty()), f.smtp_port) {
+            (Some(v), _) => parse_number("ACCOUNTS_SMTP_PORT", &v, "a port number (1-65535)")?,
+            (None, Some(p)) => p,
+            (None, None) => default_port,
+        };
+        if port == 0 {
+            return Err(err("ACCOUNTS_SMTP_PORT", "must be a port number (1-65535)"));
+        }
+        let username = src.get("ACCOUNTS_SMTP_USERNAME", f.smtp_username.clone()).map(|(_, v)| v);
+        let password = src.get("ACCOUNTS_SMTP_PASSWORD", f.smtp_password.clone()).map(|(_, v)| v);
+        let credentials = match (username, password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            _ => {
+                return Err(err(
+                    "ACCOUNTS_SMTP_USERNAME",
+                    "give both ACCOUNTS_SMTP_USERNAME and ACCOUNTS_SMTP_PASSWORD, or neither",
+                ));
             }
-            None => MailTransport::Mailbox(
-                src.get("ACCOUNTS_MAILBOX_DIR", f.mailbox_dir.clone())
-                    .map_or_else(|| data_dir.join("mailbox"), |(_, v)| PathBuf::from(v)),
-            ),
+        };
+        let mailbox_dir = src
+            .get("ACCOUNTS_MAILBOX_DIR", f.mailbox_dir.clone())
+            .map_or_else(|| data_dir.join("mailbox"), |(_, v)| PathBuf::from(v));
+        let mail = match src.get("ACCOUNTS_SMTP_HOST", f.smtp_host.clone()) {
+            Some((_, host)) => MailTransport::Smtp(SmtpSettings {
+                host,
+                port,
+                tls,
+                credentials,
+                timeout: Duration::from_secs(20),
+            }),
+            None => MailTransport::Mailbox(mailbox_dir),
         };
 
         let minutes = |name: &str,
@@ -440,11 +438,18 @@ impl Config {
                 _ => return Err(err(&s, "must be text or json")),
             },
         };
-        let log_filter = src
+        let (log_setting, log_filter) = src
             .get("ACCOUNTS_LOG", f.log.clone())
-            .map(|(_, v)| v)
-            .or_else(|| env("RUST_LOG"))
-            .unwrap_or_else(|| "info".to_owned());
+            .or_else(|| {
+                env("RUST_LOG").filter(|v| !v.is_empty()).map(|v| ("RUST_LOG".to_owned(), v))
+            })
+            .unwrap_or_else(|| ("ACCOUNTS_LOG".to_owned(), "info".to_owned()));
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            return Err(err(
+                &log_setting,
+                format!("must be a log filter like `info` or `info,account_http=debug` ({e})"),
+            ));
+        }
 
         let db_max_connections = match whole_number(
             env,
@@ -673,6 +678,27 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.setting, "ACCOUNTS_SMTP_TLS");
+    }
+
+    #[test]
+    fn unused_settings_are_checked_too() {
+        // No SMTP host: the SMTP settings are unused today, and still checked.
+        for (name, value) in [
+            ("ACCOUNTS_SMTP_TLS", "maybe"),
+            ("ACCOUNTS_SMTP_PORT", "lots"),
+            ("ACCOUNTS_SMTP_PORT", "0"),
+            ("ACCOUNTS_SMTP_USERNAME", "bot"),
+            ("ACCOUNTS_LOG", "info,account_http=loud"),
+            ("ACCOUNTS_LOG", "[[["),
+            ("RUST_LOG", "=debug=x"),
+            ("ACCOUNTS_METRICS_LISTEN", "everywhere"),
+            ("ACCOUNTS_METRICS_TOKEN", "short"),
+        ] {
+            let e = load(&[(name, value)], &Overrides::default()).unwrap_err();
+            assert_eq!(e.setting, name, "{e}");
+        }
+        let c = load(&[("ACCOUNTS_LOG", "warn,account_http=debug")], &Overrides::default());
+        assert_eq!(c.unwrap().log_filter, "warn,account_http=debug");
     }
 
     #[test]
