@@ -131,3 +131,38 @@ fn metrics_are_scraped_from_their_address_and_with_their_token_and_traces_are_lo
         .collect();
     assert!(others.iter().all(|e| e["trace_id"].as_str().is_some_and(|t| t.len() == 32)));
 }
+
+#[test]
+fn the_operators_mail_templates_give_every_mail_a_text_and_an_html_part() {
+    let site = Site::new(Backend::Sqlite);
+    let templates = site.dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("layout.txt"), "ACME-TEXT-TOP\n\n{{body}}\n").unwrap();
+    std::fs::write(
+        templates.join("layout.html"),
+        "<html><body><h1>ACME-HTML {{subject}}</h1>\n{{body}}\n</body></html>\n",
+    )
+    .unwrap();
+    let mut cmd = site.serve_command();
+    cmd.env("ACCOUNTS_MAIL_TEMPLATES_DIR", &templates);
+    let app = site.start(cmd);
+    let org = app.org("Acme", "ada@acme.test", 5);
+    let mark = app.mark();
+    app.post_empty("/api/v1/me/email-change", &org.admin.auth()).expect(201);
+    let mail = app.mail_to("ada@acme.test", &mark);
+    let raw = std::fs::read_to_string(site.mailbox().join(&mail.file)).unwrap();
+    assert!(raw.contains("multipart/alternative"), "{raw}");
+    assert!(raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
+    assert!(raw.contains("ACME-TEXT-TOP") && raw.contains("ACME-HTML"), "{raw}");
+    assert!(raw.contains("<p>"), "the body's paragraphs are HTML paragraphs: {raw}");
+    assert_eq!(mail.code().len(), 6, "the code is still there to read");
+    app.stop();
+
+    // A layout that would drop the body stops the server at start, naming the setting.
+    std::fs::write(templates.join("layout.html"), "<p>Hello from ACME</p>").unwrap();
+    let mut cmd = site.serve_command();
+    let out = cmd.env("ACCOUNTS_MAIL_TEMPLATES_DIR", &templates).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ACCOUNTS_MAIL_TEMPLATES_DIR") && err.contains("{{body}}"), "{err}");
+}

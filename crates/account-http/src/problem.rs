@@ -188,7 +188,7 @@ pub(crate) struct Problem {
     pub status: u16,
     /// What happened, for a person.
     pub detail: String,
-    /// For `validation-failed`: every invalid field.
+    /// For `malformed-request` and `validation-failed`: every field at fault.
     pub errors: Option<Vec<FieldProblem>>,
     /// For `code-wrong`: wrong tries left.
     pub tries_left: Option<u8>,

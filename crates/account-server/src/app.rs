@@ -282,10 +282,15 @@ pub fn build_accounts_with(
 /// [`AppError`] when the SMTP TLS set-up fails.
 pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, AppError> {
     Ok(match &config.mail {
-        MailTransport::Smtp(settings) => {
-            Arc::new(SmtpMailer::new(settings, config.mail_from.clone()).map_err(AppError)?)
-        }
-        MailTransport::Mailbox(dir) => Arc::new(MailboxMailer::new(dir, config.mail_from.clone())),
+        MailTransport::Smtp(settings) => Arc::new(
+            SmtpMailer::new(settings, config.mail_from.clone())
+                .map_err(AppError)?
+                .with_layout(config.mail_layout.clone()),
+        ),
+        MailTransport::Mailbox(dir) => Arc::new(
+            MailboxMailer::new(dir, config.mail_from.clone())
+                .with_layout(config.mail_layout.clone()),
+        ),
     })
 }
 

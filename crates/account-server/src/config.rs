@@ -11,7 +11,7 @@ use lettre::message::Mailbox;
 use serde::Deserialize;
 
 use crate::adapters::ServerKey;
-use crate::mail::{SmtpSettings, TlsMode};
+use crate::mail::{MailLayout, SmtpSettings, TlsMode};
 
 /// A setting that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +117,8 @@ pub struct Config {
     pub mail_from: Mailbox,
     /// Mail transport.
     pub mail: MailTransport,
+    /// The operator's text and HTML layouts of mail (none: the domain's plain text).
+    pub mail_layout: MailLayout,
     /// Idle session lifetime.
     pub session_idle: Duration,
     /// Absolute session lifetime.
@@ -152,6 +154,7 @@ struct FileConfig {
     product_name: Option<String>,
     mail_from: Option<String>,
     mailbox_dir: Option<String>,
+    mail_templates_dir: Option<String>,
     smtp_host: Option<String>,
     smtp_port: Option<u16>,
     smtp_tls: Option<String>,
@@ -400,6 +403,13 @@ impl Config {
             None => MailTransport::Mailbox(mailbox_dir),
         };
 
+        let mail_layout = match src.get("ACCOUNTS_MAIL_TEMPLATES_DIR", f.mail_templates_dir.clone())
+        {
+            Some((setting, dir)) => MailLayout::load(Path::new(&dir), &product_name, &public_url)
+                .map_err(|message| err(&setting, message))?,
+            None => MailLayout::default(),
+        };
+
         let minutes = |name: &str,
                        file: Option<u64>,
                        default: u64,
@@ -496,6 +506,7 @@ impl Config {
             product_name,
             mail_from,
             mail,
+            mail_layout,
             session_idle,
             session_absolute,
             invitation_ttl,
@@ -559,6 +570,14 @@ impl Config {
             ),
             ("mail", mail),
             ("mail_from", self.mail_from.to_string()),
+            (
+                "mail_layout",
+                if self.mail_layout == MailLayout::default() {
+                    "the domain's plain text".into()
+                } else {
+                    "the operator's templates (ACCOUNTS_MAIL_TEMPLATES_DIR)".into()
+                },
+            ),
             ("session_idle", format!("{} min", self.session_idle.as_secs() / 60)),
             ("session_absolute", format!("{} h", self.session_absolute.as_secs() / 3600)),
             ("invitation_ttl", format!("{} h", self.invitation_ttl.as_secs() / 3600)),
