@@ -112,6 +112,25 @@ async fn scrape(state: &AppState) -> Response {
 }
 
 /// The HTTP API over the domain.
+///
+/// ```
+/// use account_http::{HttpConfig, HttpServer};
+/// use account_memory::InMemory;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = HttpServer::new(InMemory::new(1).accounts, HttpConfig::default());
+/// // Port 0 picks a free port; `run` serves until the future it is given completes.
+/// let bound = server.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+/// assert!(bound.local_addr().is_some());
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let serving = tokio::spawn(bound.run(async move {
+///     let _ = stopped.await;
+/// }));
+/// stop.send(()).unwrap();
+/// serving.await.unwrap().unwrap();
+/// assert!(server.spec_json().contains("\"openapi\""));
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct HttpServer {
     state: Arc<AppState>,
