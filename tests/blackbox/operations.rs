@@ -86,6 +86,9 @@ fn metrics_are_scraped_from_their_address_and_with_their_token_and_traces_are_lo
     assert!(count(r#"accounts_db_pool_connections{state="idle"}"#) >= 0.0);
     assert!(count(r#"accounts_db_pool_connections{state="in_use"}"#) >= 0.0);
     assert_eq!(count("accounts_db_pool_max_connections"), 4.0);
+    assert!(count(r#"accounts_db_unit_open_seconds_count{unit="write"}"#) >= 3.0);
+    assert!(count(r#"accounts_db_unit_open_seconds_count{unit="read"}"#) >= 1.0);
+    assert!(count(r#"accounts_db_pool_waits_total{unit="write"}"#) >= 0.0);
     assert!(count("accounts_mail_outbox_backlog") >= 0.0);
     // Sam's invitation went out before Sam could accept it.
     assert!(count("accounts_mail_deliveries_total") >= 1.0);

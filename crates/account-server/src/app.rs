@@ -254,11 +254,23 @@ pub fn build_accounts_with(
     store: SeaStore,
     create_key: bool,
 ) -> Result<Accounts, AppError> {
+    build_accounts_over(config, Arc::new(store), create_key)
+}
+
+/// The domain over the production adapters and any `store` (the server's is metered).
+///
+/// # Errors
+/// [`AppError`] when the key or the password hasher cannot be set up.
+pub fn build_accounts_over(
+    config: &Config,
+    store: Arc<dyn account_core::ports::Store>,
+    create_key: bool,
+) -> Result<Accounts, AppError> {
     let key = read_key(&config.key, create_key)?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let hasher = Argon2Hasher::new(cores).map_err(|e| fail("setting up argon2id", e))?;
     let ports = Ports {
-        store: Arc::new(store),
+        store,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         passwords: Arc::new(hasher),
@@ -329,7 +341,9 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     }
     let store = connect_store(&config).await?;
     let closer = store.clone();
-    let accounts = build_accounts(&config, store)?;
+    let mut metrics = Metrics::new();
+    let metered = crate::metrics::MeteredStore::new(store, &mut metrics);
+    let accounts = build_accounts_over(&config, Arc::new(metered), true)?;
     if config.demo
         && let Some(login) =
             crate::demo::seed_if_empty(&accounts, &OsRandom).await.map_err(AppError)?
@@ -352,7 +366,6 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         ),
         None => None,
     };
-    let mut metrics = Metrics::new();
     let mail_metrics = MailMetrics::registered(metrics.registry());
     crate::metrics::register_pool(&mut metrics, closer.clone());
     let http = HttpServer::with_metrics(

@@ -1,13 +1,19 @@
 //! The server's own metrics next to the HTTP layer's: the database pool's occupancy (read at
-//! each scrape) and, from the worker, mail deliveries; and the metrics listener
-//! (`ACCOUNTS_METRICS_LISTEN`), which serves `/metrics` alone, without credentials.
+//! each scrape), the waits for a unit of work ([`MeteredStore`]) and, from the worker, mail
+//! deliveries; and the metrics listener (`ACCOUNTS_METRICS_LISTEN`), which serves `/metrics`
+//! alone, without credentials.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
+use account_core::ports::{ChangeStamp, Store, StoreError, Tx};
 use account_http::{HttpServer, Metrics};
 use account_sea::SeaStore;
+use async_trait::async_trait;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -62,4 +68,90 @@ pub async fn serve(
             tracing::error!(%error, "the metrics listener failed");
         }
     }))
+}
+
+type UnitLabels = Vec<(&'static str, &'static str)>;
+
+/// The store of the server, timing how long each unit of work waits to open: for a pooled
+/// connection, and on SQLite for this process's write turn. It forwards everything else.
+#[derive(Debug, Clone)]
+pub struct MeteredStore {
+    inner: SeaStore,
+    opened: Family<UnitLabels, Histogram>,
+    waited: Family<UnitLabels, Counter>,
+}
+
+fn wait_buckets() -> Histogram {
+    Histogram::new([0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0])
+}
+
+impl MeteredStore {
+    /// `store`, with `db_unit_open_seconds{unit}` and `db_pool_waits{unit}` registered in
+    /// `metrics`.
+    #[must_use]
+    pub fn new(store: SeaStore, metrics: &mut Metrics) -> Self {
+        let opened = Family::<UnitLabels, Histogram>::new_with_constructor(
+            wait_buckets as fn() -> Histogram,
+        );
+        let waited = Family::<UnitLabels, Counter>::default();
+        let registry = metrics.registry();
+        registry.register(
+            "db_unit_open_seconds",
+            "Time to open a unit of work (a pooled connection, and on SQLite the write turn), by unit: write, read, autocommit",
+            opened.clone(),
+        );
+        registry.register(
+            "db_pool_waits",
+            "Units of work that found no idle connection in the pool and waited for one (or for a new one), by unit",
+            waited.clone(),
+        );
+        // Every series from the start, at zero, so that a scraper sees no wait as 0.
+        for unit in ["write", "read", "autocommit"] {
+            let _ = waited.get_or_create(&vec![("unit", unit)]);
+            let _ = opened.get_or_create(&vec![("unit", unit)]);
+        }
+        Self { inner: store, opened, waited }
+    }
+
+    async fn timed<F>(&self, unit: &'static str, open: F) -> Result<Box<dyn Tx>, StoreError>
+    where
+        F: std::future::Future<Output = Result<Box<dyn Tx>, StoreError>>,
+    {
+        let labels = vec![("unit", unit)];
+        if self.inner.pool_stats().idle == 0 {
+            self.waited.get_or_create(&labels).inc();
+        }
+        let start = Instant::now();
+        let tx = open.await;
+        self.opened.get_or_create(&labels).observe(start.elapsed().as_secs_f64());
+        tx
+    }
+}
+
+#[async_trait]
+impl Store for MeteredStore {
+    async fn write(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.timed("write", self.inner.write()).await
+    }
+
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.timed("read", self.inner.read()).await
+    }
+
+    // A lookup takes a connection per statement, not per unit: nothing to time here.
+    async fn lookup(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.inner.lookup().await
+    }
+
+    async fn autocommit(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.timed("autocommit", self.inner.autocommit()).await
+    }
+
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        self.inner.change_stamp()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
 }
