@@ -134,9 +134,12 @@ async fn reserve(
             let expired = existing.created_at + state.config.idempotency_ttl <= now;
             if !expired {
                 if existing.fingerprint != fingerprint {
-                    return Err(Box::new(Problem::new(
-                        ProblemType::IdempotencyKeyReused,
-                        "this Idempotency-Key was used for a different request; use a new key",
+                    return Err(Box::new(crate::errors::at(
+                        "Idempotency-Key",
+                        Problem::new(
+                            ProblemType::IdempotencyKeyReused,
+                            "this Idempotency-Key was used for a different request; use a new key",
+                        ),
                     )));
                 }
                 return match existing.response {

@@ -733,7 +733,17 @@ impl MeApi {
                         ));
                     }
                 };
-                state.accounts.profile().delete_account(&auth.actor(), &confirmation).await?;
+                let field = if body.password.is_some() { "password" } else { "username" };
+                state
+                    .accounts
+                    .profile()
+                    .delete_account(&auth.actor(), &confirmation)
+                    .await
+                    .map_err(|e| match Problem::from(e) {
+                        // The confirmation given is the field at fault.
+                        p if p.status == 422 => Box::new(crate::errors::at(field, p)),
+                        p => Box::new(p),
+                    })?;
                 Ok(DeleteMyAccountResponse::NoContent)
             }
             .await,
