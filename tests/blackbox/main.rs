@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod multiprocess;
+mod cli;
+mod operations;
 mod organisation_page;
 mod profile_page;
 mod server;

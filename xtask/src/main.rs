@@ -72,6 +72,11 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     run(test)?;
+    // Rustdoc of every crate, warnings refused (broken links, bad code blocks); the examples
+    // in it ran with the tests above.
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings");
+    run(doc)?;
     openapi(true)?;
     tidy::check_all(&tidy::workspace_root())
 }
@@ -79,7 +84,8 @@ fn ci() -> Result<(), String> {
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci                fmt --check, clippy -D warnings, the whole test suite, openapi --check, tidy
+  ci                fmt --check, clippy -D warnings, the whole test suite (doc examples
+                    included), cargo doc -D warnings, openapi --check, tidy
   tidy              the project's own lints (core dependencies, module docs, rules table, …)
   openapi [--check] write docs/openapi.json from the code (or fail if it differs)
   bench [--quick] [--keep]

@@ -93,6 +93,11 @@ impl Default for LoginRateLimit {
 pub struct HttpConfig {
     /// The operator credential; `None` disables the `/operator` endpoints (they answer 401).
     pub operator_token: Option<OperatorToken>,
+    /// The credential of `/metrics` on the API's address (`Authorization: Bearer <token>`),
+    /// a token like the operator's; `None` closes `/metrics` there (401). The metrics are
+    /// also served without credentials by [`HttpServer::metrics_endpoint`](crate::HttpServer::metrics_endpoint),
+    /// for an address of the operator's choosing.
+    pub metrics_token: Option<OperatorToken>,
     /// Log-in throttling.
     pub login_rate_limit: LoginRateLimit,
     /// Largest request body accepted, in bytes.
@@ -119,6 +124,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             operator_token: None,
+            metrics_token: None,
             login_rate_limit: LoginRateLimit::default(),
             max_body_bytes: 64 * 1024,
             shutdown_grace: std::time::Duration::from_secs(10),

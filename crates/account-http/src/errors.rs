@@ -106,17 +106,28 @@ fn stale(current: u64) -> Problem {
     p
 }
 
+/// `problem`, naming `field` as the one at fault in `errors` (its detail as the message), so
+/// that a form can show it beside the field, as it does a validation error.
+pub(crate) fn at(field: &str, mut problem: Problem) -> Problem {
+    problem.errors =
+        Some(vec![FieldProblem { field: field.to_owned(), message: problem.detail.clone() }]);
+    problem
+}
+
 fn code(error: CodeError) -> Problem {
     let detail = error.to_string();
-    match error {
-        CodeError::Wrong { tries_left } => {
-            let mut p = Problem::new(ProblemType::CodeWrong, detail);
-            p.tries_left = Some(tries_left);
-            p
-        }
-        CodeError::Expired => Problem::new(ProblemType::CodeExpired, detail),
-        CodeError::TooManyTries => Problem::new(ProblemType::CodeTriesExhausted, detail),
-    }
+    at(
+        "code",
+        match error {
+            CodeError::Wrong { tries_left } => {
+                let mut p = Problem::new(ProblemType::CodeWrong, detail);
+                p.tries_left = Some(tries_left);
+                p
+            }
+            CodeError::Expired => Problem::new(ProblemType::CodeExpired, detail),
+            CodeError::TooManyTries => Problem::new(ProblemType::CodeTriesExhausted, detail),
+        },
+    )
 }
 
 fn resend(error: ResendError) -> Problem {
@@ -184,9 +195,11 @@ impl From<AcceptInvitationError> for Problem {
         let detail = e.to_string();
         match e {
             AcceptInvitationError::InvalidToken => {
-                Self::new(ProblemType::InvitationInvalid, detail)
+                at("token", Self::new(ProblemType::InvitationInvalid, detail))
             }
-            AcceptInvitationError::Expired => Self::new(ProblemType::InvitationExpired, detail),
+            AcceptInvitationError::Expired => {
+                at("token", Self::new(ProblemType::InvitationExpired, detail))
+            }
             AcceptInvitationError::Validation(v) => validation(&v),
             AcceptInvitationError::Internal(i) => internal(&i),
         }
@@ -237,7 +250,9 @@ impl From<ChangePasswordError> for Problem {
     fn from(e: ChangePasswordError) -> Self {
         let detail = e.to_string();
         match e {
-            ChangePasswordError::WrongPassword => Self::new(ProblemType::WrongPassword, detail),
+            ChangePasswordError::WrongPassword => {
+                at("current_password", Self::new(ProblemType::WrongPassword, detail))
+            }
             ChangePasswordError::Validation(v) => validation(&v),
             ChangePasswordError::Denied(d) => d.into(),
             ChangePasswordError::Internal(i) => internal(&i),
@@ -340,8 +355,12 @@ impl From<AllocateError> for Problem {
         match e {
             AllocateError::Validation(v) => validation(&v),
             AllocateError::MemberNotFound => not_found(&detail),
-            AllocateError::TargetIsAdmin => Self::new(ProblemType::TargetIsAdmin, detail),
-            AllocateError::TargetDisabled => Self::new(ProblemType::TargetDisabled, detail),
+            AllocateError::TargetIsAdmin => {
+                at("member_id", Self::new(ProblemType::TargetIsAdmin, detail))
+            }
+            AllocateError::TargetDisabled => {
+                at("member_id", Self::new(ProblemType::TargetDisabled, detail))
+            }
             AllocateError::InsufficientHeadroom { kind, available }
             | AllocateError::InsufficientUnspent { kind, available } => {
                 Self::new(ProblemType::InsufficientCredits, detail).credits(kind, available)
@@ -361,7 +380,9 @@ impl From<ConsumeError> for Problem {
             ConsumeError::InsufficientCredits { kind, available } => {
                 Self::new(ProblemType::InsufficientCredits, detail).credits(kind, available)
             }
-            ConsumeError::EventIdReused => Self::new(ProblemType::EventIdReused, detail),
+            ConsumeError::EventIdReused => {
+                at("event_id", Self::new(ProblemType::EventIdReused, detail))
+            }
             ConsumeError::EventIdInFlight => {
                 Self::new(ProblemType::InFlight, detail).retry_after(1)
             }
@@ -424,8 +445,12 @@ impl From<ImpersonationError> for Problem {
         match e {
             ImpersonationError::Validation(v) => validation(&v),
             ImpersonationError::MemberNotFound => not_found(&detail),
-            ImpersonationError::TargetIsAdmin => Self::new(ProblemType::TargetIsAdmin, detail),
-            ImpersonationError::TargetDisabled => Self::new(ProblemType::TargetDisabled, detail),
+            ImpersonationError::TargetIsAdmin => {
+                at("member_id", Self::new(ProblemType::TargetIsAdmin, detail))
+            }
+            ImpersonationError::TargetDisabled => {
+                at("member_id", Self::new(ProblemType::TargetDisabled, detail))
+            }
             ImpersonationError::Nested => Self::new(ProblemType::ImpersonationActive, detail),
             ImpersonationError::NotImpersonating => {
                 Self::new(ProblemType::NotImpersonating, detail)

@@ -32,10 +32,10 @@ pub(crate) fn required_version(if_match: Option<&str>) -> Result<u64, Box<Proble
         .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.parse::<u64>().ok())
         .ok_or_else(|| {
-            Box::new(Problem::new(
-                ProblemType::MalformedRequest,
-                "If-Match must be one strong ETag as sent in ETag, like \"3\"",
-            ))
+            Box::new(crate::body::malformed_problem(vec![crate::problem::FieldProblem {
+                field: "If-Match".to_owned(),
+                message: "must be one strong ETag as sent in ETag, like \"3\"".to_owned(),
+            }]))
         })
 }
 

@@ -10,7 +10,10 @@ use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaResponses, Registry};
 
 use crate::middleware::IDEMPOTENT_REPLAYED;
-use crate::problem::{Problem, ProblemType};
+use crate::problem::{FieldProblem, Problem};
+
+/// Longest key accepted (the domain's limit, stated in the document).
+pub(crate) const MAX_KEY_LEN: usize = IdempotencyKey::MAX_LEN;
 
 /// The `Idempotency-Key` header's value, if any.
 ///
@@ -20,10 +23,10 @@ pub(crate) fn key(header: Option<&str>) -> Result<Option<IdempotencyKey>, Box<Pr
     header
         .map(|value| {
             IdempotencyKey::parse(value).map_err(|e| {
-                Box::new(Problem::new(
-                    ProblemType::MalformedRequest,
-                    format!("Idempotency-Key {e}"),
-                ))
+                Box::new(crate::body::malformed_problem(vec![FieldProblem {
+                    field: "Idempotency-Key".to_owned(),
+                    message: e.to_string(),
+                }]))
             })
         })
         .transpose()

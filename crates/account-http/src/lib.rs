@@ -8,12 +8,15 @@
 mod api;
 mod auth;
 mod client_addr;
+mod body;
 mod config;
+mod document;
 mod dto;
 mod errors;
 mod etag;
 mod headers;
 mod idempotency;
+mod metrics;
 mod middleware;
 mod pagination;
 mod panics;
@@ -23,11 +26,13 @@ mod responses;
 mod serve;
 mod server;
 mod state;
+mod trace;
 
 pub use client_addr::{TrustedProxies, TrustedProxiesError, client_address};
 pub use config::{
     HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
 };
 pub use panics::install_panic_hook;
+pub use metrics::Metrics;
 pub use problem::{PROBLEM_BASE, ProblemType};
 pub use server::{BoundServer, HttpServer, openapi_json};

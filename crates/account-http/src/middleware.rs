@@ -1,7 +1,7 @@
 //! The one middleware around every request: request id, body size limit, global conversion of
 //! poem's errors into problem+json, the security headers (`headers.rs`), the impersonation
-//! banner header, and one structured access log line per request (with the client address of
-//! `client_addr.rs`).
+//! banner header, the trace id (from `traceparent`), the request metrics, and one structured
+//! access log line per request (with the client address of `client_addr.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -91,9 +91,10 @@ pub(crate) async fn observe<E: Endpoint>(
         .header(REQUEST_ID)
         .filter(|v| sane_request_id(v))
         .map_or_else(|| new_request_id(&state), str::to_owned);
+    let trace_id = crate::trace::trace_id(req.header(crate::trace::TRACEPARENT), &state);
     let context = RequestContext { impersonation: Arc::new(OnceLock::new()) };
     req.set_data(context.clone());
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace_id);
 
     let body = req.take_body();
     let read = body.into_bytes_limit(state.config.max_body_bytes);
@@ -111,7 +112,9 @@ pub(crate) async fn observe<E: Endpoint>(
         }
         Ok(Ok(bytes)) => {
             req.set_body(bytes);
-            let call = CURRENT_REQUEST_ID.scope(request_id.clone(), next.call(req));
+            let path = req.uri().path().to_owned();
+            let call = CURRENT_REQUEST_ID
+                .scope(request_id.clone(), crate::body::REQUEST_PATH.scope(path, next.call(req)));
             match call.instrument(span.clone()).await {
                 Ok(r) => r.into_response(),
                 Err(e) => {
@@ -148,6 +151,7 @@ pub(crate) async fn observe<E: Endpoint>(
         None => resp.data::<PathPattern>().map_or_else(|| "-".to_owned(), |p| p.0.to_string()),
     };
     let status = resp.status().as_u16();
+    state.metrics.request(operation, status, start.elapsed());
     let latency_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         tracing::info!(
@@ -159,6 +163,7 @@ pub(crate) async fn observe<E: Endpoint>(
             latency_ms,
             request_id = %request_id,
             client = %client.map_or_else(|| "-".to_owned(), |ip| ip.to_string()),
+            trace_id = %trace_id,
             "request served"
         );
     });

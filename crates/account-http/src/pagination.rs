@@ -5,7 +5,7 @@
 use account_core::domain::secret::to_hex;
 use chrono::{DateTime, Utc};
 
-use crate::problem::{Problem, ProblemType};
+use crate::problem::Problem;
 
 /// Items per page unless `limit` says otherwise.
 pub(crate) const DEFAULT_LIMIT: u32 = 50;
@@ -13,10 +13,10 @@ pub(crate) const DEFAULT_LIMIT: u32 = 50;
 pub(crate) const MAX_LIMIT: u32 = 200;
 
 fn bad_cursor() -> Box<Problem> {
-    Box::new(Problem::new(
-        ProblemType::MalformedRequest,
-        "the cursor is not one this list gave out; start again without it",
-    ))
+    Box::new(crate::body::malformed_problem(vec![crate::problem::FieldProblem {
+        field: "cursor".to_owned(),
+        message: "is not one this list gave out; start again without it".to_owned(),
+    }]))
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {

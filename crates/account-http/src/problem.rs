@@ -192,7 +192,7 @@ pub(crate) struct Problem {
     pub status: u16,
     /// What happened, for a person.
     pub detail: String,
-    /// For `validation-failed`: every invalid field.
+    /// For `malformed-request` and `validation-failed`: every field at fault.
     pub errors: Option<Vec<FieldProblem>>,
     /// For `code-wrong`: wrong tries left.
     pub tries_left: Option<u8>,
@@ -363,6 +363,9 @@ pub(crate) trait ProblemResponse: Sized {
 pub(crate) fn bad_request<T: ProblemResponse>(err: poem::Error) -> T {
     if let Some(problem) = err.data::<Problem>() {
         return T::from_problem(problem.clone());
+    }
+    if let Some(problem) = crate::body::parameter_problem(&err) {
+        return T::from_problem(problem);
     }
     let message = err.to_string();
     T::from_problem(Problem::from_poem_status(err.status(), &message))

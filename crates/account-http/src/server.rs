@@ -13,9 +13,10 @@ use poem_openapi::OpenApiService;
 
 use crate::config::HttpConfig;
 use crate::headers::{self, AllowTable, SwaggerFiles};
+use crate::metrics::{HttpMetrics, Metrics};
 use crate::middleware::{self, Routes};
 use crate::serve::Deadlines;
-use crate::state::AppState;
+use crate::state::{AppState, METRICS_CONTEXT};
 
 /// The API's base path.
 pub const BASE_PATH: &str = "/api/v1";
@@ -47,10 +48,17 @@ pub fn openapi_json() -> String {
     spec().to_owned()
 }
 
-/// The document, rendered once per process: it depends on the code only.
+/// The document as served and committed, rendered and refined once per process: it depends
+/// on the code only.
 fn spec() -> &'static str {
     static SPEC: OnceLock<String> = OnceLock::new();
-    SPEC.get_or_init(|| service().spec())
+    SPEC.get_or_init(|| crate::document::refine(&service().spec()))
+}
+
+/// The document as a value, for the request checks and the route table.
+pub(crate) fn document() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| serde_json::from_str(spec()).unwrap_or_default())
 }
 
 /// Swagger UI as separate files (so that its CSP needs no inline code), made once per process.
@@ -66,7 +74,7 @@ pub(crate) fn allow_table() -> &'static AllowTable {
     static TABLE: OnceLock<AllowTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         let document = format!("{BASE_PATH}/openapi.json");
-        let mut fixed = vec![document.as_str(), "/healthz", "/readyz"];
+        let mut fixed = vec![document.as_str(), "/healthz", "/readyz", "/metrics"];
         fixed.extend(headers::swagger_routes(swagger_files()).map(|(path, _, _)| path));
         AllowTable::new(spec(), BASE_PATH, &fixed)
     })
@@ -75,12 +83,11 @@ pub(crate) fn allow_table() -> &'static AllowTable {
 /// Operation id → method and path, for the access log.
 fn routes() -> &'static Routes {
     static ROUTES: OnceLock<Routes> = OnceLock::new();
-    ROUTES.get_or_init(|| routes_of(spec()))
+    ROUTES.get_or_init(|| routes_of(document()))
 }
 
-fn routes_of(spec: &str) -> Routes {
+fn routes_of(doc: &serde_json::Value) -> Routes {
     let mut routes = Routes::new();
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(spec) else { return routes };
     let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else { return routes };
     for (path, ops) in paths {
         let Some(ops) = ops.as_object() else { continue };
@@ -93,7 +100,51 @@ fn routes_of(spec: &str) -> Routes {
     routes
 }
 
+/// Whether the request carries the configured metrics token.
+fn metrics_token_holds(state: &AppState, req: &poem::Request) -> bool {
+    let Some(digest) = &state.metrics_token else { return false };
+    let Some(token) =
+        req.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
+    else {
+        return false;
+    };
+    state.accounts.ports().keyring.verify(METRICS_CONTEXT, token.as_bytes(), digest)
+}
+
+/// The metrics exposition, with the outbox backlog read now.
+async fn scrape(state: &AppState) -> Response {
+    let backlog = match state.accounts.mail().pending(crate::metrics::BACKLOG_CAP).await {
+        Ok(pending) => Some(pending.len()),
+        Err(error) => {
+            tracing::warn!(%error, "metrics: the outbox backlog could not be read");
+            None
+        }
+    };
+    Response::builder()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(state.metrics.render(backlog))
+}
+
 /// The HTTP API over the domain.
+///
+/// ```
+/// use account_http::{HttpConfig, HttpServer};
+/// use account_memory::InMemory;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = HttpServer::new(InMemory::new(1).accounts, HttpConfig::default());
+/// // Port 0 picks a free port; `run` serves until the future it is given completes.
+/// let bound = server.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+/// assert!(bound.local_addr().is_some());
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let serving = tokio::spawn(bound.run(async move {
+///     let _ = stopped.await;
+/// }));
+/// stop.send(()).unwrap();
+/// serving.await.unwrap().unwrap();
+/// assert!(server.spec_json().contains("\"openapi\""));
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct HttpServer {
     state: Arc<AppState>,
@@ -106,10 +157,35 @@ impl HttpServer {
     /// digest (made with the domain's keyring).
     #[must_use]
     pub fn new(accounts: Accounts, config: HttpConfig) -> Self {
+        Self::with_metrics(accounts, config, Metrics::new())
+    }
+
+    /// Builds the API over `accounts`, serving `metrics` (with the embedder's own metrics
+    /// registered in it) and the HTTP layer's at `/metrics`.
+    #[must_use]
+    pub fn with_metrics(accounts: Accounts, config: HttpConfig, metrics: Metrics) -> Self {
         let routes = routes().clone();
         let grace = config.shutdown_grace;
         let deadlines = Deadlines { header: config.header_timeout, idle: config.idle_timeout };
-        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace, deadlines }
+        let metrics = HttpMetrics::new(metrics);
+        let state = Arc::new(AppState::new(accounts, &config, routes, metrics));
+        Self { state, grace, deadlines }
+    }
+
+    /// `/metrics` alone, without credentials: for a listener on an address only the
+    /// operator's scraper reaches (`ACCOUNTS_METRICS_LISTEN` in the `accounts` binary).
+    #[must_use]
+    pub fn metrics_endpoint(&self) -> BoxEndpoint<'static, Response> {
+        let state = self.state.clone();
+        Route::new()
+            .at(
+                "/metrics",
+                get(poem::endpoint::make(move |_| {
+                    let state = state.clone();
+                    async move { scrape(&state).await }
+                })),
+            )
+            .boxed()
     }
 
     /// The OpenAPI document.
@@ -150,8 +226,26 @@ impl HttpServer {
                 }
             }
         });
+        let scraped = self.state.clone();
+        let metrics = poem::endpoint::make(move |req: poem::Request| {
+            let state = scraped.clone();
+            async move {
+                if metrics_token_holds(&state, &req) {
+                    scrape(&state).await
+                } else {
+                    poem::IntoResponse::into_response(crate::problem::ProblemJson(
+                        crate::problem::Problem::new(
+                            crate::problem::ProblemType::Unauthenticated,
+                            "send the metrics token (Authorization: Bearer <token>), or scrape \
+                             the metrics address",
+                        ),
+                    ))
+                }
+            }
+        });
         let mut route = Route::new()
             .at(format!("{BASE_PATH}/openapi.json"), get(document))
+            .at("/metrics", get(metrics))
             .nest(BASE_PATH, service());
         for (path, content_type, body) in headers::swagger_routes(swagger_files()) {
             route = route.at(
@@ -187,7 +281,17 @@ impl HttpServer {
     /// When the address cannot be bound.
     pub async fn bind(&self, addr: SocketAddr) -> std::io::Result<BoundServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        Ok(BoundServer { server: self.clone(), listener })
+        Ok(BoundServer { server: self.clone(), listener, metrics_only: false })
+    }
+
+    /// Binds `addr` for [`HttpServer::metrics_endpoint`] alone: `/metrics` without
+    /// credentials, for an address only the operator's scraper reaches.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn bind_metrics(&self, addr: SocketAddr) -> std::io::Result<BoundServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(BoundServer { server: self.clone(), listener, metrics_only: true })
     }
 }
 
@@ -195,6 +299,7 @@ impl HttpServer {
 pub struct BoundServer {
     server: HttpServer,
     listener: tokio::net::TcpListener,
+    metrics_only: bool,
 }
 
 impl std::fmt::Debug for BoundServer {
@@ -223,6 +328,8 @@ impl BoundServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (grace, deadlines) = (self.server.grace, self.server.deadlines);
-        crate::serve::serve(self.listener, self.server.endpoint(), deadlines, shutdown, grace).await
+        let endpoint =
+            if self.metrics_only { self.server.metrics_endpoint() } else { self.server.endpoint() };
+        crate::serve::serve(self.listener, endpoint, deadlines, shutdown, grace).await
     }
 }

@@ -1,5 +1,5 @@
-//! The state every handler shares: the domain, the operator credential's digest, the log-in
-//! limiter and the route table for the access log.
+//! The state every handler shares: the domain, the operator and metrics credentials' digests,
+//! the log-in limiter, the metrics and the route table for the access log.
 
 use std::sync::Arc;
 
@@ -10,12 +10,15 @@ use poem::Request;
 use crate::client_addr::TrustedProxies;
 use crate::config::HttpConfig;
 use crate::headers::SecurityHeaders;
+use crate::metrics::HttpMetrics;
 use crate::middleware::Routes;
 use crate::problem::Problem;
 use crate::ratelimit::LoginLimiter;
 
 /// Keyring context of the operator token's digest.
 pub(crate) const OPERATOR_CONTEXT: &str = "operator-token";
+/// Keyring context of the metrics token's digest.
+pub(crate) const METRICS_CONTEXT: &str = "metrics-token";
 
 /// The parts of [`HttpConfig`] kept at run time (the operator token only as a digest).
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub(crate) struct Limits {
 pub(crate) struct AppState {
     pub accounts: Accounts,
     pub operator: Option<SecretDigest>,
+    pub metrics_token: Option<SecretDigest>,
+    pub metrics: Arc<HttpMetrics>,
     pub config: Limits,
     pub limiter: LoginLimiter,
     pub routes: Routes,
@@ -37,14 +42,26 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub(crate) fn new(accounts: Accounts, config: &HttpConfig, routes: Routes) -> Self {
+    pub(crate) fn new(
+        accounts: Accounts,
+        config: &HttpConfig,
+        routes: Routes,
+        metrics: Arc<HttpMetrics>,
+    ) -> Self {
+        let keyring = &accounts.ports().keyring;
         let operator = config
             .operator_token
             .as_ref()
-            .map(|t| accounts.ports().keyring.digest(OPERATOR_CONTEXT, t.expose().as_bytes()));
+            .map(|t| keyring.digest(OPERATOR_CONTEXT, t.expose().as_bytes()));
+        let metrics_token = config
+            .metrics_token
+            .as_ref()
+            .map(|t| keyring.digest(METRICS_CONTEXT, t.expose().as_bytes()));
         Self {
             limiter: LoginLimiter::new(config.login_rate_limit.clone()),
             operator,
+            metrics_token,
+            metrics,
             config: Limits {
                 max_body_bytes: config.max_body_bytes,
                 body_timeout: config.body_timeout,

@@ -18,6 +18,31 @@ use account_core::domain::mail::{MailKind, MailMessage};
 use account_core::{Accounts, Ports, Settings};
 
 /// Everything wired in memory, with handles on the clock and the store for tests.
+///
+/// ```
+/// use account_core::services::operator::{NewOrganisation, Operator};
+/// use account_memory::InMemory;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let memory = InMemory::new(42);
+/// let new = NewOrganisation {
+///     name: "Acme AB".into(),
+///     registration_number: "556677-8899".into(),
+///     plan: "Professional".into(),
+///     licences: 3,
+///     admin_first_name: "Ada".into(),
+///     admin_last_name: None,
+///     admin_email: "ada@acme.example".into(),
+///     admin_password: None, // invited by mail instead
+/// };
+/// memory.accounts.operator().create_organisation(&Operator::new("test"), &new).await.unwrap();
+/// // The invitation waits in the outbox; tests read it through the keyring.
+/// let (_, invitation) = memory.mails().await.pop().unwrap();
+/// assert!(invitation.body.contains("aci_"));
+/// // Time only moves when a test moves it.
+/// memory.clock.advance(chrono::Duration::days(8));
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct InMemory {
     /// The domain.

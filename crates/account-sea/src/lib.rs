@@ -10,6 +10,7 @@ mod entity;
 mod error;
 mod kept;
 mod migration;
+mod pool;
 mod repo;
 mod store;
 mod touches;
@@ -17,4 +18,5 @@ mod wal_index;
 
 pub use kept::KeptSessions;
 pub use migration::Migrator;
+pub use pool::PoolStats;
 pub use store::{SQLITE_CACHE_KIB, SeaOptions, SeaStore, SeaTx};

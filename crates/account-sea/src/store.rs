@@ -59,6 +59,11 @@ pub struct SeaOptions {
     /// default is about 2 MiB). Pages it no longer holds are read again from the operating
     /// system's file cache.
     pub sqlite_cache_kib: u32,
+    /// Apply pending migrations on connecting (the server and `accounts migrate` do; other
+    /// tools check [`SeaStore::pending_migrations`] instead).
+    pub migrate: bool,
+    /// SQLite only: create the database file if it does not exist.
+    pub create_if_missing: bool,
 }
 
 impl Default for SeaOptions {
@@ -70,6 +75,8 @@ impl Default for SeaOptions {
             busy_timeout: Duration::from_secs(5),
             log_statements: false,
             sqlite_cache_kib: SQLITE_CACHE_KIB,
+            migrate: true,
+            create_if_missing: true,
         }
     }
 }
@@ -163,8 +170,9 @@ impl SeaStore {
             let busy = options.busy_timeout;
             // A negative cache size is in KiB rather than pages.
             let cache = format!("-{}", options.sqlite_cache_kib.max(1));
+            let create = options.create_if_missing;
             opt.map_sqlx_sqlite_opts(move |o| {
-                o.create_if_missing(true)
+                o.create_if_missing(create)
                     .journal_mode(SqliteJournalMode::Wal)
                     .foreign_keys(true)
                     .busy_timeout(busy)
@@ -181,7 +189,9 @@ impl SeaStore {
             wal_index: None,
             touches: Arc::default(),
         };
-        store.migrate().await?;
+        if options.migrate {
+            store.migrate().await?;
+        }
         store.wal_index = store.sqlite_file().await?.as_deref().and_then(WalIndex::of);
         if store.sqlite_plans_are_stable().await? == Some(false) {
             tracing::warn!(
@@ -260,6 +270,16 @@ impl SeaStore {
         }
         Migrator::up(&txn, None).await.map_err(db_err)?;
         txn.commit().await.map_err(db_err)
+    }
+
+    /// Names of the migrations not yet applied, oldest first; read without changing the
+    /// database (a database that was never migrated has them all pending).
+    ///
+    /// # Errors
+    /// Driver failures.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pending = Migrator::get_pending_migrations_read_only(&self.db).await.map_err(db_err)?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
     }
 
     /// Names of the applied migrations, oldest first.

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use account_core::ports::{Mailer, Store};
 use account_core::{Accounts, Ports, Settings};
-use account_http::{HttpConfig, HttpServer, OperatorToken};
+use account_http::{HttpConfig, HttpServer, Metrics, OperatorToken};
 use account_sea::{KeptSessions, SeaOptions, SeaStore};
 
 use crate::adapters::{Argon2Hasher, OsRandom, ServerKey, ServerKeyring, SystemClock};
 use crate::config::{Config, KeySource, MailTransport};
 use crate::mail::{MailboxMailer, SmtpMailer};
 use crate::private_fs;
-use crate::worker::{Intervals, Worker};
+use crate::worker::{Intervals, MailMetrics, Worker};
 
 /// Why the server could not start or a command could not run. The message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +30,24 @@ fn fail(context: &str, e: impl std::fmt::Display) -> AppError {
 /// # Errors
 /// [`AppError`] when the file cannot be read, created or parsed.
 pub fn load_key(source: &KeySource) -> Result<ServerKey, AppError> {
+    read_key(source, true)
+}
+
+/// Reads the server key; creates the key file only when `create` is set.
+///
+/// # Errors
+/// [`AppError`] when the file is missing (and not to be created), unreadable or invalid.
+pub fn read_key(source: &KeySource, create: bool) -> Result<ServerKey, AppError> {
     match source {
         KeySource::Value(key) => Ok(key.clone()),
         KeySource::File(path) => {
+            if !create && !path.exists() {
+                return Err(AppError(format!(
+                    "there is no server key at {}: run `accounts migrate` (or `accounts serve`) \
+                     first, or set ACCOUNTS_SECRET_KEY",
+                    path.display()
+                )));
+            }
             if path.exists() {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| fail(&format!("reading the key file {}", path.display()), e))?;
@@ -62,24 +77,143 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// # Errors
 /// [`AppError`] naming the database (password masked).
 pub async fn connect_store(config: &Config) -> Result<SeaStore, AppError> {
-    if let Some(path) = sqlite_file(&config.database.url()) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            private_fs::create_dir_all(dir)
-                .map_err(|e| fail(&format!("creating {}", dir.display()), e))?;
+    open_store(config, Purpose::Migrate).await.map_err(|e| AppError(e.to_string()))
+}
+
+/// What a command does with the database's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `serve` and `migrate`: create the database if needed and apply pending migrations.
+    Migrate,
+    /// Every other command: use the database as it is; refuse one that does not exist or
+    /// whose schema is behind, and change nothing.
+    Use,
+}
+
+/// Why the database could not be opened; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreFailure {
+    /// The database server cannot be reached (or the file cannot be opened).
+    #[error("{0}")]
+    Unreachable(String),
+    /// No database there yet.
+    #[error("{0}")]
+    Missing(String),
+    /// Its schema is older than this binary's.
+    #[error("{0}")]
+    Behind(String),
+    /// Anything else (a failed migration, a driver error).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How long a command waits for the database server before naming it unreachable.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the configured database for `purpose`.
+///
+/// # Errors
+/// [`StoreFailure`] naming the database (password masked) and the cause.
+pub async fn open_store(config: &Config, purpose: Purpose) -> Result<SeaStore, StoreFailure> {
+    let url = config.database.url();
+    let named = crate::config::mask_url(&url);
+    if let Some(path) = sqlite_file(&url) {
+        match purpose {
+            Purpose::Migrate => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    private_fs::create_dir_all(dir).map_err(|e| {
+                        StoreFailure::Other(format!("creating {}: {e}", dir.display()))
+                    })?;
+                }
+                // Created here, 0600, rather than by SQLite with the umask's mode (often 0644).
+                private_fs::create_file_if_missing(&path).map_err(|e| {
+                    StoreFailure::Other(format!("creating {}: {e}", path.display()))
+                })?;
+            }
+            Purpose::Use if !path.exists() => {
+                return Err(StoreFailure::Missing(format!(
+                    "there is no database at {}: run `accounts migrate` (or `accounts serve`) \
+                     to create it, or point ACCOUNTS_DATABASE_URL at yours",
+                    path.display()
+                )));
+            }
+            Purpose::Use => {}
         }
-        // Created here, 0600, rather than by SQLite with the umask's mode (often 0644).
-        private_fs::create_file_if_missing(&path)
-            .map_err(|e| fail(&format!("creating {}", path.display()), e))?;
+    } else if let Some((host, port)) = server_address(&url) {
+        probe(&host, port).await.map_err(|cause| {
+            StoreFailure::Unreachable(format!(
+                "cannot reach the database server {host}:{port} ({named}): {cause}"
+            ))
+        })?;
     }
     let options = SeaOptions {
         max_connections: Some(config.db_max_connections),
         sqlite_cache_kib: config.sqlite_cache_kib,
+        migrate: purpose == Purpose::Migrate,
+        create_if_missing: purpose == Purpose::Migrate,
+        // A command waits this long for a connection; `serve` keeps the default for its
+        // requests once started.
+        acquire_timeout: if purpose == Purpose::Use {
+            CONNECT_TIMEOUT
+        } else {
+            SeaOptions::default().acquire_timeout
+        },
         ..SeaOptions::default()
     };
-    let url = config.database.url();
-    SeaStore::connect(&url, &options).await.map_err(|e| {
-        fail(&format!("opening the database {}", crate::config::mask_url(&url)), source_chain(&e))
-    })
+    let store = SeaStore::connect(&url, &options).await.map_err(|e| {
+        let text = format!("opening the database {named}: {}", source_chain(&e));
+        match e {
+            account_core::ports::StoreError::Unavailable(_) => StoreFailure::Unreachable(text),
+            _ => StoreFailure::Other(text),
+        }
+    })?;
+    if purpose == Purpose::Use {
+        let pending = store
+            .pending_migrations()
+            .await
+            .map_err(|e| StoreFailure::Other(format!("reading the schema of {named}: {e}")))?;
+        if !pending.is_empty() {
+            return Err(StoreFailure::Behind(format!(
+                "the database {named} is behind this version of accounts ({} migration(s) \
+                 pending): run `accounts migrate` first",
+                pending.len()
+            )));
+        }
+    }
+    Ok(store)
+}
+
+/// Host and port of a `postgres://` URL.
+fn server_address(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        (host.to_owned(), after.strip_prefix(':'))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (hostport.to_owned(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => 5432,
+    };
+    let host = if host.is_empty() { "localhost".to_owned() } else { host };
+    Some((host, port))
+}
+
+/// Opens (and closes) a TCP connection to the database server, within [`CONNECT_TIMEOUT`],
+/// so that an unreachable server is named with the cause rather than as a pool timeout.
+async fn probe(host: &str, port: u16) -> Result<(), String> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
+    }
 }
 
 /// The file of a `sqlite://` URL (`None` for in-memory databases and other schemes), so its
@@ -106,15 +240,45 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 /// # Errors
 /// [`AppError`] when the key or the password hasher cannot be set up.
 pub fn build_accounts(config: &Config, store: SeaStore) -> Result<Accounts, AppError> {
-    let key = load_key(&config.key)?;
+    build_accounts_with(config, store, true)
+}
+
+/// The domain over the production adapters and `store`; creates the key file only when
+/// `create_key` is set.
+///
+/// # Errors
+/// [`AppError`] when the key or the password hasher cannot be set up.
+pub fn build_accounts_with(
+    config: &Config,
+    store: SeaStore,
+    create_key: bool,
+) -> Result<Accounts, AppError> {
+    build_accounts_over(config, store_port(store), create_key)
+}
+
+/// The store ports over `store`: on a SQLite file, with authentication's session reads kept
+/// while nothing commits (`KeptSessions`); as it is otherwise.
+#[must_use]
+pub fn store_port(store: SeaStore) -> Arc<dyn Store> {
+    match KeptSessions::wrap(store) {
+        Ok(kept) => Arc::new(kept),
+        Err(store) => Arc::new(store),
+    }
+}
+
+/// The domain over the production adapters and any `store` (the server's is metered).
+///
+/// # Errors
+/// [`AppError`] when the key or the password hasher cannot be set up.
+pub fn build_accounts_over(
+    config: &Config,
+    store: Arc<dyn account_core::ports::Store>,
+    create_key: bool,
+) -> Result<Accounts, AppError> {
+    let key = read_key(&config.key, create_key)?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let hasher =
         Argon2Hasher::new(cores, config.hash_queue).map_err(|e| fail("setting up argon2id", e))?;
-    // On a SQLite file, authentication's session reads are kept while nothing commits.
-    let store: Arc<dyn Store> = match KeptSessions::wrap(store) {
-        Ok(kept) => Arc::new(kept),
-        Err(store) => Arc::new(store),
-    };
     let ports = Ports {
         store,
         clock: Arc::new(SystemClock),
@@ -140,10 +304,15 @@ pub fn build_accounts(config: &Config, store: SeaStore) -> Result<Accounts, AppE
 /// [`AppError`] when the SMTP TLS set-up fails.
 pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, AppError> {
     Ok(match &config.mail {
-        MailTransport::Smtp(settings) => {
-            Arc::new(SmtpMailer::new(settings, config.mail_from.clone()).map_err(AppError)?)
-        }
-        MailTransport::Mailbox(dir) => Arc::new(MailboxMailer::new(dir, config.mail_from.clone())),
+        MailTransport::Smtp(settings) => Arc::new(
+            SmtpMailer::new(settings, config.mail_from.clone())
+                .map_err(AppError)?
+                .with_layout(config.mail_layout.clone()),
+        ),
+        MailTransport::Mailbox(dir) => Arc::new(
+            MailboxMailer::new(dir, config.mail_from.clone())
+                .with_layout(config.mail_layout.clone()),
+        ),
     })
 }
 
@@ -183,7 +352,9 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     }
     let store = connect_store(&config).await?;
     let closer = store.clone();
-    let accounts = build_accounts(&config, store)?;
+    let mut metrics = Metrics::new();
+    let metered = crate::metrics::MeteredStore::new(store_port(store.clone()), store, &mut metrics);
+    let accounts = build_accounts_over(&config, Arc::new(metered), true)?;
     if config.demo
         && let Some(login) =
             crate::demo::seed_if_empty(&accounts, &OsRandom).await.map_err(AppError)?
@@ -200,10 +371,19 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         ),
         None => None,
     };
-    let http = HttpServer::new(
+    let metrics_token = match &config.metrics_token {
+        Some(token) => Some(
+            OperatorToken::new(token.expose()).map_err(|e| fail("ACCOUNTS_METRICS_TOKEN", e))?,
+        ),
+        None => None,
+    };
+    let mail_metrics = MailMetrics::registered(metrics.registry());
+    crate::metrics::register_pool(&mut metrics, closer.clone());
+    let http = HttpServer::with_metrics(
         accounts.clone(),
         HttpConfig {
             operator_token,
+            metrics_token,
             shutdown_grace: config.shutdown_timeout,
             hsts_max_age: config.hsts_max_age,
             trusted_proxies: config.trusted_proxies.clone(),
@@ -212,6 +392,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             idle_timeout: config.idle_timeout,
             ..HttpConfig::default()
         },
+        metrics,
     );
     let bound = http
         .bind(config.listen)
@@ -219,9 +400,25 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         .map_err(|e| fail(&format!("listening on {}", config.listen), e))?;
     let addr = bound.local_addr().unwrap_or(config.listen);
     tracing::info!(%addr, docs = %format!("http://{addr}/docs"), "accounts is serving");
-    let worker = Worker::spawn(accounts, mailer, Intervals::default());
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match config.metrics_listen {
+        Some(metrics_addr) => {
+            Some(crate::metrics::serve(&http, metrics_addr, stopped.clone()).await?)
+        }
+        None => None,
+    };
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let worker = Worker::spawn_counted(accounts, mailer, Intervals::default(), mail_metrics);
     let purge = crate::memory::spawn_purge_tick(crate::memory::PURGE_TICK);
-    let served = bound.run(shutdown_signal()).await;
+    let served = bound.run(crate::metrics::stopped(stopped)).await;
+    signal.abort();
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     purge.abort();
     worker.shutdown().await;
     if let Err(e) = closer.close().await {
@@ -263,5 +460,18 @@ mod tests {
         assert_eq!(sqlite_file("sqlite://data/a.db"), Some(PathBuf::from("data/a.db")));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn finds_the_server_of_postgres_urls() {
+        let addr = |url| server_address(url).map(|(h, p)| format!("{h}:{p}"));
+        assert_eq!(
+            addr("postgres://u:pw@db.internal:6432/accounts").as_deref(),
+            Some("db.internal:6432")
+        );
+        assert_eq!(addr("postgresql://u@db/accounts?sslmode=require").as_deref(), Some("db:5432"));
+        assert_eq!(addr("postgres://u:p@ss@[::1]:5433/x").as_deref(), Some("::1:5433"));
+        assert_eq!(addr("postgres:///accounts").as_deref(), Some("localhost:5432"));
+        assert_eq!(addr("sqlite://a.db"), None);
     }
 }

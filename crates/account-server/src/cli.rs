@@ -1,6 +1,9 @@
 //! The command line: `accounts serve`, `accounts migrate`, `accounts openapi`, and the
 //! operator commands support staff run against the database. Each command prints what it
-//! did; a bad argument or a refusal prints a message and exits non-zero.
+//! did, as text or, with `--json`, as one JSON document; a refusal prints a message on
+//! standard error and exits with a code that says what kind of failure it was ([`EXIT_CODES`]).
+//! Only `serve` and `migrate` create or migrate the database; the others refuse one that is
+//! missing or whose schema is behind.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -11,14 +14,111 @@ use account_core::domain::credits::CreditKind;
 use account_core::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
 use account_core::ports::Page;
 use account_core::services::operator::{NewOrganisation, Operator, OperatorError};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
 
-use crate::app::{self, AppError};
+use crate::app::{self, AppError, Purpose, StoreFailure};
 use crate::config::{Config, Overrides};
+
+/// How the command ended, as `accounts --help` lists it.
+pub const EXIT_CODES: &str = "Exit codes:
+  0  done
+  1  failed for another reason (the message says which)
+  2  bad usage: an unknown command, a missing or malformed argument
+  3  bad configuration: a setting (environment, file or flag) is invalid
+  4  refused by a rule: invalid input, a taken name, too few licences or credits
+  5  not found: no such organisation, member, API key or product
+  6  the database cannot be reached (or there is no database yet: run `accounts migrate`)
+  7  the database's schema is behind this version: run `accounts migrate`";
+
+/// Why a command failed, and the exit code that says so.
+#[derive(Debug)]
+pub enum Failure {
+    /// Anything else (1).
+    Failed(String),
+    /// A setting is invalid (3).
+    Config(String),
+    /// Refused by a rule (4).
+    Refused(String),
+    /// No such thing (5).
+    NotFound(String),
+    /// The database cannot be reached, or there is none yet (6).
+    Unreachable(String),
+    /// The schema is behind (7).
+    Behind(String),
+}
+
+impl Failure {
+    /// The process's exit code.
+    #[must_use]
+    pub fn code(&self) -> u8 {
+        match self {
+            Self::Failed(_) => 1,
+            Self::Config(_) => 3,
+            Self::Refused(_) => 4,
+            Self::NotFound(_) => 5,
+            Self::Unreachable(_) => 6,
+            Self::Behind(_) => 7,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Self::Failed(m)
+            | Self::Config(m)
+            | Self::Refused(m)
+            | Self::NotFound(m)
+            | Self::Unreachable(m)
+            | Self::Behind(m) => m,
+        }
+    }
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Self::Failed(e.0)
+    }
+}
+
+impl From<StoreFailure> for Failure {
+    fn from(e: StoreFailure) -> Self {
+        match e {
+            StoreFailure::Unreachable(m) | StoreFailure::Missing(m) => Self::Unreachable(m),
+            StoreFailure::Behind(m) => Self::Behind(m),
+            StoreFailure::Other(m) => Self::Failed(m),
+        }
+    }
+}
+
+impl From<OperatorError> for Failure {
+    fn from(e: OperatorError) -> Self {
+        match e {
+            OperatorError::Validation(errors) => {
+                let fields: Vec<String> =
+                    errors.fields().iter().map(|f| format!("{} {}", f.field, f.message)).collect();
+                Self::Refused(format!("invalid input: {}", fields.join("; ")))
+            }
+            OperatorError::OrganisationNotFound
+            | OperatorError::MemberNotFound
+            | OperatorError::ApiKeyNotFound
+            | OperatorError::ProductNotFound => Self::NotFound(e.to_string()),
+            OperatorError::EmailTaken
+            | OperatorError::UsernameTaken
+            | OperatorError::ProductNameTaken
+            | OperatorError::LicencesBelowEnabled { .. }
+            | OperatorError::InsufficientHeadroom { .. }
+            | OperatorError::IdempotencyKey(_) => Self::Refused(e.to_string()),
+            OperatorError::Internal(i) if i.is_unavailable() => {
+                Self::Unreachable(format!("the database is unavailable: {i}"))
+            }
+            OperatorError::Internal(i) => Self::Failed(i.to_string()),
+        }
+    }
+}
 
 /// The accounts server: accounts, teams, credits and contacts.
 #[derive(Debug, Parser)]
-#[command(name = "accounts", version, about, propagate_version = true)]
+#[command(name = "accounts", version, about, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     /// A TOML configuration file (or ACCOUNTS_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -26,6 +126,9 @@ pub struct Cli {
     /// The database (or ACCOUNTS_DATABASE_URL); default: the embedded SQLite file.
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
+    /// Print what the command shows as one JSON document on standard output (for scripts).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,7 +144,8 @@ enum Command {
         #[arg(long)]
         no_demo: bool,
     },
-    /// Apply database migrations and exit.
+    /// Create the database if needed, apply its migrations (and create the key file if it is
+    /// used and missing), and exit.
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
@@ -69,14 +173,32 @@ enum OrgCommand {
     Create(CreateOrg),
     /// List organisations.
     List,
-    /// Show one organisation with its members and pools.
-    Show { org: OrganisationId },
+    /// Show one organisation with its member counts and pools.
+    Show {
+        /// The organisation's id.
+        org: OrganisationId,
+    },
     /// Set the licence count.
-    SetLicences { org: OrganisationId, licences: u32 },
+    SetLicences {
+        /// The organisation's id.
+        org: OrganisationId,
+        /// How many members may be enabled at once (at least the enabled members).
+        licences: u32,
+    },
     /// Set the plan.
-    SetPlan { org: OrganisationId, plan: String },
+    SetPlan {
+        /// The organisation's id.
+        org: OrganisationId,
+        /// The plan's name, such as Professional.
+        plan: String,
+    },
     /// Change the registration (organisation or personal) number: a transfer.
-    SetRegistrationNumber { org: OrganisationId, number: String },
+    SetRegistrationNumber {
+        /// The organisation's id.
+        org: OrganisationId,
+        /// The new number: 2 to 32 letters, digits, spaces or hyphens.
+        number: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -107,21 +229,57 @@ struct CreateOrg {
     admin_password_stdin: bool,
 }
 
+/// A kind of credit, as the API names it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Kind {
+    /// Export credits.
+    #[value(name = "export")]
+    Export,
+    /// Direct-dial credits.
+    #[value(name = "direct_dial")]
+    DirectDial,
+    /// Calling credits.
+    #[value(name = "calling_credits")]
+    CallingCredits,
+    /// Calling minutes.
+    #[value(name = "calling_minutes")]
+    CallingMinutes,
+}
+
+impl From<Kind> for CreditKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Export => Self::Export,
+            Kind::DirectDial => Self::DirectDial,
+            Kind::CallingCredits => Self::CallingCredits,
+            Kind::CallingMinutes => Self::CallingMinutes,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum CreditsCommand {
     /// Add credits to a pool.
     Grant {
+        /// The organisation's id.
         org: OrganisationId,
-        kind: String,
+        /// The pool's kind.
+        kind: Kind,
+        /// How many credits (1 to 1,000,000,000).
         amount: i64,
+        /// Why, for the ledger (an invoice number, say).
         #[arg(long)]
         reason: String,
     },
     /// Remove unallocated credits from a pool.
     Expire {
+        /// The organisation's id.
         org: OrganisationId,
-        kind: String,
+        /// The pool's kind.
+        kind: Kind,
+        /// How many credits (at most the pool's unallocated headroom).
         amount: i64,
+        /// Why, for the ledger.
         #[arg(long)]
         reason: String,
     },
@@ -130,19 +288,36 @@ enum CreditsCommand {
 #[derive(Debug, Subcommand)]
 enum MemberCommand {
     /// Find a member by login email or username.
-    Find { email_or_username: String },
+    Find {
+        /// A login email address or a username.
+        email_or_username: String,
+    },
     /// Change a member's username (support only).
-    RenameUsername { member: MemberId, username: String },
+    RenameUsername {
+        /// The member's id.
+        member: MemberId,
+        /// The new username: 3 to 32 lower-case letters, digits, dots, hyphens or underscores.
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum ApiKeyCommand {
     /// A member's keys.
-    List { member: MemberId },
+    List {
+        /// The member's id.
+        member: MemberId,
+    },
     /// Replace a key; prints the new secret once.
-    Rotate { key: ApiKeyId },
+    Rotate {
+        /// The key's id.
+        key: ApiKeyId,
+    },
     /// Revoke a key.
-    Revoke { key: ApiKeyId },
+    Revoke {
+        /// The key's id.
+        key: ApiKeyId,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,19 +325,46 @@ enum ProductCommand {
     /// Every entry.
     List,
     /// Add an entry.
-    Add { name: String },
+    Add {
+        /// The entry's name, unique case-insensitively (at most 80 characters).
+        name: String,
+    },
     /// Rename an entry.
-    Rename { product: ProductId, name: String },
+    Rename {
+        /// The entry's id.
+        product: ProductId,
+        /// Its new name.
+        name: String,
+    },
     /// Stop offering an entry (members who listed it keep it).
-    Deactivate { product: ProductId },
+    Deactivate {
+        /// The entry's id.
+        product: ProductId,
+    },
     /// Offer an entry again.
-    Activate { product: ProductId },
+    Activate {
+        /// The entry's id.
+        product: ProductId,
+    },
+}
+
+/// What a command shows: lines of text, or the same as one JSON document.
+struct Shown {
+    text: Vec<String>,
+    json: Value,
+}
+
+impl Shown {
+    fn new(json: Value, text: impl Into<String>) -> Self {
+        Self { text: vec![text.into()], json }
+    }
 }
 
 /// Parses the command line and runs it.
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     let overrides = Overrides {
         config_file: cli.config.clone(),
         database_url: cli.database_url.clone(),
@@ -174,22 +376,30 @@ pub fn main() -> ExitCode {
     };
     let config = match Config::from_env(&overrides) {
         Ok(config) => config,
-        Err(e) => return failed(&e.to_string()),
+        Err(e) => return failed(&Failure::Config(e.to_string())),
     };
     crate::telemetry::init(config.log_format, &config.log_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => return failed(&format!("starting the async runtime: {e}")),
+        Err(e) => return failed(&Failure::Failed(format!("starting the async runtime: {e}"))),
     };
     match runtime.block_on(run(cli.command, config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => failed(&e.0),
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(shown)) => {
+            if json {
+                say(serde_json::to_string_pretty(&shown.json).unwrap_or_default());
+            } else {
+                shown.text.into_iter().for_each(say);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed(&e),
     }
 }
 
-fn failed(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
+fn failed(failure: &Failure) -> ExitCode {
+    eprintln!("error: {}", failure.message());
+    ExitCode::from(failure.code())
 }
 
 #[allow(clippy::print_stdout)]
@@ -197,173 +407,226 @@ fn say(text: impl std::fmt::Display) {
     println!("{text}");
 }
 
-fn refused(e: &OperatorError) -> AppError {
-    match e {
-        OperatorError::Validation(errors) => {
-            let fields: Vec<String> =
-                errors.fields().iter().map(|f| format!("{} {}", f.field, f.message)).collect();
-            AppError(format!("invalid input: {}", fields.join("; ")))
-        }
-        other => AppError(other.to_string()),
-    }
+/// The domain over the existing, up-to-date database (nothing is created).
+async fn domain(config: &Config) -> Result<Accounts, Failure> {
+    let store = app::open_store(config, Purpose::Use).await?;
+    Ok(app::build_accounts_with(config, store, false)?)
 }
 
-fn kind(text: &str) -> Result<CreditKind, AppError> {
-    CreditKind::parse(text)
-        .ok_or_else(|| AppError(format!("unknown credit kind `{text}`: use export, direct_dial, calling_credits or calling_minutes")))
+fn pool_json(p: &account_core::domain::credits::CreditPool) -> Value {
+    json!({
+        "organisation_id": p.org_id().to_string(),
+        "kind": p.kind().as_str(),
+        "total": p.total(),
+        "allocated": p.allocated(),
+        "headroom": p.headroom(),
+    })
 }
 
-async fn domain(config: &Config) -> Result<Accounts, AppError> {
-    let store = app::connect_store(config).await?;
-    app::build_accounts(config, store)
+fn member_json(m: &account_core::domain::member::Member) -> Value {
+    json!({
+        "id": m.id.to_string(),
+        "organisation_id": m.org_id.to_string(),
+        "username": m.username.as_str(),
+        "email": m.email.as_str(),
+        "role": m.role.as_str(),
+        "status": m.status.as_str(),
+    })
 }
 
-async fn run(command: Command, config: Config) -> Result<(), AppError> {
+fn organisation_json(o: &account_core::domain::organisation::Organisation) -> Value {
+    json!({
+        "id": o.id.to_string(),
+        "name": o.name.as_str(),
+        "registration_number": o.registration_number.as_str(),
+        "plan": o.plan.as_str(),
+        "licences": o.licences,
+        "created_at": o.created_at.to_rfc3339(),
+    })
+}
+
+fn key_json(k: &account_core::domain::session::ApiKey) -> Value {
+    json!({
+        "id": k.id.to_string(),
+        "member_id": k.member_id.to_string(),
+        "prefix": k.prefix,
+        "label": k.label.as_ref().map(|l| l.as_str()),
+        "created_at": k.created_at.to_rfc3339(),
+        "last_used_at": k.last_used_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+fn product_json(p: &account_core::domain::products::Product) -> Value {
+    json!({ "id": p.id.to_string(), "name": p.name.as_str(), "active": p.active })
+}
+
+fn product_line(p: &account_core::domain::products::Product) -> String {
+    format!("{} {}{}", p.id, p.name.as_str(), if p.active { "" } else { " (inactive)" })
+}
+
+async fn run(command: Command, config: Config) -> Result<Option<Shown>, Failure> {
     let op = Operator::new("cli");
     match command {
-        Command::Serve { .. } => app::serve(config).await,
+        Command::Serve { .. } => {
+            app::serve(config).await?;
+            Ok(None)
+        }
         Command::Migrate => {
-            let store = app::connect_store(&config).await?;
-            let applied = store.applied_migrations().await.map_err(|e| AppError(e.to_string()))?;
-            say(format!("database is at the latest schema ({} migrations applied)", applied.len()));
-            store.close().await.map_err(|e| AppError(e.to_string()))
+            let store = app::open_store(&config, Purpose::Migrate).await?;
+            app::read_key(&config.key, true)?;
+            let applied =
+                store.applied_migrations().await.map_err(|e| Failure::Failed(e.to_string()))?;
+            store.close().await.map_err(|e| Failure::Failed(e.to_string()))?;
+            Ok(Some(Shown::new(
+                json!({ "applied_migrations": applied }),
+                format!("database is at the latest schema ({} migrations applied)", applied.len()),
+            )))
         }
         Command::Openapi => {
             say(account_http::openapi_json());
-            Ok(())
+            Ok(None)
         }
-        Command::Org(cmd) => org(&domain(&config).await?, &op, cmd).await,
+        Command::Org(cmd) => org(&domain(&config).await?, &op, cmd).await.map(Some),
         Command::Credits(cmd) => {
             let accounts = domain(&config).await?;
             let ops = accounts.operator();
             let (pool, verb) = match cmd {
-                CreditsCommand::Grant { org, kind: k, amount, reason } => (
-                    ops.grant_credits(&op, org, (kind(&k)?, amount, &reason), None)
-                        .await
-                        .map_err(|e| refused(&e))?
-                        .pool,
+                CreditsCommand::Grant { org, kind, amount, reason } => (
+                    ops.grant_credits(&op, org, (kind.into(), amount, &reason), None).await?.pool,
                     "granted",
                 ),
-                CreditsCommand::Expire { org, kind: k, amount, reason } => (
-                    ops.expire_credits(&op, org, (kind(&k)?, amount, &reason), None)
-                        .await
-                        .map_err(|e| refused(&e))?
-                        .pool,
+                CreditsCommand::Expire { org, kind, amount, reason } => (
+                    ops.expire_credits(&op, org, (kind.into(), amount, &reason), None).await?.pool,
                     "expired",
                 ),
             };
-            say(format!(
-                "{verb}: {} pool of {} is now total {} / allocated {} / headroom {}",
-                pool.kind().as_str(),
-                pool.org_id(),
-                pool.total(),
-                pool.allocated(),
-                pool.headroom()
-            ));
-            Ok(())
+            Ok(Some(Shown::new(
+                pool_json(&pool),
+                format!(
+                    "{verb}: {} pool of {} is now total {} / allocated {} / headroom {}",
+                    pool.kind().as_str(),
+                    pool.org_id(),
+                    pool.total(),
+                    pool.allocated(),
+                    pool.headroom()
+                ),
+            )))
         }
         Command::Member(cmd) => {
             let accounts = domain(&config).await?;
             let ops = accounts.operator();
             let m = match cmd {
                 MemberCommand::Find { email_or_username } => {
-                    ops.find_member(&op, &email_or_username).await
+                    ops.find_member(&op, &email_or_username).await?
                 }
                 MemberCommand::RenameUsername { member, username } => {
-                    ops.rename_username(&op, member, &username).await
+                    ops.rename_username(&op, member, &username).await?
                 }
-            }
-            .map_err(|e| refused(&e))?;
-            say(format!(
-                "member {} username {} email {} organisation {} role {} status {}",
-                m.id,
-                m.username,
-                m.email,
-                m.org_id,
-                m.role.as_str(),
-                m.status.as_str()
-            ));
-            Ok(())
+            };
+            Ok(Some(Shown::new(
+                member_json(&m),
+                format!(
+                    "member {} username {} email {} organisation {} role {} status {}",
+                    m.id,
+                    m.username,
+                    m.email,
+                    m.org_id,
+                    m.role.as_str(),
+                    m.status.as_str()
+                ),
+            )))
         }
         Command::ApiKey(cmd) => {
             let accounts = domain(&config).await?;
             let ops = accounts.operator();
-            match cmd {
+            Ok(Some(match cmd {
                 ApiKeyCommand::List { member } => {
-                    for k in ops.api_keys(&op, member).await.map_err(|e| refused(&e))? {
-                        say(format!(
-                            "{} {} label={} created={} last_used={}",
-                            k.id,
-                            k.prefix,
-                            k.label.as_ref().map_or("-", |l| l.as_str()),
-                            k.created_at.to_rfc3339(),
-                            k.last_used_at.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
-                        ));
+                    let keys = ops.api_keys(&op, member).await?;
+                    let mut text: Vec<String> = keys
+                        .iter()
+                        .map(|k| {
+                            format!(
+                                "{} {} label={} created={} last_used={}",
+                                k.id,
+                                k.prefix,
+                                k.label.as_ref().map_or("-", |l| l.as_str()),
+                                k.created_at.to_rfc3339(),
+                                k.last_used_at
+                                    .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+                            )
+                        })
+                        .collect();
+                    if text.is_empty() {
+                        text.push(format!("member {member} has no API keys"));
                     }
+                    Shown { text, json: Value::Array(keys.iter().map(key_json).collect()) }
                 }
                 ApiKeyCommand::Rotate { key } => {
-                    let created = ops.rotate_api_key(&op, key).await.map_err(|e| refused(&e))?;
-                    say(format!(
-                        "rotated: the old key no longer works; new key {} (shown once):",
-                        created.key.id
-                    ));
-                    say(created.secret);
+                    let created = ops.rotate_api_key(&op, key).await?;
+                    Shown {
+                        text: vec![
+                            format!(
+                                "rotated: the old key no longer works; new key {} (shown once):",
+                                created.key.id
+                            ),
+                            created.secret.clone(),
+                        ],
+                        json: json!({ "key": key_json(&created.key), "secret": created.secret }),
+                    }
                 }
                 ApiKeyCommand::Revoke { key } => {
-                    ops.revoke_api_key(&op, key).await.map_err(|e| refused(&e))?;
-                    say(format!("revoked API key {key}"));
+                    ops.revoke_api_key(&op, key).await?;
+                    Shown::new(
+                        json!({ "revoked": key.to_string() }),
+                        format!("revoked API key {key}"),
+                    )
                 }
-            }
-            Ok(())
+            }))
         }
         Command::Product(cmd) => {
             let accounts = domain(&config).await?;
             let ops = accounts.operator();
             let changed = match cmd {
                 ProductCommand::List => {
-                    for p in ops.products(&op).await.map_err(|e| refused(&e))? {
-                        say(format!(
-                            "{} {}{}",
-                            p.id,
-                            p.name.as_str(),
-                            if p.active { "" } else { " (inactive)" }
-                        ));
+                    let products = ops.products(&op).await?;
+                    let mut text: Vec<String> = products.iter().map(product_line).collect();
+                    if text.is_empty() {
+                        text.push("the catalogue is empty".to_owned());
                     }
-                    return Ok(());
+                    return Ok(Some(Shown {
+                        text,
+                        json: Value::Array(products.iter().map(product_json).collect()),
+                    }));
                 }
-                ProductCommand::Add { name } => ops.create_product(&op, &name).await,
+                ProductCommand::Add { name } => ops.create_product(&op, &name).await?,
                 ProductCommand::Rename { product, name } => {
-                    ops.update_product(&op, product, Some(&name), None).await
+                    ops.update_product(&op, product, Some(&name), None).await?
                 }
                 ProductCommand::Deactivate { product } => {
-                    ops.update_product(&op, product, None, Some(false)).await
+                    ops.update_product(&op, product, None, Some(false)).await?
                 }
                 ProductCommand::Activate { product } => {
-                    ops.update_product(&op, product, None, Some(true)).await
+                    ops.update_product(&op, product, None, Some(true)).await?
                 }
-            }
-            .map_err(|e| refused(&e))?;
-            say(format!(
-                "product {} {}{}",
-                changed.id,
-                changed.name.as_str(),
-                if changed.active { "" } else { " (inactive)" }
-            ));
-            Ok(())
+            };
+            Ok(Some(Shown::new(
+                product_json(&changed),
+                format!("product {}", product_line(&changed)),
+            )))
         }
     }
 }
 
-async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<(), AppError> {
+async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<Shown, Failure> {
     let ops = accounts.operator();
-    match cmd {
+    Ok(match cmd {
         OrgCommand::Create(c) => {
             let admin_password = if c.admin_password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
                     .lock()
                     .read_line(&mut line)
-                    .map_err(|e| AppError(format!("reading the password: {e}")))?;
+                    .map_err(|e| Failure::Failed(format!("reading the password: {e}")))?;
                 Some(line.trim_end_matches(['\r', '\n']).to_owned())
             } else {
                 None
@@ -378,41 +641,52 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<(), 
                 admin_email: c.admin_email,
                 admin_password,
             };
-            let created = ops.create_organisation(op, &new).await.map_err(|e| refused(&e))?;
+            let created = ops.create_organisation(op, &new).await?;
             let how = if new.admin_password.is_some() {
                 "can log in now"
             } else {
                 "invitation queued for delivery"
             };
-            say(format!(
-                "created organisation {} \"{}\" (plan {}, {} licences); admin {} (member {}): {how}",
-                created.organisation.id,
-                created.organisation.name,
-                created.organisation.plan,
-                created.organisation.licences,
-                created.admin.email,
-                created.admin.id
-            ));
+            Shown::new(
+                json!({
+                    "organisation": organisation_json(&created.organisation),
+                    "admin": member_json(&created.admin),
+                }),
+                format!(
+                    "created organisation {} \"{}\" (plan {}, {} licences); admin {} (member {}): {how}",
+                    created.organisation.id,
+                    created.organisation.name,
+                    created.organisation.plan,
+                    created.organisation.licences,
+                    created.admin.email,
+                    created.admin.id
+                ),
+            )
         }
         OrgCommand::List => {
+            let mut all = Vec::new();
             let mut after = None;
             loop {
-                let page = ops
-                    .list_organisations(op, Page { after, limit: 100 })
-                    .await
-                    .map_err(|e| refused(&e))?;
-                for o in &page {
-                    say(format!("{} \"{}\" plan {} licences {}", o.id, o.name, o.plan, o.licences));
-                }
-                match page.last() {
-                    Some(last) if page.len() == 100 => after = Some(last.id),
-                    _ => break,
+                let page = ops.list_organisations(op, Page { after, limit: 100 }).await?;
+                let full = page.len() == 100;
+                after = page.last().map(|o| o.id);
+                all.extend(page);
+                if !full {
+                    break;
                 }
             }
+            let mut text: Vec<String> = all
+                .iter()
+                .map(|o| format!("{} \"{}\" plan {} licences {}", o.id, o.name, o.plan, o.licences))
+                .collect();
+            if text.is_empty() {
+                text.push("no organisations yet: create one with `accounts org create`".to_owned());
+            }
+            Shown { text, json: Value::Array(all.iter().map(organisation_json).collect()) }
         }
         OrgCommand::Show { org } => {
-            let d = ops.organisation(op, org).await.map_err(|e| refused(&e))?;
-            say(format!(
+            let d = ops.organisation(op, org).await?;
+            let mut text = vec![format!(
                 "{} \"{}\" registration {} plan {} licences {} (enabled {}, disabled {}, enabled admins {})",
                 d.organisation.id,
                 d.organisation.name,
@@ -422,34 +696,137 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<(), 
                 d.counts.enabled,
                 d.counts.disabled,
                 d.counts.enabled_admins
-            ));
-            for p in d.pools {
-                say(format!(
+            )];
+            text.extend(d.pools.iter().map(|p| {
+                format!(
                     "  {:<16} total {:>8} allocated {:>8} used {:>8} headroom {:>8}",
                     p.kind.as_str(),
                     p.total,
                     p.allocated,
                     p.used,
                     p.headroom
-                ));
-            }
+                )
+            }));
+            let mut json = organisation_json(&d.organisation);
+            json["members"] = json!({
+                "enabled": d.counts.enabled,
+                "disabled": d.counts.disabled,
+                "enabled_admins": d.counts.enabled_admins,
+            });
+            json["pools"] = d
+                .pools
+                .iter()
+                .map(|p| {
+                    json!({
+                        "kind": p.kind.as_str(),
+                        "total": p.total,
+                        "allocated": p.allocated,
+                        "used": p.used,
+                        "headroom": p.headroom,
+                    })
+                })
+                .collect();
+            Shown { text, json }
         }
         OrgCommand::SetLicences { org, licences } => {
-            let o = ops.set_licences(op, org, licences).await.map_err(|e| refused(&e))?;
-            say(format!("organisation {} now has {} licences", o.id, o.licences));
+            let o = ops.set_licences(op, org, licences).await?;
+            Shown::new(
+                organisation_json(&o),
+                format!("organisation {} now has {} licences", o.id, o.licences),
+            )
         }
         OrgCommand::SetPlan { org, plan } => {
-            let o = ops.set_plan(op, org, &plan).await.map_err(|e| refused(&e))?;
-            say(format!("organisation {} is now on plan {}", o.id, o.plan));
+            let o = ops.set_plan(op, org, &plan).await?;
+            Shown::new(
+                organisation_json(&o),
+                format!("organisation {} is now on plan {}", o.id, o.plan),
+            )
         }
         OrgCommand::SetRegistrationNumber { org, number } => {
-            let o =
-                ops.change_registration_number(op, org, &number).await.map_err(|e| refused(&e))?;
-            say(format!(
-                "organisation {} registration number changed to {}",
-                o.id, o.registration_number
-            ));
+            let o = ops.change_registration_number(op, org, &number).await?;
+            Shown::new(
+                organisation_json(&o),
+                format!(
+                    "organisation {} registration number changed to {}",
+                    o.id, o.registration_number
+                ),
+            )
         }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {}", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "accounts", &mut missing);
+        assert_eq!(missing, Vec::<String>::new());
+        Cli::command().debug_assert();
     }
-    Ok(())
+
+    #[test]
+    fn credit_kinds_are_choices_named_as_in_the_api() {
+        let help = Cli::command()
+            .find_subcommand_mut("credits")
+            .and_then(|c| c.find_subcommand_mut("grant"))
+            .map(|c| c.render_help().to_string())
+            .unwrap();
+        for kind in CreditKind::ALL {
+            assert!(help.contains(kind.as_str()), "{kind:?} is not listed: {help}");
+        }
+        let parsed = Cli::try_parse_from([
+            "accounts",
+            "credits",
+            "grant",
+            "01234567-89ab-7def-8123-456789abcdef",
+            "gold",
+            "5",
+            "--reason",
+            "x",
+        ]);
+        assert_eq!(parsed.unwrap_err().kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn exit_codes_are_distinct_and_listed_in_the_help() {
+        let failures = [
+            Failure::Failed(String::new()),
+            Failure::Config(String::new()),
+            Failure::Refused(String::new()),
+            Failure::NotFound(String::new()),
+            Failure::Unreachable(String::new()),
+            Failure::Behind(String::new()),
+        ];
+        let mut codes: Vec<u8> = failures.iter().map(Failure::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), failures.len());
+        for code in codes {
+            assert!(EXIT_CODES.contains(&format!("\n  {code}  ")), "{code} is not documented");
+        }
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:"), "{help}");
+    }
 }

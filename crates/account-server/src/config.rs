@@ -11,7 +11,7 @@ use lettre::message::Mailbox;
 use serde::Deserialize;
 
 use crate::adapters::ServerKey;
-use crate::mail::{SmtpSettings, TlsMode};
+use crate::mail::{MailLayout, SmtpSettings, TlsMode};
 
 /// A setting that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,12 +116,18 @@ pub struct Config {
     pub key: KeySource,
     /// The operator credential for the operator API; `None` disables that API.
     pub operator_token: Option<Secret>,
+    /// Where `/metrics` is served without credentials, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The credential of `/metrics` on the API's address; `None` closes it there.
+    pub metrics_token: Option<Secret>,
     /// Product name in mails.
     pub product_name: String,
     /// Sender of mails.
     pub mail_from: Mailbox,
     /// Mail transport.
     pub mail: MailTransport,
+    /// The operator's text and HTML layouts of mail (none: the domain's plain text).
+    pub mail_layout: MailLayout,
     /// Idle session lifetime.
     pub session_idle: Duration,
     /// Absolute session lifetime.
@@ -164,9 +170,12 @@ struct FileConfig {
     public_url: Option<String>,
     secret_key_file: Option<String>,
     operator_token: Option<String>,
+    metrics_listen: Option<String>,
+    metrics_token: Option<String>,
     product_name: Option<String>,
     mail_from: Option<String>,
     mailbox_dir: Option<String>,
+    mail_templates_dir: Option<String>,
     smtp_host: Option<String>,
     smtp_port: Option<u16>,
     smtp_tls: Option<String>,
@@ -340,6 +349,26 @@ impl Config {
             None => None,
         };
 
+        let metrics_listen =
+            match src.get("ACCOUNTS_METRICS_LISTEN", f.metrics_listen.clone()) {
+                Some((setting, addr)) => Some(addr.trim().parse::<SocketAddr>().map_err(|_| {
+                    err(&setting, "must be an address and port, like 127.0.0.1:9090")
+                })?),
+                None => None,
+            };
+        let metrics_token = match src.get("ACCOUNTS_METRICS_TOKEN", f.metrics_token.clone()) {
+            Some((setting, token))
+                if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                return Err(err(
+                    &setting,
+                    "must be at least 32 printable characters without spaces (use `openssl rand -hex 32`)",
+                ));
+            }
+            Some((_, token)) => Some(Secret(token)),
+            None => None,
+        };
+
         let product_name = src
             .get("ACCOUNTS_PRODUCT_NAME", f.product_name.clone())
             .map_or_else(|| "Accounts".to_owned(), |(_, v)| v);
@@ -351,56 +380,61 @@ impl Config {
             err(&from_setting, "must be an address like `Accounts <no-reply@example.com>`")
         })?;
 
-        let mail = match src.get("ACCOUNTS_SMTP_HOST", f.smtp_host.clone()) {
-            Some((_, host)) => {
-                let tls = match src.get("ACCOUNTS_SMTP_TLS", f.smtp_tls.clone()) {
-                    None => TlsMode::StartTls,
-                    Some((s, v)) => match v.as_str() {
-                        "starttls" => TlsMode::StartTls,
-                        "tls" => TlsMode::Tls,
-                        "none" => TlsMode::None,
-                        _ => return Err(err(&s, "must be starttls, tls or none")),
-                    },
-                };
-                let default_port = match tls {
-                    TlsMode::StartTls => 587,
-                    TlsMode::Tls => 465,
-                    TlsMode::None => 25,
-                };
-                let port = match (env("ACCOUNTS_SMTP_PORT").filter(|v| !v.is_empty()), f.smtp_port)
-                {
-                    (Some(v), _) => {
-                        parse_number("ACCOUNTS_SMTP_PORT", &v, "a port number (1-65535)")?
-                    }
-                    (None, Some(p)) => p,
-                    (None, None) => default_port,
-                };
-                let username =
-                    src.get("ACCOUNTS_SMTP_USERNAME", f.smtp_username.clone()).map(|(_, v)| v);
-                let password =
-                    src.get("ACCOUNTS_SMTP_PASSWORD", f.smtp_password.clone()).map(|(_, v)| v);
-                let credentials = match (username, password) {
-                    (Some(u), Some(p)) => Some((u, p)),
-                    (None, None) => None,
-                    _ => {
-                        return Err(err(
-                            "ACCOUNTS_SMTP_USERNAME",
-                            "give both ACCOUNTS_SMTP_USERNAME and ACCOUNTS_SMTP_PASSWORD, or neither",
-                        ));
-                    }
-                };
-                MailTransport::Smtp(SmtpSettings {
-                    host,
-                    port,
-                    tls,
-                    credentials,
-                    timeout: Duration::from_secs(20),
-                })
+        // Every SMTP setting is checked even without ACCOUNTS_SMTP_HOST: a typo in one that
+        // is unused today must not wait to fail until SMTP is turned on.
+        let tls = match src.get("ACCOUNTS_SMTP_TLS", f.smtp_tls.clone()) {
+            None => TlsMode::StartTls,
+            Some((s, v)) => match v.as_str() {
+                "starttls" => TlsMode::StartTls,
+                "tls" => TlsMode::Tls,
+                "none" => TlsMode::None,
+                _ => return Err(err(&s, "must be starttls, tls or none")),
+            },
+        };
+        let default_port = match tls {
+            TlsMode::StartTls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        };
+        let port = match (env("ACCOUNTS_SMTP_PORT").filter(|v| !v.is_empty()), f.smtp_port) {
+            (Some(v), _) => parse_number("ACCOUNTS_SMTP_PORT", &v, "a port number (1-65535)")?,
+            (None, Some(p)) => p,
+            (None, None) => default_port,
+        };
+        if port == 0 {
+            return Err(err("ACCOUNTS_SMTP_PORT", "must be a port number (1-65535)"));
+        }
+        let username = src.get("ACCOUNTS_SMTP_USERNAME", f.smtp_username.clone()).map(|(_, v)| v);
+        let password = src.get("ACCOUNTS_SMTP_PASSWORD", f.smtp_password.clone()).map(|(_, v)| v);
+        let credentials = match (username, password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            _ => {
+                return Err(err(
+                    "ACCOUNTS_SMTP_USERNAME",
+                    "give both ACCOUNTS_SMTP_USERNAME and ACCOUNTS_SMTP_PASSWORD, or neither",
+                ));
             }
-            None => MailTransport::Mailbox(
-                src.get("ACCOUNTS_MAILBOX_DIR", f.mailbox_dir.clone())
-                    .map_or_else(|| data_dir.join("mailbox"), |(_, v)| PathBuf::from(v)),
-            ),
+        };
+        let mailbox_dir = src
+            .get("ACCOUNTS_MAILBOX_DIR", f.mailbox_dir.clone())
+            .map_or_else(|| data_dir.join("mailbox"), |(_, v)| PathBuf::from(v));
+        let mail = match src.get("ACCOUNTS_SMTP_HOST", f.smtp_host.clone()) {
+            Some((_, host)) => MailTransport::Smtp(SmtpSettings {
+                host,
+                port,
+                tls,
+                credentials,
+                timeout: Duration::from_secs(20),
+            }),
+            None => MailTransport::Mailbox(mailbox_dir),
+        };
+
+        let mail_layout = match src.get("ACCOUNTS_MAIL_TEMPLATES_DIR", f.mail_templates_dir.clone())
+        {
+            Some((setting, dir)) => MailLayout::load(Path::new(&dir), &product_name, &public_url)
+                .map_err(|message| err(&setting, message))?,
+            None => MailLayout::default(),
         };
 
         let minutes = |name: &str,
@@ -445,11 +479,18 @@ impl Config {
                 _ => return Err(err(&s, "must be text or json")),
             },
         };
-        let log_filter = src
+        let (log_setting, log_filter) = src
             .get("ACCOUNTS_LOG", f.log.clone())
-            .map(|(_, v)| v)
-            .or_else(|| env("RUST_LOG"))
-            .unwrap_or_else(|| "info".to_owned());
+            .or_else(|| {
+                env("RUST_LOG").filter(|v| !v.is_empty()).map(|v| ("RUST_LOG".to_owned(), v))
+            })
+            .unwrap_or_else(|| ("ACCOUNTS_LOG".to_owned(), "info".to_owned()));
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            return Err(err(
+                &log_setting,
+                format!("must be a log filter like `info` or `info,account_http=debug` ({e})"),
+            ));
+        }
 
         let db_max_connections = match whole_number(
             env,
@@ -514,9 +555,12 @@ impl Config {
             public_url,
             key,
             operator_token,
+            metrics_listen,
+            metrics_token,
             product_name,
             mail_from,
             mail,
+            mail_layout,
             session_idle,
             session_absolute,
             invitation_ttl,
@@ -571,8 +615,29 @@ impl Config {
                     "not set: operator API disabled".into()
                 },
             ),
+            (
+                "metrics",
+                match (self.metrics_listen, &self.metrics_token) {
+                    (Some(addr), Some(_)) => format!(
+                        "http://{addr}/metrics; on the API's address with its token (masked)"
+                    ),
+                    (Some(addr), None) => format!("http://{addr}/metrics"),
+                    (None, Some(_)) => "on the API's address with its token (masked)".into(),
+                    (None, None) => {
+                        "off (set ACCOUNTS_METRICS_LISTEN or ACCOUNTS_METRICS_TOKEN)".into()
+                    }
+                },
+            ),
             ("mail", mail),
             ("mail_from", self.mail_from.to_string()),
+            (
+                "mail_layout",
+                if self.mail_layout == MailLayout::default() {
+                    "the domain's plain text".into()
+                } else {
+                    "the operator's templates (ACCOUNTS_MAIL_TEMPLATES_DIR)".into()
+                },
+            ),
             ("session_idle", format!("{} min", self.session_idle.as_secs() / 60)),
             ("session_absolute", format!("{} h", self.session_absolute.as_secs() / 3600)),
             ("invitation_ttl", format!("{} h", self.invitation_ttl.as_secs() / 3600)),
@@ -762,6 +827,27 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.setting, "ACCOUNTS_SMTP_TLS");
+    }
+
+    #[test]
+    fn unused_settings_are_checked_too() {
+        // No SMTP host: the SMTP settings are unused today, and still checked.
+        for (name, value) in [
+            ("ACCOUNTS_SMTP_TLS", "maybe"),
+            ("ACCOUNTS_SMTP_PORT", "lots"),
+            ("ACCOUNTS_SMTP_PORT", "0"),
+            ("ACCOUNTS_SMTP_USERNAME", "bot"),
+            ("ACCOUNTS_LOG", "info,account_http=loud"),
+            ("ACCOUNTS_LOG", "[[["),
+            ("RUST_LOG", "=debug=x"),
+            ("ACCOUNTS_METRICS_LISTEN", "everywhere"),
+            ("ACCOUNTS_METRICS_TOKEN", "short"),
+        ] {
+            let e = load(&[(name, value)], &Overrides::default()).unwrap_err();
+            assert_eq!(e.setting, name, "{e}");
+        }
+        let c = load(&[("ACCOUNTS_LOG", "warn,account_http=debug")], &Overrides::default());
+        assert_eq!(c.unwrap().log_filter, "warn,account_http=debug");
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod mail;
 pub mod memory;
 pub mod private_fs;
 pub mod redact;
+pub mod metrics;
 pub mod telemetry;
 pub mod worker;

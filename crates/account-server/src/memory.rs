@@ -25,7 +25,8 @@ fn nudge_allocator() {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(NUDGE_BYTES)));
 }
 
-/// Runs [`nudge_allocator`] every `every` on the current tokio runtime, until aborted.
+/// Allocates and frees one block of its own page every `every` on the current tokio runtime,
+/// until aborted (see the module's documentation).
 #[must_use]
 pub fn spawn_purge_tick(every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use account_core::Accounts;
 use account_core::ports::Mailer;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -45,6 +47,17 @@ impl Worker {
     /// Starts the worker on the current tokio runtime.
     #[must_use]
     pub fn spawn(accounts: Accounts, mailer: Arc<dyn Mailer>, intervals: Intervals) -> Self {
+        Self::spawn_counted(accounts, mailer, intervals, MailMetrics::default())
+    }
+
+    /// Starts the worker, counting deliveries and failures in `metrics`.
+    #[must_use]
+    pub fn spawn_counted(
+        accounts: Accounts,
+        mailer: Arc<dyn Mailer>,
+        intervals: Intervals,
+        metrics: MailMetrics,
+    ) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let handle = tokio::spawn(async move {
             let mut mail = tokio::time::interval(intervals.mail);
@@ -56,7 +69,7 @@ impl Worker {
             loop {
                 tokio::select! {
                     _ = stopped.changed() => break,
-                    _ = mail.tick() => deliver(&accounts, mailer.as_ref()).await,
+                    _ = mail.tick() => deliver(&accounts, mailer.as_ref(), &metrics).await,
                     _ = digests.tick() => match accounts.digests().run_due(100).await {
                         Ok(0) => {}
                         Ok(sent) => tracing::info!(sent, "weekly digests queued"),
@@ -69,7 +82,7 @@ impl Worker {
                 }
             }
             // One last delivery round, so mails of the final requests go out if they can.
-            deliver(&accounts, mailer.as_ref()).await;
+            deliver(&accounts, mailer.as_ref(), &metrics).await;
         });
         Self { stop, handle }
     }
@@ -83,11 +96,41 @@ impl Worker {
     }
 }
 
+/// Mail deliveries, for the server's metrics.
+#[derive(Debug, Clone, Default)]
+pub struct MailMetrics {
+    /// Mails handed to the transport.
+    pub delivered: Counter,
+    /// Delivery attempts that failed (each is retried later).
+    pub failed: Counter,
+}
+
+impl MailMetrics {
+    /// Counters registered in `registry` as `mail_deliveries` and `mail_delivery_failures`.
+    #[must_use]
+    pub fn registered(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "mail_deliveries",
+            "Mails handed to the transport",
+            metrics.delivered.clone(),
+        );
+        registry.register(
+            "mail_delivery_failures",
+            "Delivery attempts that failed and will be retried",
+            metrics.failed.clone(),
+        );
+        metrics
+    }
+}
+
 /// Delivers due mail until a round takes fewer than a full batch.
-async fn deliver(accounts: &Accounts, mailer: &dyn Mailer) {
+async fn deliver(accounts: &Accounts, mailer: &dyn Mailer, metrics: &MailMetrics) {
     loop {
         match accounts.mail().deliver_due(mailer, BATCH).await {
             Ok(report) => {
+                metrics.delivered.inc_by(u64::from(report.sent));
+                metrics.failed.inc_by(u64::from(report.retried));
                 if report.retried > 0 {
                     tracing::warn!(
                         sent = report.sent,

@@ -45,6 +45,8 @@ pub struct Organisation {
     pub created_at: DateTime<Utc>,
 }
 
+/// The smallest licence count an operator may set: the first admin holds one.
+pub const MIN_LICENCES: u32 = 1;
 /// The largest licence count an operator may set.
 pub const MAX_LICENCES: u32 = 100_000;
 
@@ -82,7 +84,7 @@ pub struct Licences(u32);
 
 /// Why a number is not a licence count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must be between 1 and {MAX_LICENCES}")]
+#[error("must be between {MIN_LICENCES} and {MAX_LICENCES}")]
 pub struct LicenceCountError;
 
 /// Every licence is taken by an enabled member, pending invitations included (rule 1).
@@ -102,12 +104,17 @@ pub struct LicencesBelowEnabled {
 }
 
 impl Licences {
-    /// A licence count: at least one (for the first admin), at most [`MAX_LICENCES`].
+    /// A licence count: at least [`MIN_LICENCES`] (one, for the first admin), at most
+    /// [`MAX_LICENCES`].
     ///
     /// # Errors
-    /// [`LicenceCountError`] outside `1..=MAX_LICENCES`.
+    /// [`LicenceCountError`] outside `MIN_LICENCES..=MAX_LICENCES`.
     pub fn new(count: u32) -> Result<Self, LicenceCountError> {
-        if (1..=MAX_LICENCES).contains(&count) { Ok(Self(count)) } else { Err(LicenceCountError) }
+        if (MIN_LICENCES..=MAX_LICENCES).contains(&count) {
+            Ok(Self(count))
+        } else {
+            Err(LicenceCountError)
+        }
     }
 
     /// The count.

@@ -245,13 +245,18 @@ pub enum RegistrationNumberError {
 pub struct RegistrationNumber(String);
 
 impl RegistrationNumber {
+    /// Shortest accepted number, in characters.
+    pub const MIN_LEN: usize = 2;
+    /// Longest accepted number, in characters.
+    pub const MAX_LEN: usize = 32;
+
     /// Parses a registration number.
     ///
     /// # Errors
     /// [`RegistrationNumberError::Invalid`] when it has other characters or a bad length.
     pub fn parse(input: &str) -> Result<Self, RegistrationNumberError> {
         let s = input.trim();
-        let ok = (2..=32).contains(&s.chars().count())
+        let ok = (Self::MIN_LEN..=Self::MAX_LEN).contains(&s.chars().count())
             && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ');
         if ok { Ok(Self(s.to_owned())) } else { Err(RegistrationNumberError::Invalid) }
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, State};
 use crate::auth::SessionAuth;
+use crate::body::JsonBody;
 use crate::dto::auth::{
     AcceptInvitationRequest, AcceptedInvitation, LoggedIn, LoginRequest, RevokedSessions, Session,
     SessionPage,
@@ -113,7 +114,7 @@ impl AuthApi {
         &self,
         state: State<'_>,
         req: &Request,
-        body: Json<LoginRequest>,
+        body: JsonBody<LoginRequest>,
     ) -> LoginResponse {
         let state = *state;
         LoginResponse::from_result(
@@ -269,7 +270,7 @@ impl AuthApi {
     async fn accept_invitation(
         &self,
         state: State<'_>,
-        body: Json<AcceptInvitationRequest>,
+        body: JsonBody<AcceptInvitationRequest>,
     ) -> AcceptInvitationResponse {
         AcceptInvitationResponse::from_result(
             state

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, State};
 use crate::auth::SessionAuth;
+use crate::body::JsonBody;
 use crate::dto::team::{Impersonation, StartImpersonationRequest};
 use crate::problem::ProblemResponse;
 use crate::responses::responses;
@@ -58,7 +59,7 @@ impl ImpersonationApi {
         auth: SessionAuth,
         /// The sub-user.
         member_id: Path<Uuid>,
-        body: Json<StartImpersonationRequest>,
+        body: JsonBody<StartImpersonationRequest>,
     ) -> StartImpersonationResponse {
         StartImpersonationResponse::from_result(
             state

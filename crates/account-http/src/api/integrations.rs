@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::me::usage_query;
 use super::{ApiTags, State};
 use crate::auth::ApiKeyAuth;
+use crate::body::JsonBody;
 use crate::dto::team::{Consumption, ConsumptionRequest};
 use crate::dto::{Bucket, UsageReport};
 use crate::idempotency::{self, Replayable};
@@ -65,7 +66,7 @@ impl IntegrationsApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<ConsumptionRequest>,
+        body: JsonBody<ConsumptionRequest>,
     ) -> Replayable<RecordConsumptionResponse> {
         let actor = auth.actor();
         let mut replayed = false;
@@ -83,6 +84,10 @@ impl IntegrationsApi {
                 };
                 let o = state.accounts.credits().consume(&actor, &input, key.as_ref()).await?;
                 replayed = o.replayed;
+                if !o.replayed {
+                    let kind = account_core::domain::credits::CreditKind::from(body.kind);
+                    state.metrics.credit_moved("consume", kind.as_str(), body.amount);
+                }
                 Ok(if o.replayed {
                     RecordConsumptionResponse::Ok(Json((&o).into()))
                 } else {

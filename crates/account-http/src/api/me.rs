@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, State};
 use crate::auth::{SessionAuth, SessionMeAuth};
+use crate::body::JsonBody;
 use crate::dto::me::{
     ChangePasswordRequest, CodeRequest, CreateApiKeyRequest, DeleteAccountRequest, EmailChange,
     EmailChanged, ImpersonationState, Me, MyCredits, NewEmailRequest, Offering, Offerings,
@@ -336,7 +337,7 @@ impl MeApi {
         /// The `ETag` of the profile the change is based on.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: Json<Profile>,
+        body: JsonBody<Profile>,
     ) -> SaveMyProfileResponse {
         SaveMyProfileResponse::from_result(
             async {
@@ -392,7 +393,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<Preferences>,
+        body: JsonBody<Preferences>,
     ) -> SetMyPreferencesResponse {
         SetMyPreferencesResponse::from_result(
             state
@@ -440,7 +441,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<OfferingsRequest>,
+        body: JsonBody<OfferingsRequest>,
     ) -> SetMyOfferingsResponse {
         SetMyOfferingsResponse::from_result(
             async {
@@ -506,7 +507,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<ChangePasswordRequest>,
+        body: JsonBody<ChangePasswordRequest>,
     ) -> ChangePasswordResponse {
         ChangePasswordResponse::from_result(
             state
@@ -610,7 +611,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<CodeRequest>,
+        body: JsonBody<CodeRequest>,
     ) -> ConfirmCurrentEmailCodeResponse {
         ConfirmCurrentEmailCodeResponse::from_result(
             state
@@ -637,7 +638,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<NewEmailRequest>,
+        body: JsonBody<NewEmailRequest>,
     ) -> SubmitNewEmailResponse {
         SubmitNewEmailResponse::from_result(
             state
@@ -664,7 +665,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<CodeRequest>,
+        body: JsonBody<CodeRequest>,
     ) -> ConfirmNewEmailCodeResponse {
         ConfirmNewEmailCodeResponse::from_result(
             state
@@ -718,7 +719,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<DeleteAccountRequest>,
+        body: JsonBody<DeleteAccountRequest>,
     ) -> DeleteMyAccountResponse {
         DeleteMyAccountResponse::from_result(
             async {
@@ -732,7 +733,17 @@ impl MeApi {
                         ));
                     }
                 };
-                state.accounts.profile().delete_account(&auth.actor(), &confirmation).await?;
+                let field = if body.password.is_some() { "password" } else { "username" };
+                state
+                    .accounts
+                    .profile()
+                    .delete_account(&auth.actor(), &confirmation)
+                    .await
+                    .map_err(|e| match Problem::from(e) {
+                        // The confirmation given is the field at fault.
+                        p if p.status == 422 => Box::new(crate::errors::at(field, p)),
+                        p => Box::new(p),
+                    })?;
                 Ok(DeleteMyAccountResponse::NoContent)
             }
             .await,
@@ -788,7 +799,7 @@ impl MeApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<CreateApiKeyRequest>,
+        body: JsonBody<CreateApiKeyRequest>,
     ) -> CreateApiKeyResponse {
         CreateApiKeyResponse::from_result(
             state

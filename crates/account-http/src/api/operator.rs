@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, State};
 use crate::auth::OperatorAuth;
+use crate::body::JsonBody;
 use crate::dto::me::{Product, ProductPage};
 use crate::dto::operator::{
     CreateOrganisationRequest, CreateProductRequest, CreatedOrganisation, DigestRun,
@@ -216,7 +217,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         auth: OperatorAuth,
-        body: Json<CreateOrganisationRequest>,
+        body: JsonBody<CreateOrganisationRequest>,
     ) -> CreateOrganisationResponse {
         CreateOrganisationResponse::from_result(
             state
@@ -316,7 +317,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The organisation.
         organisation_id: Path<Uuid>,
-        body: Json<SetLicencesRequest>,
+        body: JsonBody<SetLicencesRequest>,
     ) -> SetLicencesResponse {
         SetLicencesResponse::from_result(
             state
@@ -342,7 +343,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The organisation.
         organisation_id: Path<Uuid>,
-        body: Json<SetPlanRequest>,
+        body: JsonBody<SetPlanRequest>,
     ) -> ChangeOrganisationResponse {
         ChangeOrganisationResponse::from_result(
             state
@@ -370,7 +371,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The organisation.
         organisation_id: Path<Uuid>,
-        body: Json<SetRegistrationNumberRequest>,
+        body: JsonBody<SetRegistrationNumberRequest>,
     ) -> ChangeOrganisationResponse {
         ChangeOrganisationResponse::from_result(
             state
@@ -406,7 +407,7 @@ impl OperatorApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<PoolChangeRequest>,
+        body: JsonBody<PoolChangeRequest>,
     ) -> Replayable<PoolChangeResponse> {
         change_pool(&state, &auth, &organisation_id, idempotency_key.0, &body.0, EntryType::Grant)
             .await
@@ -431,7 +432,7 @@ impl OperatorApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<PoolChangeRequest>,
+        body: JsonBody<PoolChangeRequest>,
     ) -> Replayable<PoolChangeResponse> {
         change_pool(&state, &auth, &organisation_id, idempotency_key.0, &body.0, EntryType::Expire)
             .await
@@ -450,7 +451,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         auth: OperatorAuth,
-        body: Json<FindMemberRequest>,
+        body: JsonBody<FindMemberRequest>,
     ) -> FindMemberResponse {
         FindMemberResponse::from_result(
             state
@@ -478,7 +479,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The member.
         member_id: Path<Uuid>,
-        body: Json<RenameUsernameRequest>,
+        body: JsonBody<RenameUsernameRequest>,
     ) -> RenameUsernameResponse {
         RenameUsernameResponse::from_result(
             state
@@ -630,7 +631,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         auth: OperatorAuth,
-        body: Json<CreateProductRequest>,
+        body: JsonBody<CreateProductRequest>,
     ) -> CreateProductResponse {
         CreateProductResponse::from_result(
             state
@@ -658,7 +659,7 @@ impl OperatorApi {
         auth: OperatorAuth,
         /// The entry.
         product_id: Path<Uuid>,
-        body: Json<UpdateProductRequest>,
+        body: JsonBody<UpdateProductRequest>,
     ) -> UpdateProductResponse {
         UpdateProductResponse::from_result(
             state
@@ -722,7 +723,7 @@ impl OperatorApi {
         &self,
         state: State<'_>,
         _auth: OperatorAuth,
-        body: Json<RunDigestsRequest>,
+        body: JsonBody<RunDigestsRequest>,
     ) -> RunDueDigestsResponse {
         RunDueDigestsResponse::from_result(
             state
@@ -757,6 +758,10 @@ async fn change_pool(
                 ops.expire_credits(auth.operator(), org, change, key.as_ref()).await
             }?;
             replayed = done.replayed;
+            if !done.replayed {
+                let verb = if entry_type == EntryType::Grant { "grant" } else { "expire" };
+                state.metrics.credit_moved(verb, done.pool.kind().as_str(), body.amount);
+            }
             Ok(PoolChangeResponse::Ok(Json((&done.pool).into())))
         }
         .await,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, State};
 use crate::auth::SessionAuth;
+use crate::body::JsonBody;
 use crate::dto::me::CodeRequest;
 use crate::dto::organisation::{
     AddContactRequest, Contact, ContactPage, CustomerInfo, Organisation, SetRolesRequest,
@@ -199,7 +200,7 @@ impl OrganisationApi {
         /// The `ETag` of the customer info the change is based on.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: Json<CustomerInfo>,
+        body: JsonBody<CustomerInfo>,
     ) -> SaveCustomerInfoResponse {
         SaveCustomerInfoResponse::from_result(
             async {
@@ -268,7 +269,7 @@ impl OrganisationApi {
         &self,
         state: State<'_>,
         auth: SessionAuth,
-        body: Json<AddContactRequest>,
+        body: JsonBody<AddContactRequest>,
     ) -> AddContactResponse {
         AddContactResponse::from_result(
             state
@@ -297,7 +298,7 @@ impl OrganisationApi {
         auth: SessionAuth,
         /// The address.
         contact_id: Path<Uuid>,
-        body: Json<CodeRequest>,
+        body: JsonBody<CodeRequest>,
     ) -> ContactResponse {
         ContactResponse::from_result(
             state
@@ -353,7 +354,7 @@ impl OrganisationApi {
         auth: SessionAuth,
         /// The address.
         contact_id: Path<Uuid>,
-        body: Json<SetRolesRequest>,
+        body: JsonBody<SetRolesRequest>,
     ) -> SetContactRolesResponse {
         let roles: Vec<CoreContactRole> = body.roles.iter().map(|r| (*r).into()).collect();
         SetContactRolesResponse::from_result(

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::me::{UsageResponse, usage_query};
 use super::{ApiTags, State};
 use crate::auth::SessionAuth;
+use crate::body::JsonBody;
 use crate::dto::me::Profile;
 use crate::dto::team::{
     AddMemberRequest, AllocationResult, AuditEntry, AuditPage, CreditMoveRequest, LedgerEntry,
@@ -61,13 +62,14 @@ responses! {
 responses! {
     /// Responses of `addMember`.
     pub enum AddMemberResponse {
-        /// Added, with an invitation mailed; `Location` names the member.
+        /// Added, with an invitation mailed; `Location` names the member (not on a replay of
+        /// an `Idempotency-Key`, which carries the first answer's body only).
         #[oai(status = 201)]
         Created(
             Json<Member>,
             /// Where the new resource is.
             #[oai(header = "Location")]
-            String,
+            Option<String>,
         ),
     }
     errors: [400, 401, 403, 409, 413, 415, 422]
@@ -326,7 +328,7 @@ impl TeamApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<AddMemberRequest>,
+        body: JsonBody<AddMemberRequest>,
     ) -> Replayable<AddMemberResponse> {
         let actor = auth.actor();
         let mut replayed = false;
@@ -344,7 +346,7 @@ impl TeamApi {
                 let row = state.accounts.team().member(&actor, id).await?;
                 let plan = plan(&state, &actor).await?;
                 let location = format!("{}/team/members/{id}", crate::server::BASE_PATH);
-                Ok(AddMemberResponse::Created(Json(Member::new(&row, &plan)), location))
+                Ok(AddMemberResponse::Created(Json(Member::new(&row, &plan)), Some(location)))
             }
             .await,
         );
@@ -456,7 +458,7 @@ impl TeamApi {
         /// The `ETag` of the profile the change is based on.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: Json<Profile>,
+        body: JsonBody<Profile>,
     ) -> EditMemberProfileResponse {
         EditMemberProfileResponse::from_result(
             async {
@@ -553,7 +555,7 @@ impl TeamApi {
         auth: SessionAuth,
         /// The member.
         member_id: Path<Uuid>,
-        body: Json<SetRoleRequest>,
+        body: JsonBody<SetRoleRequest>,
     ) -> SetMemberRoleResponse {
         SetMemberRoleResponse::from_result(
             async {
@@ -586,7 +588,7 @@ impl TeamApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreditMoveRequest>,
+        body: JsonBody<CreditMoveRequest>,
     ) -> Replayable<MoveCreditsResponse> {
         move_credits(&state, &auth, &member_id, idempotency_key.0, &body.0, Direction::Allocate)
             .await
@@ -611,7 +613,7 @@ impl TeamApi {
         /// Makes retries safe: the same key and body replay the first response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreditMoveRequest>,
+        body: JsonBody<CreditMoveRequest>,
     ) -> Replayable<MoveCreditsResponse> {
         move_credits(&state, &auth, &member_id, idempotency_key.0, &body.0, Direction::Reclaim)
             .await
@@ -902,6 +904,13 @@ async fn move_credits(
                 }
             }?;
             replayed = outcome.replayed;
+            if !outcome.replayed {
+                let entry_type = match direction {
+                    Direction::Allocate => "allocate",
+                    Direction::Reclaim => "reclaim",
+                };
+                state.metrics.credit_moved(entry_type, kind.as_str(), body.amount);
+            }
             Ok(MoveCreditsResponse::Ok(Json((&outcome).into())))
         }
         .await,

@@ -41,13 +41,15 @@ async fn allocate_and_reclaim_within_headroom() {
     )
     .await
     .expect_problem(400, "malformed-request");
-    app.post(
-        &format!("/api/v1/team/members/{}/allocations", org.admin.id),
-        &admin,
-        json!({"kind": "export", "amount": 1}),
-    )
-    .await
-    .expect_problem(422, "target-is-admin");
+    let to_admin = app
+        .post(
+            &format!("/api/v1/team/members/{}/allocations", org.admin.id),
+            &admin,
+            json!({"kind": "export", "amount": 1}),
+        )
+        .await;
+    to_admin.expect_problem(422, "target-is-admin");
+    assert_eq!(to_admin.invalid_fields(), ["member_id"]);
 
     let reclaimed = app
         .post(
@@ -114,6 +116,7 @@ async fn idempotency_key_replays_the_first_response_and_refuses_another_body() {
         )
         .await;
     other.expect_problem(422, "idempotency-key-reused");
+    assert_eq!(other.invalid_fields(), ["Idempotency-Key"]);
     let bad_key =
         app.send("POST", &path, &admin, &[("Idempotency-Key", "has space")], Some(&body)).await;
     bad_key.expect_problem(400, "malformed-request");
@@ -190,9 +193,9 @@ async fn consumption_through_an_api_key_is_idempotent_on_the_event_id() {
     assert_eq!(again.str("/entry_id"), first.str("/entry_id"));
     let mut changed = event.clone();
     changed["amount"] = json!(6);
-    app.post("/api/v1/integrations/consumptions", &key, changed)
-        .await
-        .expect_problem(422, "event-id-reused");
+    let reused = app.post("/api/v1/integrations/consumptions", &key, changed).await;
+    reused.expect_problem(422, "event-id-reused");
+    assert_eq!(reused.invalid_fields(), ["event_id"]);
 
     let mut big = event.clone();
     big["event_id"] = json!("evt-2");

@@ -14,12 +14,12 @@ async fn delete_needs_confirmation_erases_and_returns_credits() {
     app.allocate(&org, &sam, "export", 40).await.expect(200);
     let me = Auth::bearer(&sam.token);
 
-    app.post("/api/v1/me/deletion", &me, json!({"password": "not my password"}))
-        .await
-        .expect_problem(422, "confirmation-failed");
-    app.post("/api/v1/me/deletion", &me, json!({"username": "someone-else"}))
-        .await
-        .expect_problem(422, "confirmation-failed");
+    let r = app.post("/api/v1/me/deletion", &me, json!({"password": "not my password"})).await;
+    r.expect_problem(422, "confirmation-failed");
+    assert_eq!(r.invalid_fields(), ["password"]);
+    let r = app.post("/api/v1/me/deletion", &me, json!({"username": "someone-else"})).await;
+    r.expect_problem(422, "confirmation-failed");
+    assert_eq!(r.invalid_fields(), ["username"]);
     let neither = app.post("/api/v1/me/deletion", &me, json!({})).await;
     neither.expect_problem(422, "validation-failed");
     app.post("/api/v1/me/deletion", &me, json!({"password": PASSWORD, "username": "sam"}))

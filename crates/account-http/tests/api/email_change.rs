@@ -36,6 +36,7 @@ async fn full_flow_with_codes_from_the_outbox() {
     let wrong = app.post(&format!("{FLOW}/current-code"), &me, json!({"code": "000000"})).await;
     wrong.expect_problem(422, "code-wrong");
     assert_eq!(wrong.int("/tries_left"), 4);
+    assert_eq!(wrong.invalid_fields(), ["code"]);
     let confirmed = app.post(&format!("{FLOW}/current-code"), &me, json!({"code": code})).await;
     confirmed.expect(200);
     assert_eq!(confirmed.str("/stage"), "awaiting_new_address");

@@ -96,3 +96,100 @@ async fn the_document_and_swagger_ui_are_served() {
     ui.assert_status_is_ok();
     ui.assert_content_type("text/html; charset=utf-8");
 }
+
+#[tokio::test]
+async fn wrong_json_types_are_refused_naming_the_field_not_converted() {
+    let app = app();
+    let org = app.org("Acme", "ada@acme.test", 5).await;
+    let me = Auth::bearer(&org.admin.token);
+    let etag = app.profile_etag(&org.admin.token).await;
+    for wrong in [json!(true), json!(12), json!(1.5), json!(["Ada"]), json!({"a": 1})] {
+        let r = app.put_if("/api/v1/me/profile", &me, &etag, json!({"first_name": wrong})).await;
+        r.expect_problem(400, "malformed-request");
+        assert_eq!(r.invalid_fields(), ["first_name"], "{}", r.text);
+        assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("string"));
+    }
+    // Nothing was saved: the profile keeps its name.
+    let profile = app.get("/api/v1/me/profile", &me).await;
+    assert_eq!(profile.str("/first_name"), "Ada");
+
+    // API key labels, product names and offering texts alike.
+    app.post("/api/v1/me/api-keys", &me, json!({"label": 7}))
+        .await
+        .expect_problem(400, "malformed-request");
+    let r = app
+        .put("/api/v1/me/offerings", &me, json!({"offerings": [{"text": "CRM"}, {"text": false}]}))
+        .await;
+    r.expect_problem(400, "malformed-request");
+    assert_eq!(r.invalid_fields(), ["offerings[1].text"], "{}", r.text);
+    let op = Auth::operator();
+    let r = app.post("/api/v1/operator/products", &op, json!({"name": 42})).await;
+    r.expect_problem(400, "malformed-request");
+    assert_eq!(r.invalid_fields(), ["name"]);
+    // A wrong enum value, a number where a whole one is needed, and a bad UUID are named too.
+    let r = app
+        .post(
+            &format!("/api/v1/team/members/{}/allocations", org.admin.id),
+            &me,
+            json!({"kind": "gold", "amount": 2.5}),
+        )
+        .await;
+    r.expect_problem(400, "malformed-request");
+    assert_eq!(r.invalid_fields(), ["amount", "kind"], "{}", r.text);
+    let r =
+        app.put("/api/v1/me/offerings", &me, json!({"offerings": [{"product_id": "nope"}]})).await;
+    assert_eq!(r.invalid_fields(), ["offerings[0].product_id"], "{}", r.text);
+}
+
+#[tokio::test]
+async fn missing_fields_and_unreadable_bodies_are_named() {
+    let app = app();
+    let org = app.org("Acme", "ada@acme.test", 5).await;
+    let me = Auth::bearer(&org.admin.token);
+    let r = app.post("/api/v1/team/members", &me, json!({"first_name": "Sam"})).await;
+    r.expect_problem(400, "malformed-request");
+    assert_eq!(r.invalid_fields(), ["email"], "{}", r.text);
+    assert_eq!(r.body["errors"][0]["message"], "is required");
+    let r = app.post("/api/v1/team/members", &me, json!({"first_name": null, "email": 3})).await;
+    assert_eq!(r.invalid_fields(), ["first_name", "email"], "{}", r.text);
+    let r = app.post("/api/v1/team/members", &me, json!([1, 2])).await;
+    assert_eq!(r.invalid_fields(), ["body"], "{}", r.text);
+    let r = app
+        .send_raw(
+            "POST",
+            "/api/v1/team/members",
+            &me,
+            &[],
+            Some("application/json"),
+            b"{\"first_name\":".to_vec(),
+        )
+        .await;
+    r.expect_problem(400, "malformed-request");
+    assert_eq!(r.invalid_fields(), ["body"], "{}", r.text);
+}
+
+#[tokio::test]
+async fn parameters_and_headers_at_fault_are_named() {
+    let app = app();
+    let org = app.org("Acme", "ada@acme.test", 5).await;
+    let me = Auth::bearer(&org.admin.token);
+    let r = app.get("/api/v1/team/members/not-a-uuid", &me).await;
+    assert_eq!(r.invalid_fields(), ["member_id"], "{}", r.text);
+    let r = app.get("/api/v1/team/members?limit=500", &me).await;
+    assert_eq!(r.invalid_fields(), ["limit"], "{}", r.text);
+    let r = app.get("/api/v1/team/members?cursor=zz", &me).await;
+    assert_eq!(r.invalid_fields(), ["cursor"], "{}", r.text);
+    let r = app.get("/api/v1/me/usage?from=2026-01-01", &me).await;
+    assert_eq!(r.invalid_fields(), ["to"], "{}", r.text);
+    let r = app
+        .send(
+            "PUT",
+            "/api/v1/me/profile",
+            &me,
+            &[("If-Match", "W/\"1\"")],
+            Some(&json!({"first_name": "Ada"})),
+        )
+        .await;
+    r.expect_problem(400, "malformed-request");
+    assert_eq!(r.invalid_fields(), ["If-Match"], "{}", r.text);
+}

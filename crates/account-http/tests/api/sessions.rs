@@ -154,13 +154,14 @@ async fn password_change_needs_the_current_one_and_ends_other_sessions() {
     let me = Auth::bearer(&org.admin.token);
     let other = app.login("ada@acme.test", PASSWORD).await;
 
-    app.put(
+    let wrong = app.put(
         "/api/v1/me/password",
         &me,
         json!({"current_password": "wrong wrong wrong", "new_password": "a brand new passphrase"}),
     )
-    .await
-    .expect_problem(422, "wrong-password");
+    .await;
+    wrong.expect_problem(422, "wrong-password");
+    assert_eq!(wrong.invalid_fields(), ["current_password"]);
     let weak = app
         .put(
             "/api/v1/me/password",
@@ -210,13 +211,15 @@ async fn invitations_are_accepted_once_and_expire() {
     )
     .await
     .expect_problem(401, "invalid-credentials");
-    app.post(
-        "/api/v1/auth/invitation",
-        &Auth::None,
-        json!({"token": "aci_nonsense", "password": PASSWORD}),
-    )
-    .await
-    .expect_problem(422, "invitation-invalid");
+    let bad_token = app
+        .post(
+            "/api/v1/auth/invitation",
+            &Auth::None,
+            json!({"token": "aci_nonsense", "password": PASSWORD}),
+        )
+        .await;
+    bad_token.expect_problem(422, "invitation-invalid");
+    assert_eq!(bad_token.invalid_fields(), ["token"]);
     let weak = app
         .post("/api/v1/auth/invitation", &Auth::None, json!({"token": token, "password": "short"}))
         .await;

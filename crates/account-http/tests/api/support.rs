@@ -196,6 +196,24 @@ pub fn check_response(method: &str, path: &str, resp: &Resp) {
         if resp.status >= 500 {
             assert!(resp.body["request_id"].is_string(), "5xx without request_id: {}", resp.text);
         }
+        // Every unreadable request and every field at fault is named, in one shape: all 400s
+        // and 422s, but for a flow that sent its last code (no field of the request is at
+        // fault: the flow must start again).
+        if resp.status == 400 || (resp.status == 422 && slug != "code-resend-exhausted") {
+            let errors = resp.body["errors"].as_array();
+            let named = errors.is_some_and(|e| {
+                !e.is_empty()
+                    && e.iter().all(|f| {
+                        f["field"].as_str().is_some_and(|s| !s.is_empty())
+                            && f["message"].as_str().is_some_and(|s| !s.is_empty())
+                    })
+            });
+            assert!(
+                named,
+                "{method} {path}: {} names no field in `errors`: {}",
+                resp.status, resp.text
+            );
+        }
     }
     if let Some(op) = operation_for(method, path) {
         // `RECORD_COVERAGE=<file>` appends every (operation, status) seen, to find

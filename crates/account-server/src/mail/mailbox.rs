@@ -11,7 +11,7 @@ use account_core::ports::{MailError, Mailer};
 use async_trait::async_trait;
 use lettre::message::Mailbox;
 
-use super::build_message;
+use super::{MailLayout, build_message};
 use crate::private_fs;
 
 /// Delivers into a mailbox directory.
@@ -19,13 +19,20 @@ use crate::private_fs;
 pub struct MailboxMailer {
     dir: PathBuf,
     from: Mailbox,
+    layout: MailLayout,
 }
 
 impl MailboxMailer {
     /// A mailer writing into `dir` (created if missing).
     #[must_use]
     pub fn new(dir: &Path, from: Mailbox) -> Self {
-        Self { dir: dir.to_path_buf(), from }
+        Self { dir: dir.to_path_buf(), from, layout: MailLayout::default() }
+    }
+
+    /// The same mailer, writing mails in `layout`.
+    #[must_use]
+    pub fn with_layout(self, layout: MailLayout) -> Self {
+        Self { layout, ..self }
     }
 
     /// The directory mails go to.
@@ -38,7 +45,7 @@ impl MailboxMailer {
 #[async_trait]
 impl Mailer for MailboxMailer {
     async fn send(&self, id: MailId, mail: &MailMessage) -> Result<(), MailError> {
-        let message = build_message(&self.from, id, mail)?;
+        let message = build_message(&self.from, id, mail, &self.layout)?;
         let transient = |e: std::io::Error| MailError::Transient(e.into());
         let dir = self.dir.clone();
         let path = self.dir.join(format!("{id}.eml"));

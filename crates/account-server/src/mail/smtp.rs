@@ -11,7 +11,7 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::build_message;
+use super::{MailLayout, build_message};
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,7 @@ impl std::fmt::Debug for SmtpSettings {
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    layout: MailLayout,
 }
 
 impl std::fmt::Debug for SmtpMailer {
@@ -87,14 +88,20 @@ impl SmtpMailer {
         if let Some((user, password)) = &settings.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
-        Ok(Self { transport: builder.build(), from })
+        Ok(Self { transport: builder.build(), from, layout: MailLayout::default() })
+    }
+
+    /// The same mailer, sending mails in `layout`.
+    #[must_use]
+    pub fn with_layout(self, layout: MailLayout) -> Self {
+        Self { layout, ..self }
     }
 }
 
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, id: MailId, mail: &MailMessage) -> Result<(), MailError> {
-        let message = build_message(&self.from, id, mail)?;
+        let message = build_message(&self.from, id, mail, &self.layout)?;
         match self.transport.send(message).await {
             Ok(_) => {
                 tracing::info!(mail_id = %id, "mail handed to the SMTP server");
