@@ -7,8 +7,8 @@
 // (`clippy.toml`'s allow-*-in-tests covers only the test functions themselves).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod multiprocess;
 mod cli;
+mod multiprocess;
 mod operations;
 mod organisation_page;
 mod profile_page;

@@ -488,10 +488,11 @@ impl From<OperatorError> for Problem {
 impl From<KeyConflict> for Problem {
     fn from(e: KeyConflict) -> Self {
         let detail = e.to_string();
-        match e {
-            KeyConflict::Reused => Self::new(ProblemType::IdempotencyKeyReused, detail),
-            KeyConflict::Unreplayable => Self::new(ProblemType::IdempotencyKeyUnreplayable, detail),
-        }
+        let kind = match e {
+            KeyConflict::Reused => ProblemType::IdempotencyKeyReused,
+            KeyConflict::Unreplayable => ProblemType::IdempotencyKeyUnreplayable,
+        };
+        at("Idempotency-Key", Self::new(kind, detail))
     }
 }
 

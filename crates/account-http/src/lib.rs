@@ -7,8 +7,8 @@
 
 mod api;
 mod auth;
-mod client_addr;
 mod body;
+mod client_addr;
 mod config;
 mod document;
 mod dto;
@@ -32,7 +32,7 @@ pub use client_addr::{TrustedProxies, TrustedProxiesError, client_address};
 pub use config::{
     HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
 };
-pub use panics::install_panic_hook;
 pub use metrics::Metrics;
+pub use panics::install_panic_hook;
 pub use problem::{PROBLEM_BASE, ProblemType};
 pub use server::{BoundServer, HttpServer, openapi_json};

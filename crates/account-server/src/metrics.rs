@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use account_core::ports::{Activity, Store, StoreError, Tx};
-use chrono::{DateTime, Utc};
 use account_http::{HttpServer, Metrics};
 use account_sea::SeaStore;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
