@@ -24,4 +24,5 @@ pub use config::{
     HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
 };
 pub use problem::{PROBLEM_BASE, ProblemType};
+pub use ratelimit::LoginThrottle;
 pub use server::{BoundServer, HttpServer, openapi_json};

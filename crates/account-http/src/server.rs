@@ -79,11 +79,22 @@ fn routes_of(spec: &str) -> Routes {
     routes
 }
 
+/// Pages served beside the API (the web console), for every path the API does not have.
+#[derive(Clone)]
+struct Pages(Arc<BoxEndpoint<'static, Response>>);
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages")
+    }
+}
+
 /// The HTTP API over the domain.
 #[derive(Debug, Clone)]
 pub struct HttpServer {
     state: Arc<AppState>,
     grace: std::time::Duration,
+    pages: Option<Pages>,
 }
 
 impl HttpServer {
@@ -93,7 +104,21 @@ impl HttpServer {
     pub fn new(accounts: Accounts, config: HttpConfig) -> Self {
         let routes = routes().clone();
         let grace = config.shutdown_grace;
-        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace }
+        Self { state: Arc::new(AppState::new(accounts, &config, routes)), grace, pages: None }
+    }
+
+    /// Serves `pages` (the web console) at `/` and every path the API does not have, inside
+    /// the same middleware (request id, body limit, access log).
+    #[must_use]
+    pub fn with_pages(mut self, pages: BoxEndpoint<'static, Response>) -> Self {
+        self.pages = Some(Pages(Arc::new(pages)));
+        self
+    }
+
+    /// The API's log-in throttle, for the pages' log-in to count against.
+    #[must_use]
+    pub fn login_throttle(&self) -> crate::LoginThrottle {
+        crate::LoginThrottle::new(self.state.clone())
     }
 
     /// The OpenAPI document.
@@ -134,7 +159,11 @@ impl HttpServer {
                 }
             }
         });
-        Route::new()
+        let mut route = Route::new();
+        if let Some(Pages(pages)) = &self.pages {
+            route = route.at("/", pages.clone()).at("/*path", pages.clone());
+        }
+        route
             .at(format!("{BASE_PATH}/openapi.json"), get(document))
             .nest(BASE_PATH, service())
             .at("/docs", get(ui))

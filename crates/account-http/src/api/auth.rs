@@ -1,6 +1,5 @@
 //! Log-in (throttled), log-out, the caller's sessions, and accepting an invitation.
 
-use account_core::domain::secret::to_hex;
 use account_core::ids::SessionId;
 use account_core::services::auth::LoginError;
 use poem::Request;
@@ -81,17 +80,8 @@ responses! {
     errors: [400, 413, 415, 422]
 }
 
-/// Keyring context of the log-in limiter's email keys.
-const LIMIT_CONTEXT: &str = "login-limit";
-
 fn limit_keys(state: &AppState, req: &Request, email: &str) -> Vec<LimitKey> {
-    let normalised = email.trim().to_lowercase();
-    let digest = state.accounts.ports().keyring.digest(LIMIT_CONTEXT, normalised.as_bytes());
-    let mut keys = vec![LimitKey::Email(to_hex(digest.as_bytes()))];
-    if let Some(addr) = req.remote_addr().as_socket_addr() {
-        keys.push(LimitKey::Client(addr.ip().to_string()));
-    }
-    keys
+    crate::ratelimit::login_keys(state, email, req.remote_addr().as_socket_addr().map(|a| a.ip()))
 }
 
 /// Log-in, sessions and invitations.

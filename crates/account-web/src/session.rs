@@ -1,0 +1,181 @@
+//! Who is looking: the session cookie (the API's own session token, made by the core's
+//! log-in), the impersonation cookie beside it while an admin views the console as a sub-user,
+//! and the extractors pages take: [`Viewer`] (logged in) and [`Admin`] (an admin in their own
+//! session).
+
+use std::sync::Arc;
+
+use account_core::Actor;
+use account_core::domain::member::Role;
+use account_core::services::auth::{AuthError, Authenticated};
+use account_core::services::profile::Me;
+use poem::web::cookie::{Cookie, SameSite};
+use poem::{FromRequest, Request, RequestBody};
+
+use crate::app::Web;
+use crate::errors::Failure;
+
+/// The cookies' names: with `https`, the `__Host-` prefix (Secure, path `/`, no domain), so
+/// that no other host or path can set them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CookieNames {
+    pub session: &'static str,
+    pub impersonation: &'static str,
+    pub csrf: &'static str,
+}
+
+impl CookieNames {
+    pub(crate) fn new(secure: bool) -> Self {
+        if secure {
+            Self {
+                session: "__Host-accounts-session",
+                impersonation: "__Host-accounts-impersonation",
+                csrf: "__Host-accounts-csrf",
+            }
+        } else {
+            Self {
+                session: "accounts-session",
+                impersonation: "accounts-impersonation",
+                csrf: "accounts-csrf",
+            }
+        }
+    }
+}
+
+/// Sets a session cookie (`HttpOnly`, `SameSite=Lax`, path `/`, `Secure` on https; no
+/// expiry: the server ends the session, the browser forgets it when it closes).
+pub(crate) fn set_cookie(web: &Web, req: &Request, name: &str, token: &str) {
+    let mut cookie = Cookie::new_with_str(name, token);
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_path("/");
+    cookie.set_secure(web.secure);
+    req.cookie().add(cookie);
+}
+
+/// Tells the browser to forget a cookie.
+pub(crate) fn clear_cookie(web: &Web, req: &Request, name: &str) {
+    let mut cookie = Cookie::new_with_str(name, "");
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_path("/");
+    cookie.set_secure(web.secure);
+    cookie.make_removal();
+    req.cookie().add(cookie);
+}
+
+fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.cookie().get(name).map(|c| c.value_str().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The admin behind an impersonation.
+#[derive(Debug, Clone)]
+pub(crate) struct Impersonator {
+    /// The admin's own session.
+    pub auth: Authenticated,
+    /// The admin and their organisation.
+    pub me: Me,
+}
+
+/// A logged-in person looking at a page.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    /// The session acted with: the impersonation session while one lasts.
+    pub auth: Authenticated,
+    /// The member acted as and their organisation.
+    pub me: Me,
+    /// Set while an admin views the console as a sub-user.
+    pub impersonator: Option<Impersonator>,
+}
+
+impl Viewer {
+    /// Who acts.
+    pub(crate) fn actor(&self) -> Actor {
+        self.auth.actor
+    }
+
+    /// The console's state.
+    pub(crate) fn tz(&self) -> account_core::domain::timezone::Timezone {
+        self.me.member.preferences.timezone
+    }
+
+    /// An admin in their own session (impersonating admins act as a sub-user).
+    pub(crate) fn is_admin(&self) -> bool {
+        self.me.member.role == Role::Admin && self.impersonator.is_none()
+    }
+
+    /// True while an admin views the console as a sub-user.
+    pub(crate) fn impersonating(&self) -> bool {
+        self.impersonator.is_some()
+    }
+}
+
+fn auth_failure(e: AuthError) -> Option<Failure> {
+    match e {
+        AuthError::InvalidToken | AuthError::Expired => None,
+        AuthError::Internal(i) => Some(i.into()),
+    }
+}
+
+/// The viewer of `req`, `None` when nobody is logged in (or the session ended).
+pub(crate) async fn viewer(web: &Arc<Web>, req: &Request) -> Result<Option<Viewer>, Failure> {
+    let Some(token) = cookie(req, web.cookies.session) else { return Ok(None) };
+    let (auth, me) = match web.accounts.auth().authenticate_me(&token).await {
+        Ok(found) => found,
+        Err(e) => return auth_failure(e).map_or(Ok(None), Err),
+    };
+    if auth.impersonation().is_some() {
+        // Only log-in sessions go in the session cookie.
+        return Ok(None);
+    }
+    if let Some(token) = cookie(req, web.cookies.impersonation) {
+        match web.accounts.auth().authenticate_me(&token).await {
+            Ok((imp, imp_me))
+                if imp.impersonation().map(|(i, _)| i.admin_session_id)
+                    == Some(auth.session.id) =>
+            {
+                return Ok(Some(Viewer {
+                    auth: imp,
+                    me: imp_me,
+                    impersonator: Some(Impersonator { auth, me }),
+                }));
+            }
+            Ok(_) => clear_cookie(web, req, web.cookies.impersonation),
+            Err(e) => {
+                if let Some(failure) = auth_failure(e) {
+                    return Err(failure);
+                }
+                // The impersonation ended (its hour is over, or it was stopped elsewhere):
+                // back to the admin's own session.
+                clear_cookie(web, req, web.cookies.impersonation);
+            }
+        }
+    }
+    Ok(Some(Viewer { auth, me, impersonator: None }))
+}
+
+impl<'a> FromRequest<'a> for Viewer {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let web = Web::of(req)?;
+        match viewer(web, req).await? {
+            Some(v) => Ok(v),
+            None => Err(Failure::LoginAgain.into()),
+        }
+    }
+}
+
+/// An admin of the organisation in their own session; anyone else gets the 403 page.
+#[derive(Debug, Clone)]
+pub(crate) struct Admin(pub Viewer);
+
+impl<'a> FromRequest<'a> for Admin {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let viewer = Viewer::from_request(req, body).await?;
+        if viewer.is_admin() { Ok(Self(viewer)) } else { Err(Failure::NotAdmin.into()) }
+    }
+}
+
+/// The client's name for the sessions list (its User-Agent).
+pub(crate) fn client_name(req: &Request) -> Option<&str> {
+    req.header("user-agent")
+}
