@@ -89,6 +89,30 @@ impl std::fmt::Debug for Pages {
     }
 }
 
+/// The API's own paths go to the API; every other path to the pages. (A catch-all route
+/// beside the API would hand the pages a path parameter of its own.)
+struct WithPages {
+    api: BoxEndpoint<'static, Response>,
+    pages: Arc<BoxEndpoint<'static, Response>>,
+}
+
+fn is_api_path(path: &str) -> bool {
+    matches!(path, "/docs" | "/healthz" | "/readyz" | BASE_PATH)
+        || path.strip_prefix(BASE_PATH).is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl poem::Endpoint for WithPages {
+    type Output = Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
+        if is_api_path(req.uri().path()) {
+            self.api.call(req).await
+        } else {
+            self.pages.call(req).await
+        }
+    }
+}
+
 /// The HTTP API over the domain.
 #[derive(Debug, Clone)]
 pub struct HttpServer {
@@ -159,17 +183,18 @@ impl HttpServer {
                 }
             }
         });
-        let mut route = Route::new();
-        if let Some(Pages(pages)) = &self.pages {
-            route = route.at("/", pages.clone()).at("/*path", pages.clone());
-        }
-        route
+        let api = Route::new()
             .at(format!("{BASE_PATH}/openapi.json"), get(document))
             .nest(BASE_PATH, service())
             .at("/docs", get(ui))
             .at("/healthz", get(alive))
             .at("/readyz", get(ready))
-            .data(state)
+            .boxed();
+        let app = match &self.pages {
+            Some(Pages(pages)) => WithPages { api, pages: pages.clone() }.boxed(),
+            None => api,
+        };
+        app.data(state)
             .around(move |ep, req| middleware::observe(ep, req, observed.clone()))
             .boxed()
     }

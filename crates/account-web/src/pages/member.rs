@@ -192,6 +192,7 @@ async fn save(
     let row = row(web, viewer, raw).await?;
     let reason = form.opt("reason");
     let mut errors = Vec::new();
+    let mut saved = 0;
     for kind in kinds {
         let Ok(target) = form.text(kind.as_str()).trim().parse::<i64>() else {
             errors.push((*kind, format!("{} must be a whole number.", kind_name(*kind))));
@@ -215,7 +216,7 @@ async fn save(
             }
         };
         match result {
-            Ok(_) => {}
+            Ok(_) => saved += 1,
             Err(
                 e @ (AllocateError::InsufficientHeadroom { .. }
                 | AllocateError::InsufficientUnspent { .. }
@@ -237,7 +238,7 @@ async fn save(
     if errors.is_empty() {
         return Ok(see_other(format!("/team?notice={done}")));
     }
-    let problem = (kinds.len() > errors.len())
+    let problem = (saved > 0)
         .then(|| "The other amounts were saved; the figures below are as they are now.".to_owned());
     let page = credits_page(web, req, viewer, raw, kinds, Some(form), &errors, problem).await?;
     Ok(html_status(&page, StatusCode::UNPROCESSABLE_ENTITY))
