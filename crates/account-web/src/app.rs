@@ -116,8 +116,13 @@ impl WebConsole {
             .http_only(true)
             .same_site(SameSite::Strict)
             .ttl(std::time::Duration::from_secs(12 * 60 * 60));
+        let inner = web.clone();
         routes()
             .with(CsrfCheck)
+            .around(move |ep, req| {
+                let web = inner.clone();
+                pages_for_errors(ep, req, web)
+            })
             .with(csrf)
             .data(web.clone())
             .around(move |ep, req| {
@@ -190,6 +195,33 @@ fn routes() -> Route {
 pub(crate) const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; \
                               frame-ancestors 'none'; object-src 'none'";
 
+/// Errors as pages with the viewer's frame, so that the 403 page of a sub-user (and any
+/// error page under an impersonation) keeps the navigation and the banner with Exit. Inside
+/// the CSRF middleware, whose token the banner's Exit form needs.
+async fn pages_for_errors<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    web: Arc<Web>,
+) -> poem::Result<Response> {
+    let tokens = crate::session::tokens(&web, &req);
+    let csrf = crate::layout::csrf(&req);
+    match ep.call(req).await {
+        Ok(resp) => Ok(resp.into_response()),
+        Err(err) => {
+            let pattern = err.data::<PathPattern>().cloned();
+            let viewer = match crate::session::viewer_of(&web, &tokens).await {
+                Ok((viewer, _)) => viewer,
+                Err(_) => None,
+            };
+            let mut resp = error_page(&web, err, viewer.as_ref().map(|v| (v, csrf)));
+            if let Some(p) = pattern {
+                resp.set_data(p);
+            }
+            Ok(resp)
+        }
+    }
+}
+
 /// Around every request: the route pattern of the console (not of its mount point) for the
 /// access log, errors as HTML pages, and the security headers.
 async fn finish<E: Endpoint>(
@@ -204,7 +236,7 @@ async fn finish<E: Endpoint>(
         Ok(resp) => resp.into_response(),
         Err(err) => {
             let pattern = err.data::<PathPattern>().cloned();
-            let mut resp = error_page(&web, err);
+            let mut resp = error_page(&web, err, None);
             if let Some(p) = pattern {
                 resp.set_data(p);
             }

@@ -13,7 +13,8 @@ use poem::web::Redirect;
 use poem::{IntoResponse, Response};
 
 use crate::app::Web;
-use crate::layout::Chrome;
+use crate::layout::{Chrome, Section};
+use crate::session::Viewer;
 
 /// Why a page cannot be shown.
 #[derive(Debug)]
@@ -142,10 +143,15 @@ struct ErrorPage {
     message: String,
 }
 
-/// The page for an error that escaped a handler.
-pub(crate) fn error_page(web: &Arc<Web>, err: poem::Error) -> Response {
+/// The page for an error that escaped a handler; with `viewer`'s frame (navigation and the
+/// impersonation banner) when someone is logged in.
+pub(crate) fn error_page(
+    web: &Arc<Web>,
+    err: poem::Error,
+    viewer: Option<(&Viewer, String)>,
+) -> Response {
     if let Some(failure) = err.downcast_ref::<Failure>() {
-        return failure_page(web, failure);
+        return failure_page(web, failure, viewer);
     }
     if err.is_from_response() {
         return err.into_response();
@@ -162,14 +168,14 @@ pub(crate) fn error_page(web: &Arc<Web>, err: poem::Error) -> Response {
         }
         _ => Failure::BadForm,
     };
-    let mut resp = failure_page(web, &failure);
+    let mut resp = failure_page(web, &failure, viewer);
     if status == StatusCode::METHOD_NOT_ALLOWED {
         resp.set_status(status);
     }
     resp
 }
 
-fn failure_page(web: &Arc<Web>, failure: &Failure) -> Response {
+fn failure_page(web: &Arc<Web>, failure: &Failure, viewer: Option<(&Viewer, String)>) -> Response {
     let (heading, message) = match failure {
         Failure::LoginAgain => {
             return Redirect::see_other("/login?notice=session-ended").into_response();
@@ -199,11 +205,11 @@ fn failure_page(web: &Arc<Web>, failure: &Failure) -> Response {
             "The request failed on our side. It has been logged; try again later.".to_owned(),
         ),
     };
-    let page = ErrorPage {
-        chrome: Chrome::bare(web.product(), heading),
-        heading: heading.to_owned(),
-        message,
+    let chrome = match viewer {
+        Some((v, csrf)) => Chrome::of(web, csrf, None, v, Section::Other, heading),
+        None => Chrome::bare(web.product(), heading),
     };
+    let page = ErrorPage { chrome, heading: heading.to_owned(), message };
     let mut resp = crate::layout::html(&page);
     resp.set_status(failure.status());
     resp

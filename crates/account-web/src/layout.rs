@@ -17,6 +17,8 @@ pub(crate) enum Section {
     Team,
     Organisation,
     Audit,
+    /// Pages of no section (errors).
+    Other,
 }
 
 /// One link of the navigation.
@@ -52,7 +54,8 @@ pub(crate) struct Chrome {
     pub notice: Option<&'static str>,
 }
 
-fn csrf(req: &Request) -> String {
+/// The CSRF token for the page's forms.
+pub(crate) fn csrf(req: &Request) -> String {
     req.data::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default()
 }
 
@@ -66,6 +69,18 @@ impl Chrome {
     pub(crate) fn new(
         web: &Web,
         req: &Request,
+        viewer: &Viewer,
+        section: Section,
+        title: &str,
+    ) -> Self {
+        Self::of(web, csrf(req), notice(req), viewer, section, title)
+    }
+
+    /// The frame of a page for a logged-in viewer, with the page's CSRF token and notice.
+    pub(crate) fn of(
+        web: &Web,
+        csrf: String,
+        notice: Option<&'static str>,
         viewer: &Viewer,
         section: Section,
         title: &str,
@@ -97,11 +112,11 @@ impl Chrome {
         Self {
             product: web.product().to_owned(),
             title: title.to_owned(),
-            csrf: csrf(req),
+            csrf,
             nav,
             who: Some(viewer.me.member.profile.display_name()),
             banner,
-            notice: notice(req),
+            notice,
         }
     }
 

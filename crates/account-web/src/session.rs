@@ -117,41 +117,74 @@ fn auth_failure(e: AuthError) -> Option<Failure> {
     }
 }
 
-/// The viewer of `req`, `None` when nobody is logged in (or the session ended).
-pub(crate) async fn viewer(web: &Arc<Web>, req: &Request) -> Result<Option<Viewer>, Failure> {
-    let Some(token) = cookie(req, web.cookies.session) else { return Ok(None) };
-    let (auth, me) = match web.accounts.auth().authenticate_me(&token).await {
+/// The session tokens a request carries in its cookies.
+#[derive(Clone, Default)]
+pub(crate) struct Tokens {
+    session: Option<String>,
+    impersonation: Option<String>,
+}
+
+/// Tokens are secrets: never in `Debug`.
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(REDACTED)")
+    }
+}
+
+/// The tokens of `req`'s cookies.
+pub(crate) fn tokens(web: &Web, req: &Request) -> Tokens {
+    Tokens {
+        session: cookie(req, web.cookies.session),
+        impersonation: cookie(req, web.cookies.impersonation),
+    }
+}
+
+/// Who `tokens` stand for, and whether the impersonation cookie is left over from one that
+/// ended (its hour is over, or it was stopped elsewhere).
+pub(crate) async fn viewer_of(
+    web: &Web,
+    tokens: &Tokens,
+) -> Result<(Option<Viewer>, bool), Failure> {
+    let Some(token) = &tokens.session else { return Ok((None, false)) };
+    let (auth, me) = match web.accounts.auth().authenticate_me(token).await {
         Ok(found) => found,
-        Err(e) => return auth_failure(e).map_or(Ok(None), Err),
+        Err(e) => return auth_failure(e).map_or(Ok((None, false)), Err),
     };
     if auth.impersonation().is_some() {
         // Only log-in sessions go in the session cookie.
-        return Ok(None);
+        return Ok((None, false));
     }
-    if let Some(token) = cookie(req, web.cookies.impersonation) {
-        match web.accounts.auth().authenticate_me(&token).await {
+    let mut ended = false;
+    if let Some(token) = &tokens.impersonation {
+        match web.accounts.auth().authenticate_me(token).await {
             Ok((imp, imp_me))
                 if imp.impersonation().map(|(i, _)| i.admin_session_id)
                     == Some(auth.session.id) =>
             {
-                return Ok(Some(Viewer {
-                    auth: imp,
-                    me: imp_me,
-                    impersonator: Some(Impersonator { auth, me }),
-                }));
+                let admin = Impersonator { auth, me };
+                let viewer = Viewer { auth: imp, me: imp_me, impersonator: Some(admin) };
+                return Ok((Some(viewer), false));
             }
-            Ok(_) => clear_cookie(web, req, web.cookies.impersonation),
+            Ok(_) => ended = true,
             Err(e) => {
                 if let Some(failure) = auth_failure(e) {
                     return Err(failure);
                 }
-                // The impersonation ended (its hour is over, or it was stopped elsewhere):
-                // back to the admin's own session.
-                clear_cookie(web, req, web.cookies.impersonation);
+                ended = true;
             }
         }
     }
-    Ok(Some(Viewer { auth, me, impersonator: None }))
+    Ok((Some(Viewer { auth, me, impersonator: None }), ended))
+}
+
+/// The viewer of `req`, `None` when nobody is logged in (or the session ended). A left-over
+/// impersonation cookie is cleared: the admin is back in their own session.
+pub(crate) async fn viewer(web: &Arc<Web>, req: &Request) -> Result<Option<Viewer>, Failure> {
+    let (viewer, ended) = viewer_of(web, &tokens(web, req)).await?;
+    if ended {
+        clear_cookie(web, req, web.cookies.impersonation);
+    }
+    Ok(viewer)
 }
 
 impl<'a> FromRequest<'a> for Viewer {

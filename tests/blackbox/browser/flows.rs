@@ -41,14 +41,14 @@ fn the_console_walks_the_seed_flows_in_a_real_browser() {
 /// Returns the invitation token, to check the log for it later.
 fn invitation_and_keyboard_log_in(browser: &Browser, app: &Server, base: &str) -> String {
     log_in(browser, base, "ada@acme.test", PASSWORD);
-    browser.click("nav a[href='/team']");
+    browser.follow("nav a[href='/team']");
     wait_for_path(browser, "/team");
-    browser.click("a[href='/team/add']");
+    browser.follow("a[href='/team/add']");
     browser.type_into("#first_name", "Nina");
     browser.type_into("#last_name", "New");
     browser.type_into("#email", "nina@acme.test");
     let mark = app.mark();
-    browser.click("form[action='/team/add'] button[type=submit]");
+    browser.follow("form[action='/team/add'] button[type=submit]");
     wait_for_path(browser, "/team");
     assert!(browser.text().contains("The user is added"), "{}", browser.text());
     assert!(browser.text().contains("nina@acme.test"));
@@ -68,11 +68,11 @@ fn invitation_and_keyboard_log_in(browser: &Browser, app: &Server, base: &str) -
     assert!(browser.text().contains("Set your password"));
     browser.type_into("#password", PASSWORD);
     browser.type_into("#password_repeat", "a different password");
-    browser.click("form[action='/accept-invitation'] button[type=submit]");
+    browser.follow("form[action='/accept-invitation'] button[type=submit]");
     assert!(browser.text().contains("The two passwords differ"), "{}", browser.text());
     browser.type_into("#password", PASSWORD);
     browser.type_into("#password_repeat", PASSWORD);
-    browser.click("form[action='/accept-invitation'] button[type=submit]");
+    browser.follow("form[action='/accept-invitation'] button[type=submit]");
     wait_for_path(browser, "/login");
     assert!(browser.text().contains("Your password is set"), "{}", browser.text());
 
@@ -103,19 +103,19 @@ fn allocation_moves_the_bar(browser: &Browser, base: &str) {
     browser.goto(&format!("{base}/team"));
     let before = pool_value(browser, "export");
     assert_eq!(before, 0);
-    browser.click("a[href$='/credits']");
+    browser.follow("a[href$='/credits']");
     assert!(browser.text().contains("Manage credit: Nina New"), "{}", browser.text());
     browser.type_into("#kind-export", "250");
-    browser.click("form[action$='/credits'] button[type=submit]");
+    browser.follow("form[action$='/credits'] button[type=submit]");
     wait_for_path(browser, "/team");
     assert!(browser.text().contains("The credits are allocated"), "{}", browser.text());
     assert_eq!(pool_value(browser, "export"), before + 250);
     assert!(browser.text().contains("250 export"), "the row shows the credits");
 
     // More than the pool holds is refused on the form, naming what is free.
-    browser.click("a[href$='/credits']");
+    browser.follow("a[href$='/credits']");
     browser.type_into("#kind-export", "5000");
-    browser.click("form[action$='/credits'] button[type=submit]");
+    browser.follow("form[action$='/credits'] button[type=submit]");
     assert!(
         browser.text().contains("Only 750 export credits are unallocated"),
         "{}",
@@ -124,18 +124,18 @@ fn allocation_moves_the_bar(browser: &Browser, base: &str) {
 
     // Allocate minutes: its own form, the calling minutes pool.
     browser.goto(&format!("{base}/team"));
-    browser.click("a[href$='/minutes']");
+    browser.follow("a[href$='/minutes']");
     browser.type_into("#kind-calling_minutes", "60");
-    browser.click("form[action$='/minutes'] button[type=submit]");
+    browser.follow("form[action$='/minutes'] button[type=submit]");
     wait_for_path(browser, "/team");
     assert_eq!(pool_value(browser, "calling_minutes"), 60);
 }
 
 fn impersonation_banner_and_exit(browser: &Browser, base: &str) {
     browser.goto(&format!("{base}/team"));
-    browser.click("a[href$='/impersonate']");
+    browser.follow("a[href$='/impersonate']");
     browser.type_into("#reason", "Help with the usage report");
-    browser.click("form[action$='/impersonate'] button[type=submit]");
+    browser.follow("form[action$='/impersonate'] button[type=submit]");
     wait_for_path(browser, "/profile");
     let banner = browser.text_of(&browser.find(".banner"));
     assert!(banner.contains("Nina New"), "{banner}");
@@ -147,10 +147,10 @@ fn impersonation_banner_and_exit(browser: &Browser, base: &str) {
         assert!(!browser.exists(absent), "{absent} is offered under an impersonation");
     }
     // The banner is on every page.
-    browser.click("nav a[href='/usage']");
+    browser.follow("nav a[href='/usage']");
     wait_for_path(browser, "/usage");
     assert!(browser.exists(".banner"));
-    browser.click(".banner button[type=submit]");
+    browser.follow(".banner button[type=submit]");
     wait_for_path(browser, "/team");
     assert!(!browser.exists(".banner"));
     assert!(browser.text().contains("You are back in your own session"));
@@ -160,14 +160,13 @@ fn impersonation_banner_and_exit(browser: &Browser, base: &str) {
 fn disable_and_enable(browser: &Browser, base: &str) {
     browser.goto(&format!("{base}/team"));
     // The script asks first; the person confirms.
-    browser.click("form[action$='/disable'] button[type=submit]");
-    browser.accept_dialog();
+    browser.follow_confirming("form[action$='/disable'] button[type=submit]");
     wait_for_path(browser, "/team");
     assert!(browser.text().contains("The user is disabled"), "{}", browser.text());
     assert!(!browser.text().contains("nina@acme.test"), "gone from the Enabled tab");
-    browser.click("nav.tabs a[href='/team?tab=disabled']");
+    browser.follow("nav.tabs a[href='/team?tab=disabled']");
     assert!(browser.text().contains("nina@acme.test"), "{}", browser.text());
-    browser.click("form[action$='/enable'] button[type=submit]");
+    browser.follow("form[action$='/enable'] button[type=submit]");
     wait_for_path(browser, "/team");
     assert!(browser.text().contains("The user is enabled"), "{}", browser.text());
     browser.goto(&format!("{base}/team"));
@@ -178,23 +177,23 @@ fn contact_added_verified_and_given_a_role(browser: &Browser, app: &Server, base
     browser.goto(&format!("{base}/organisation"));
     assert!(browser.text().contains("556677-8899"), "the organisation number is shown");
     assert!(!browser.exists("input[name='registration_number']"), "and read-only");
-    browser.click("nav.tabs a[href='/organisation/contacts']");
-    browser.click("a[href='/organisation/contacts/new']");
+    browser.follow("nav.tabs a[href='/organisation/contacts']");
+    browser.follow("a[href='/organisation/contacts/new']");
     browser.type_into("#email", "dpo@acme.test");
     let mark = app.mark();
-    browser.click("form[action='/organisation/contacts/new'] button[type=submit]");
+    browser.follow("form[action='/organisation/contacts/new'] button[type=submit]");
     wait_for_path(browser, "/organisation/contacts/");
     assert!(browser.url().contains("/verify"), "{}", browser.url());
     let code = app.mail_to("dpo@acme.test", &mark).code();
     browser.type_into("#code", "000000");
-    browser.click("form[action$='/verify'] button[type=submit]");
+    browser.follow("form[action$='/verify'] button[type=submit]");
     assert!(browser.text().contains("The code is wrong"), "{}", browser.text());
     browser.type_into("#code", &code);
-    browser.click("form[action$='/verify'] button[type=submit]");
+    browser.follow("form[action$='/verify'] button[type=submit]");
     wait_for_path(browser, "/organisation/contacts/");
     assert!(browser.url().contains("/roles"), "{}", browser.url());
     browser.click("#role-dpo");
-    browser.click("form[action$='/roles'] button[type=submit]");
+    browser.follow("form[action$='/roles'] button[type=submit]");
     wait_for_path(browser, "/organisation/contacts");
     let rows = browser.script(
         "return Array.from(document.querySelectorAll('table.contacts tbody tr')).map(function (r) {\
@@ -221,7 +220,7 @@ fn contact_added_verified_and_given_a_role(browser: &Browser, app: &Server, base
         &[],
     );
     browser.goto(&format!("{base}{}", href.as_str().unwrap()));
-    browser.click("form[action$='/delete'] button[type=submit]");
+    browser.follow("form[action$='/delete'] button[type=submit]");
     let text = browser.text();
     assert!(text.contains("Billing and Tech"), "{text}");
     assert!(text.contains("ada@acme.test"), "nothing was removed");
@@ -241,19 +240,19 @@ fn stale_save_shows_what_changed(browser: &Browser, app: &Server, base: &str) {
         json!({"first_name": "Ada", "last_name": "Admin", "job_title": "CTO"}),
     )
     .expect(200);
-    browser.click("form[action='/profile'] button[type=submit]");
+    browser.follow("form[action='/profile'] button[type=submit]");
     let stale = browser.text_of(&browser.find(".stale"));
     assert!(stale.contains("Job title"), "{stale}");
     assert!(stale.contains("CTO") && stale.contains("Head of Sales"), "{stale}");
     assert_eq!(app.get("/api/v1/me/profile", &api).str("/job_title"), "CTO", "not overwritten");
     // Saving again, knowing, overwrites.
-    browser.click("form[action='/profile'] button[type=submit]");
+    browser.follow("form[action='/profile'] button[type=submit]");
     wait_for_path(browser, "/profile");
     assert!(browser.text().contains("Your profile is saved"), "{}", browser.text());
     assert_eq!(browser.property("#job_title", "value"), json!("Head of Sales"));
     // Reset re-reads the saved version.
     browser.type_into("#job_title", "Not saved");
-    browser.click("a[href^='/profile?notice=reset']");
+    browser.follow("a[href^='/profile?notice=reset']");
     assert_eq!(browser.property("#job_title", "value"), json!("Head of Sales"));
 }
 

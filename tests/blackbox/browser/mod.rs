@@ -98,13 +98,13 @@ fn log_in(browser: &Browser, base: &str, email: &str, password: &str) {
     browser.goto(&format!("{base}/login"));
     browser.type_into("#email", email);
     browser.type_into("#password", password);
-    browser.click("form[action='/login'] button[type=submit]");
+    browser.follow("form[action='/login'] button[type=submit]");
     wait_for_path(browser, "/profile");
 }
 
 /// Logs out with the header's button.
 fn log_out(browser: &Browser) {
-    browser.click("form.logout button");
+    browser.follow("form.logout button");
     wait_for_path(browser, "/login");
 }
 

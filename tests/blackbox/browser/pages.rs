@@ -24,16 +24,21 @@ impl Walk<'_> {
     fn page(&mut self, name: &str) {
         for (width, mobile, suffix) in [(DESKTOP, false, "desktop"), (PHONE, true, "phone")] {
             self.browser.viewport(width, 900, mobile);
-            assert_accessible(self.browser, self.axe, &format!("{name} ({suffix})"));
-            let overflow = self.browser.script(
-                "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1",
-                &[],
-            );
-            assert_eq!(overflow, serde_json::json!(false), "{name} scrolls sideways at {width} px");
             if let Some(dir) = &self.shots {
                 let png = self.browser.screenshot(width, mobile);
                 std::fs::write(dir.join(format!("{name}-{suffix}.png")), png).unwrap();
             }
+            assert_accessible(self.browser, self.axe, &format!("{name} ({suffix})"));
+            // Nothing but a table's own scrolling region is wider than the screen.
+            let wide = self.browser.script(
+                "var w = document.documentElement.clientWidth;\
+                 return Array.from(document.querySelectorAll('body *')).filter(function (e) {\
+                   if (e.closest('.table-wrap') || e.closest('svg')) { return false; }\
+                   var r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1;\
+                 }).slice(0, 5).map(function (e) { return e.tagName + '.' + e.className + '#' + e.id; })",
+                &[],
+            );
+            assert_eq!(wide, serde_json::json!([]), "{name} is wider than {width} px");
         }
         self.browser.viewport(DESKTOP, 900, false);
         self.seen.push(name.to_owned());
@@ -80,36 +85,36 @@ fn every_console_page_passes_axe_at_desktop_and_phone_widths() {
     walk.go(&base, "/profile/delete", "delete-account");
     browser.goto(&format!("{base}/profile"));
     browser.type_into("#key_label", "CRM sync");
-    browser.click("form[action='/profile/api-keys'] button[type=submit]");
+    browser.follow("form[action='/profile/api-keys'] button[type=submit]");
     assert!(browser.text().contains("shown only this once"));
     walk.page("api-key-created");
     walk.go(&base, "/usage", "usage");
     walk.go(&base, "/team", "team");
     walk.go(&base, "/team/add", "team-add");
     browser.goto(&format!("{base}/team"));
-    browser.click("a[href$='/credits']");
+    browser.follow("a[href$='/credits']");
     walk.page("manage-credit");
     browser.goto(&format!("{base}/team"));
-    browser.click("a[href$='/minutes']");
+    browser.follow("a[href$='/minutes']");
     walk.page("allocate-minutes");
     browser.goto(&format!("{base}/team"));
-    browser.click("a[href$='/profile']");
+    browser.follow("a[href$='/profile']");
     walk.page("member-profile");
     browser.goto(&format!("{base}/team"));
-    browser.click("a[href$='/impersonate']");
+    browser.follow("a[href$='/impersonate']");
     walk.page("impersonate");
     walk.go(&base, "/organisation", "customer-info");
     walk.go(&base, "/organisation/contacts", "contacts");
     walk.go(&base, "/organisation/contacts/new", "contact-new");
     browser.type_into("#email", "privacy@demo.example");
-    browser.click("form[action='/organisation/contacts/new'] button[type=submit]");
+    browser.follow("form[action='/organisation/contacts/new'] button[type=submit]");
     wait_for_path(&browser, "/organisation/contacts/");
     walk.page("contact-verify");
     browser.goto(&format!("{base}/organisation/contacts"));
-    browser.click("table.contacts a[href$='/roles']");
+    browser.follow("table.contacts a[href$='/roles']");
     walk.page("contact-roles");
     browser.goto(&format!("{base}/organisation/contacts"));
-    browser.click("table.contacts a[href$='/delete']");
+    browser.follow("table.contacts a[href$='/delete']");
     walk.page("contact-delete");
     walk.go(&base, "/audit", "audit");
     walk.go(&base, "/no-such-page", "not-found");
@@ -124,14 +129,14 @@ fn every_console_page_passes_axe_at_desktop_and_phone_widths() {
 
     // As a sub-user, through an impersonation: the banner, and the 403 page.
     browser.goto(&format!("{base}/team"));
-    browser.click("a[href$='/impersonate']");
+    browser.follow("a[href$='/impersonate']");
     browser.type_into("#reason", "Screenshots");
-    browser.click("form[action$='/impersonate'] button[type=submit]");
+    browser.follow("form[action$='/impersonate'] button[type=submit]");
     wait_for_path(&browser, "/profile");
     walk.page("profile-impersonating");
     walk.go(&base, "/usage", "usage-sub-user");
     walk.go(&base, "/team", "admins-only");
-    browser.click(".banner button[type=submit]");
+    browser.follow(".banner button[type=submit]");
     wait_for_path(&browser, "/team");
 
     assert!(walk.seen.len() >= 25, "{:?}", walk.seen);

@@ -137,10 +137,21 @@ impl Browser {
         self.call_session("GET", "/url", None).as_str().unwrap_or_default().to_owned()
     }
 
-    /// The page's visible text.
+    /// The page's visible text. A page still loading after a click is waited for.
     pub fn text(&self) -> String {
-        let body = self.find("body");
-        self.text_of(&body)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = format!("/session/{}/execute/sync", self.session);
+            let script = json!({"script": "return document.readyState === 'complete' && document.body ? document.body.innerText : null", "args": []});
+            if let Some((status, value)) = self.raw("POST", &url, Some(&script))
+                && status < 300
+                && let Some(text) = value["value"].as_str()
+            {
+                return text.to_owned();
+            }
+            assert!(Instant::now() < deadline, "the page did not load: {}", self.url());
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn try_find(&self, css: &str) -> Option<Element> {
@@ -180,6 +191,45 @@ impl Browser {
     pub fn click(&self, css: &str) {
         let e = self.find(css);
         self.click_on(&e);
+    }
+
+    /// Clicks what matches `css` and waits until the page it leads to has loaded (a link, or
+    /// a form's submit button).
+    #[track_caller]
+    pub fn follow(&self, css: &str) {
+        let e = self.find(css);
+        self.script("window.__accountsOldPage = true", &[]);
+        self.click_on(&e);
+        self.wait_for_new_page();
+    }
+
+    /// Like [`follow`](Self::follow) for a button whose form asks first (the console's
+    /// script opens a confirm dialog): accepts the dialog, then waits for the new page.
+    #[track_caller]
+    pub fn follow_confirming(&self, css: &str) {
+        let e = self.find(css);
+        self.script("window.__accountsOldPage = true", &[]);
+        self.click_on(&e);
+        self.accept_dialog();
+        self.wait_for_new_page();
+    }
+
+    /// Waits until the page marked by [`follow`](Self::follow) is replaced and loaded.
+    #[track_caller]
+    pub fn wait_for_new_page(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let url = format!("/session/{}/execute/sync", self.session);
+        let probe = json!({"script": "return document.readyState === 'complete' && !window.__accountsOldPage", "args": []});
+        loop {
+            if let Some((status, value)) = self.raw("POST", &url, Some(&probe))
+                && status < 300
+                && value["value"] == json!(true)
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no new page after a click on {}", self.url());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Clicks an element.
