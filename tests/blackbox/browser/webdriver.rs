@@ -332,7 +332,10 @@ impl Browser {
     pub fn screenshot(&self, width: u32, mobile: bool) -> Vec<u8> {
         self.viewport(width, 900, mobile);
         let height = self
-            .script("return Math.ceil(document.documentElement.scrollHeight)", &[])
+            .script(
+                "return Math.ceil(document.body.getBoundingClientRect().bottom + window.scrollY)",
+                &[],
+            )
             .as_u64()
             .unwrap_or(900)
             .clamp(300, 8000);
