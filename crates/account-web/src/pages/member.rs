@@ -127,16 +127,23 @@ const CREDIT_KINDS: &[CreditKind] =
     &[CreditKind::Export, CreditKind::DirectDial, CreditKind::CallingCredits];
 const MINUTE_KINDS: &[CreditKind] = &[CreditKind::CallingMinutes];
 
+/// What a refused save shows again: the amounts typed, each kind's error, and a note.
+#[derive(Default)]
+struct Typed<'a> {
+    form: Option<&'a FormData>,
+    errors: &'a [(CreditKind, String)],
+    problem: Option<String>,
+}
+
 async fn credits_page(
     web: &Web,
     req: &Request,
     viewer: &Viewer,
     raw: &str,
     kinds: &'static [CreditKind],
-    typed: Option<&FormData>,
-    errors: &[(CreditKind, String)],
-    problem: Option<String>,
+    typed: Typed<'_>,
 ) -> poem::Result<CreditsPage> {
+    let Typed { form: typed, errors, problem } = typed;
     let row = row(web, viewer, raw).await?;
     let pools = web.accounts.credits().overview(&viewer.actor()).await.or_fail()?;
     let minutes = kinds == MINUTE_KINDS;
@@ -240,7 +247,8 @@ async fn save(
     }
     let problem = (saved > 0)
         .then(|| "The other amounts were saved; the figures below are as they are now.".to_owned());
-    let page = credits_page(web, req, viewer, raw, kinds, Some(form), &errors, problem).await?;
+    let typed = Typed { form: Some(form), errors: &errors, problem };
+    let page = credits_page(web, req, viewer, raw, kinds, typed).await?;
     Ok(html_status(&page, StatusCode::UNPROCESSABLE_ENTITY))
 }
 
@@ -252,7 +260,7 @@ pub(crate) async fn credits_form(
     Admin(viewer): Admin,
     Path(raw): Path<String>,
 ) -> poem::Result<Response> {
-    Ok(html(&credits_page(&web, req, &viewer, &raw, CREDIT_KINDS, None, &[], None).await?))
+    Ok(html(&credits_page(&web, req, &viewer, &raw, CREDIT_KINDS, Typed::default()).await?))
 }
 
 /// `POST /team/members/:id/credits`.
@@ -275,7 +283,7 @@ pub(crate) async fn minutes_form(
     Admin(viewer): Admin,
     Path(raw): Path<String>,
 ) -> poem::Result<Response> {
-    Ok(html(&credits_page(&web, req, &viewer, &raw, MINUTE_KINDS, None, &[], None).await?))
+    Ok(html(&credits_page(&web, req, &viewer, &raw, MINUTE_KINDS, Typed::default()).await?))
 }
 
 /// `POST /team/members/:id/minutes`.
