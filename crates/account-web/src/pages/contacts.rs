@@ -29,6 +29,8 @@ struct ContactLine {
     billing: bool,
     tech: bool,
     dpo: bool,
+    /// "Billing, Tech and DPO", or "no role".
+    roles_text: String,
 }
 
 impl ContactLine {
@@ -40,6 +42,7 @@ impl ContactLine {
             billing: c.roles.billing,
             tech: c.roles.tech,
             dpo: c.roles.dpo,
+            roles_text: roles_text(&c.roles.roles()),
         }
     }
 }
@@ -79,14 +82,22 @@ async fn contact(web: &Web, viewer: &Viewer, raw: &str) -> poem::Result<ContactA
 fn refusal(e: ContactError) -> poem::Result<String> {
     match e {
         e @ (ContactError::Denied(_) | ContactError::Internal(_)) => Err(e).or_fail(),
-        ContactError::RolesUnheld { roles } => {
-            let names: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
-            Ok(format!(
-                "Not saved: no other verified address holds the {} role. Give that role to another verified address first.",
-                names.join(" and ")
-            ))
-        }
+        ContactError::RolesUnheld { roles } => Ok(format!(
+            "Not saved: no other verified address holds the {} role. Give it to another \
+             verified address first.",
+            roles_text(&roles)
+        )),
         other => Ok(capitalised(&other.to_string())),
+    }
+}
+
+/// Roles in words: "Billing", "Billing and Tech", "Billing, Tech and DPO", "no role".
+fn roles_text(roles: &[ContactRole]) -> String {
+    let names: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
+    match names.split_last() {
+        None => "no role".to_owned(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 
