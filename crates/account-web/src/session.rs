@@ -94,7 +94,7 @@ impl Viewer {
         self.auth.actor
     }
 
-    /// The console's state.
+    /// The time zone pages show times in: the member acted as's preference.
     pub(crate) fn tz(&self) -> account_core::domain::timezone::Timezone {
         self.me.member.preferences.timezone
     }

@@ -31,6 +31,8 @@ pub(crate) struct Bar {
     pub value: String,
     /// The x-axis label is drawn under every n-th bar only, so they do not overlap.
     pub show_label: bool,
+    /// Every other drawn label, left out at a phone's width where the chart is smaller.
+    pub minor: bool,
     pub label_x: i64,
 }
 
@@ -66,6 +68,7 @@ pub(crate) fn bars(report: &UsageReport) -> (Vec<Bar>, i64) {
                 label: label(report.bucket, p.start),
                 value: amount(p.total),
                 show_label: i % every.max(1) == 0,
+                minor: i % (2 * every.max(1)) != 0,
                 label_x: x + width / 2,
             }
         })
@@ -290,7 +293,8 @@ pub(crate) async fn show(
                     .collect(),
                 bars,
                 max: amount(max),
-                half: amount(max / 2),
+                // A middle line of 0 (when the largest bucket is 1) would say nothing.
+                half: if max >= 2 { amount(max / 2) } else { String::new() },
             };
             (Some(report), FieldErrors::none())
         }
