@@ -3,7 +3,8 @@
 //! and the team pool's progress bar moves; impersonation shows the banner and Exit returns; a
 //! contact address is added, verified by the mailed code and given a role, and a removal that
 //! would leave roles unheld is refused naming them; a stale profile save shows what changed;
-//! forms forged without the CSRF token are refused.
+//! forms forged without the CSRF token are refused; and, with the pages' scripts turned off,
+//! the forms still work (everything after `without_javascript` runs without them).
 
 use serde_json::json;
 
@@ -28,6 +29,7 @@ fn the_console_walks_the_seed_flows_in_a_real_browser() {
     allocation_moves_the_bar(&browser, &base);
     impersonation_banner_and_exit(&browser, &base);
     disable_and_enable(&browser, &base);
+    without_javascript(&browser, &base);
     contact_added_verified_and_given_a_role(&browser, &app, &base);
     stale_save_shows_what_changed(&browser, &app, &base);
     forged_forms_are_refused(&browser, &base);
@@ -171,6 +173,30 @@ fn disable_and_enable(browser: &Browser, base: &str) {
     assert!(browser.text().contains("The user is enabled"), "{}", browser.text());
     browser.goto(&format!("{base}/team"));
     assert!(browser.text().contains("nina@acme.test"));
+}
+
+/// The same forms with the pages' scripts off: Disable goes through without the confirm
+/// dialog, and the new API key's Copy button stays hidden while the key can still be read.
+fn without_javascript(browser: &Browser, base: &str) {
+    browser.disable_page_scripts();
+    browser.goto(&format!("{base}/team"));
+    browser.follow("form[action$='/disable'] button[type=submit]");
+    assert!(browser.text().contains("The user is disabled"), "{}", browser.text());
+    browser.follow("nav.tabs a[href='/team?tab=disabled']");
+    browser.follow("form[action$='/enable'] button[type=submit]");
+    assert!(browser.text().contains("The user is enabled"), "{}", browser.text());
+    browser.goto(&format!("{base}/profile"));
+    browser.type_into("#key_label", "no script");
+    browser.follow("form[action='/profile/api-keys'] button[type=submit]");
+    let secret = browser.property("#secret", "value");
+    assert!(secret.as_str().unwrap().starts_with("ack_"), "{secret}");
+    assert_eq!(browser.property("button[data-copy]", "hidden"), json!(true));
+    // And the banner's Exit, the email change's first step and log-out work alike.
+    browser.goto(&format!("{base}/profile/email"));
+    browser.follow("form[action='/profile/email/start'] button[type=submit]");
+    assert!(browser.text().contains("Code from the mail to your current address"));
+    browser.follow("form[action='/profile/email/cancel'] button[type=submit]");
+    assert!(browser.text().contains("The email change is cancelled"), "{}", browser.text());
 }
 
 fn contact_added_verified_and_given_a_role(browser: &Browser, app: &Server, base: &str) {

@@ -328,6 +328,18 @@ impl Browser {
         );
     }
 
+    /// Turns the pages' own scripts off (the console's `console.js` included), as a browser
+    /// with JavaScript disabled would; the test's scripts still run through DevTools.
+    pub fn disable_page_scripts(&self) {
+        self.call_session(
+            "POST",
+            "/goog/cdp/execute",
+            Some(
+                &json!({"cmd": "Emulation.setScriptExecutionDisabled", "params": {"value": true}}),
+            ),
+        );
+    }
+
     /// A PNG of the whole page at `width` CSS pixels.
     pub fn screenshot(&self, width: u32, mobile: bool) -> Vec<u8> {
         self.viewport(width, 900, mobile);
