@@ -1,5 +1,5 @@
-//! The HTTP layer's configuration: the operator credential, log-in throttling, idempotency
-//! retention and the body size limit. Secrets here never reach `Debug` or the logs.
+//! The HTTP layer's configuration: the operator credential, log-in throttling and the body
+//! size limit. Secrets here never reach `Debug` or the logs.
 
 use std::fmt;
 
@@ -95,8 +95,6 @@ pub struct HttpConfig {
     pub operator_token: Option<OperatorToken>,
     /// Log-in throttling.
     pub login_rate_limit: LoginRateLimit,
-    /// How long an `Idempotency-Key` replays its first response.
-    pub idempotency_ttl: Duration,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// How long `run` waits for requests in progress after the shutdown signal.
@@ -108,7 +106,6 @@ impl Default for HttpConfig {
         Self {
             operator_token: None,
             login_rate_limit: LoginRateLimit::default(),
-            idempotency_ttl: Duration::hours(24),
             max_body_bytes: 64 * 1024,
             shutdown_grace: std::time::Duration::from_secs(10),
         }

@@ -1,6 +1,7 @@
 //! Every domain error, mapped to its problem. Each `match` is exhaustive with no catch-all, so
 //! a new variant in `account-core` fails to compile here until it is given a status and type.
 
+use account_core::domain::idempotency::KeyConflict;
 use account_core::domain::verification::{CodeError, ResendError};
 use account_core::services::api_keys::ApiKeyError;
 use account_core::services::auth::{AcceptInvitationError, AuthError, LoginError, SessionError};
@@ -296,6 +297,8 @@ impl From<AddMemberError> for Problem {
             AddMemberError::Validation(v) => validation(&v),
             AddMemberError::NoFreeLicence { .. } => Self::new(ProblemType::NoFreeLicence, detail),
             AddMemberError::EmailTaken => Self::new(ProblemType::EmailTaken, detail),
+            AddMemberError::IdempotencyKey(k) => k.into(),
+            AddMemberError::AddedMemberGone => not_found(&detail),
             AddMemberError::Denied(d) => d.into(),
             AddMemberError::Internal(i) => internal(&i),
         }
@@ -343,6 +346,7 @@ impl From<AllocateError> for Problem {
             | AllocateError::InsufficientUnspent { kind, available } => {
                 Self::new(ProblemType::InsufficientCredits, detail).credits(kind, available)
             }
+            AllocateError::IdempotencyKey(k) => k.into(),
             AllocateError::Denied(d) => d.into(),
             AllocateError::Internal(i) => internal(&i),
         }
@@ -361,6 +365,7 @@ impl From<ConsumeError> for Problem {
             ConsumeError::EventIdInFlight => {
                 Self::new(ProblemType::InFlight, detail).retry_after(1)
             }
+            ConsumeError::IdempotencyKey(k) => k.into(),
             ConsumeError::Denied(d) => d.into(),
             ConsumeError::Internal(i) => internal(&i),
         }
@@ -449,7 +454,18 @@ impl From<OperatorError> for Problem {
             OperatorError::InsufficientHeadroom { kind, available } => {
                 Self::new(ProblemType::InsufficientCredits, detail).credits(kind, available)
             }
+            OperatorError::IdempotencyKey(k) => k.into(),
             OperatorError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<KeyConflict> for Problem {
+    fn from(e: KeyConflict) -> Self {
+        let detail = e.to_string();
+        match e {
+            KeyConflict::Reused => Self::new(ProblemType::IdempotencyKeyReused, detail),
+            KeyConflict::Unreplayable => Self::new(ProblemType::IdempotencyKeyUnreplayable, detail),
         }
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use account_core::Accounts;
 use account_core::domain::secret::SecretDigest;
-use chrono::Duration;
 use poem::Request;
 
 use crate::config::HttpConfig;
@@ -19,7 +18,6 @@ pub(crate) const OPERATOR_CONTEXT: &str = "operator-token";
 /// The parts of [`HttpConfig`] kept at run time (the operator token only as a digest).
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
-    pub idempotency_ttl: Duration,
     pub max_body_bytes: usize,
 }
 
@@ -42,10 +40,7 @@ impl AppState {
         Self {
             limiter: LoginLimiter::new(config.login_rate_limit.clone()),
             operator,
-            config: Limits {
-                idempotency_ttl: config.idempotency_ttl,
-                max_body_bytes: config.max_body_bytes,
-            },
+            config: Limits { max_body_bytes: config.max_body_bytes },
             accounts,
             routes,
         }

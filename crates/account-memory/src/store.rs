@@ -14,6 +14,7 @@ use account_core::domain::credits::{
 use account_core::domain::digest::ScheduledDigest;
 use account_core::domain::email::EmailAddress;
 use account_core::domain::email_change::EmailChange;
+use account_core::domain::idempotency::Outcome;
 use account_core::domain::mail::OutboxMail;
 use account_core::domain::member::{Member, MemberStatus, Role};
 use account_core::domain::organisation::Organisation;
@@ -22,13 +23,12 @@ use account_core::domain::session::{ApiKey, Session};
 use account_core::domain::text::EventId;
 use account_core::domain::username::Username;
 use account_core::ids::{
-    ApiKeyId, ContactId, MailId, MemberId, OrganisationId, ProductId, SessionId,
+    ApiKeyId, ContactId, LedgerEntryId, MailId, MemberId, OrganisationId, ProductId, SessionId,
 };
 use account_core::ports::{
     ApiKeyRepo, AuditRepo, CatalogueRepo, ChangeStamp, ContactRepo, CreditRepo, DigestRepo,
     EmailChangeRepo, IdempotencyRecord, IdempotencyRepo, LedgerCursor, LedgerFilter, MemberCounts,
-    MemberRepo, OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, StoredResponse,
-    Tx, UniqueKey,
+    MemberRepo, OrganisationRepo, OutboxRepo, Page, SessionRepo, Store, StoreError, Tx, UniqueKey,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -282,6 +282,10 @@ impl MemberRepo for MemTx {
     async fn lock(&mut self, id: MemberId) -> Result<Option<Member>, StoreError> {
         Ok(self.s().members.get(&id).cloned())
     }
+    async fn lock_many(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
+        let ids: BTreeSet<MemberId> = ids.iter().copied().collect();
+        Ok(ids.into_iter().filter_map(|id| self.s().members.get(&id).cloned()).collect())
+    }
     async fn find_by_email(&mut self, email: &EmailAddress) -> Result<Option<Member>, StoreError> {
         let key = email.key();
         Ok(self.s().members.values().find(|m| m.email.key() == key).cloned())
@@ -361,10 +365,10 @@ fn consumed(
 impl CreditRepo for MemTx {
     async fn insert_pool(&mut self, pool: &CreditPool) -> Result<(), StoreError> {
         let s = self.w("credits.insert_pool")?;
-        if s.pools.contains_key(&(pool.org_id, pool.kind)) {
+        if s.pools.contains_key(&(pool.org_id(), pool.kind())) {
             return Err(StoreError::Conflict(UniqueKey::PrimaryKey));
         }
-        s.pools.insert((pool.org_id, pool.kind), *pool);
+        s.pools.insert((pool.org_id(), pool.kind()), *pool);
         Ok(())
     }
     async fn pools(&mut self, org: OrganisationId) -> Result<Vec<CreditPool>, StoreError> {
@@ -379,7 +383,7 @@ impl CreditRepo for MemTx {
     }
     async fn update_pool(&mut self, pool: &CreditPool) -> Result<(), StoreError> {
         let s = self.w("credits.update_pool")?;
-        let slot = s.pools.get_mut(&(pool.org_id, pool.kind)).ok_or(StoreError::NotFound)?;
+        let slot = s.pools.get_mut(&(pool.org_id(), pool.kind())).ok_or(StoreError::NotFound)?;
         *slot = *pool;
         Ok(())
     }
@@ -392,20 +396,20 @@ impl CreditRepo for MemTx {
     }
     async fn put_allocation(&mut self, allocation: &Allocation) -> Result<(), StoreError> {
         let s = self.w("credits.put_allocation")?;
-        s.allocations.insert((allocation.member_id, allocation.kind), *allocation);
+        s.allocations.insert((allocation.member_id(), allocation.kind()), *allocation);
         Ok(())
     }
     async fn allocations_of_member(
         &mut self,
         member: MemberId,
     ) -> Result<Vec<Allocation>, StoreError> {
-        Ok(self.s().allocations.values().filter(|a| a.member_id == member).copied().collect())
+        Ok(self.s().allocations.values().filter(|a| a.member_id() == member).copied().collect())
     }
     async fn allocations_of_org(
         &mut self,
         org: OrganisationId,
     ) -> Result<Vec<Allocation>, StoreError> {
-        Ok(self.s().allocations.values().filter(|a| a.org_id == org).copied().collect())
+        Ok(self.s().allocations.values().filter(|a| a.org_id() == org).copied().collect())
     }
     async fn append(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
         let s = self.w("credits.append")?;
@@ -423,6 +427,13 @@ impl CreditRepo for MemTx {
         }
         s.ledger.push(entry.clone());
         Ok(())
+    }
+    async fn entry(
+        &mut self,
+        org: OrganisationId,
+        id: LedgerEntryId,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        Ok(self.s().ledger.iter().find(|e| e.org_id == org && e.id == id).cloned())
     }
     async fn find_consumption(
         &mut self,
@@ -851,14 +862,14 @@ impl IdempotencyRepo for MemTx {
         &mut self,
         scope: &str,
         key: &str,
-        response: &StoredResponse,
+        outcome: &Outcome,
     ) -> Result<(), StoreError> {
         let s = self.w("idempotency.complete")?;
         let record = s
             .idempotency
             .get_mut(&(scope.to_owned(), key.to_owned()))
             .ok_or(StoreError::NotFound)?;
-        record.response = Some(response.clone());
+        record.outcome = Some(outcome.clone());
         Ok(())
     }
     async fn delete(&mut self, scope: &str, key: &str) -> Result<(), StoreError> {

@@ -324,14 +324,6 @@ impl Store for SeaStore {
         Ok(Box::new(SeaTx { _gate: gate, ..SeaTx::new(txn, self.backend, true) }))
     }
 
-    async fn autocommit(&self) -> Result<Box<dyn Tx>, StoreError> {
-        // On SQLite the unit still takes the process's write turn, so its statements queue
-        // behind write units here rather than in SQLite's busy handler.
-        let gate = self.write_turn().await?;
-        let unit = Unit::Pool(self.db.clone());
-        Ok(Box::new(SeaTx { unit, backend: self.backend, writable: true, _gate: gate }))
-    }
-
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
         let txn = match self.backend {
             DbBackend::Postgres => {
@@ -365,8 +357,8 @@ impl Store for SeaStore {
     }
 }
 
-/// What a unit runs its statements on: a database transaction, or, for lookup and autocommit
-/// units, the pool itself (each statement on its own, no `BEGIN` / `COMMIT`).
+/// What a unit runs its statements on: a database transaction, or, for lookup units, the pool
+/// itself (each statement on its own, no `BEGIN` / `COMMIT`).
 #[derive(Debug)]
 pub(crate) enum Unit {
     Txn(DatabaseTransaction),
@@ -374,7 +366,7 @@ pub(crate) enum Unit {
 }
 
 /// One unit of work: a database transaction (dropping it without [`Tx::commit`] rolls it
-/// back), or a lookup or autocommit unit's statements on the pool.
+/// back), or a lookup unit's statements on the pool.
 pub struct SeaTx {
     // Declared before `_gate` so that it drops (and queues its rollback) first.
     unit: Unit,
@@ -434,12 +426,9 @@ impl SeaTx {
     ) -> Result<u64, StoreError> {
         let statement = query.build(self.backend);
         self.w()?; // refused in read units, like every write
-        let txn = match &self.unit {
-            // Outside a transaction a failed statement spoils nothing.
-            Unit::Pool(pool) => {
-                return Ok(pool.execute_raw(statement).await.map_err(db_err)?.rows_affected());
-            }
-            Unit::Txn(txn) => txn,
+        let Unit::Txn(txn) = &self.unit else {
+            // Only lookup units run on the pool, and they are read-only.
+            return Err(StoreError::Other("write outside a transaction".into()));
         };
         if self.backend != DbBackend::Postgres {
             let done = txn.execute_raw(statement).await.map_err(db_err)?;

@@ -238,24 +238,26 @@ async fn run(command: Command, config: Config) -> Result<(), AppError> {
             let ops = accounts.operator();
             let (pool, verb) = match cmd {
                 CreditsCommand::Grant { org, kind: k, amount, reason } => (
-                    ops.grant_credits(&op, org, kind(&k)?, amount, &reason)
+                    ops.grant_credits(&op, org, (kind(&k)?, amount, &reason), None)
                         .await
-                        .map_err(|e| refused(&e))?,
+                        .map_err(|e| refused(&e))?
+                        .pool,
                     "granted",
                 ),
                 CreditsCommand::Expire { org, kind: k, amount, reason } => (
-                    ops.expire_credits(&op, org, kind(&k)?, amount, &reason)
+                    ops.expire_credits(&op, org, (kind(&k)?, amount, &reason), None)
                         .await
-                        .map_err(|e| refused(&e))?,
+                        .map_err(|e| refused(&e))?
+                        .pool,
                     "expired",
                 ),
             };
             say(format!(
                 "{verb}: {} pool of {} is now total {} / allocated {} / headroom {}",
-                pool.kind.as_str(),
-                pool.org_id,
-                pool.total,
-                pool.allocated,
+                pool.kind().as_str(),
+                pool.org_id(),
+                pool.total(),
+                pool.allocated(),
                 pool.headroom()
             ));
             Ok(())

@@ -81,7 +81,7 @@ pub async fn seed_if_empty(
     ] {
         step(
             "granting credits",
-            accounts.operator().grant_credits(&op, org.id, kind, amount, "demo plan").await,
+            accounts.operator().grant_credits(&op, org.id, (kind, amount, "demo plan"), None).await,
         )?;
     }
     for product in ["Lead generation", "Sales training", "CRM consulting"] {
@@ -106,24 +106,28 @@ pub async fn seed_if_empty(
             last_name: Some(last.into()),
             email: email.into(),
         };
-        ids.push(step("adding sub-users", accounts.team().add_member(&admin, &new).await)?.id);
+        ids.push(
+            step("adding sub-users", accounts.team().add_member(&admin, &new, None).await)?
+                .member
+                .id,
+        );
     }
     let credits = accounts.credits();
     step(
         "allocating",
-        credits.allocate(&admin, ids[0], CreditKind::Export, 500, Some("demo")).await,
+        credits.allocate(&admin, ids[0], CreditKind::Export, 500, Some("demo"), None).await,
     )?;
     step(
         "allocating",
-        credits.allocate(&admin, ids[0], CreditKind::DirectDial, 100, Some("demo")).await,
+        credits.allocate(&admin, ids[0], CreditKind::DirectDial, 100, Some("demo"), None).await,
     )?;
     step(
         "allocating",
-        credits.allocate(&admin, ids[1], CreditKind::Export, 300, Some("demo")).await,
+        credits.allocate(&admin, ids[1], CreditKind::Export, 300, Some("demo"), None).await,
     )?;
     step(
         "allocating",
-        credits.allocate(&admin, ids[1], CreditKind::CallingMinutes, 120, Some("demo")).await,
+        credits.allocate(&admin, ids[1], CreditKind::CallingMinutes, 120, Some("demo"), None).await,
     )?;
     step("disabling a member", accounts.team().disable(&admin, ids[2]).await)?;
     for (i, (kind, amount, data_type)) in
@@ -138,7 +142,7 @@ pub async fn seed_if_empty(
             provider: "demo-data-provider".into(),
             event_id: format!("demo-{i}"),
         };
-        step("recording usage", credits.consume(&admin, &input).await)?;
+        step("recording usage", credits.consume(&admin, &input, None).await)?;
     }
     step("adding a contact", accounts.contacts().add(&admin, "billing@demo.example").await)?;
     step("logging out", accounts.auth().logout(&admin).await)?;

@@ -15,7 +15,7 @@ use account_core::domain::email_change::{EmailChange, EmailChangeStage};
 use account_core::domain::linkedin::LinkedInUrl;
 use account_core::domain::mail::{MailKind, OutboxMail};
 use account_core::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
-use account_core::domain::organisation::{CustomerInfo, Organisation};
+use account_core::domain::organisation::{CustomerInfo, Licences, Organisation};
 use account_core::domain::password::PasswordHash;
 use account_core::domain::phone::PhoneNumber;
 use account_core::domain::preferences::{
@@ -71,7 +71,7 @@ pub fn organisation(n: u128) -> Organisation {
         name: OrganisationName::parse(&format!("Org {n} AB")).unwrap(),
         registration_number: RegistrationNumber::parse(&format!("5566{n:02}-8899")).unwrap(),
         plan: PlanName::parse("Professional").unwrap(),
-        licences: 10,
+        licences: Licences::new(10).unwrap(),
         customer_info: CustomerInfo {
             contact_person: Some(FullName::parse("Åsa Öberg").unwrap()),
             postal_address: Some(PostalAddress::parse("Box 1, 111 22 Stockholm").unwrap()),
@@ -238,7 +238,7 @@ pub fn allocation(
     allocated: i64,
     used: i64,
 ) -> Allocation {
-    Allocation { member_id: member, org_id: org, kind, allocated, used }
+    Allocation::restore(member, org, kind, allocated, used)
 }
 
 /// A pending code.
@@ -418,7 +418,7 @@ pub fn idempotency(scope: &str, key: &str, created: DateTime<Utc>) -> Idempotenc
         scope: scope.to_owned(),
         key: key.to_owned(),
         fingerprint: format!("sha256:{scope}:{key}"),
-        response: None,
+        outcome: None,
         created_at: created,
     }
 }

@@ -2,14 +2,14 @@
 //! allocations, and the append-only ledger whose sums every balance equals.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::audit::Principal;
 use super::text::{DataType, EventId, Provider, Reason};
 use crate::ids::{LedgerEntryId, MemberId, OrganisationId};
 
 /// A kind of credit. Each organisation has one pool per kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CreditKind {
     /// Export credits.
@@ -89,21 +89,25 @@ impl CreditAmount {
     }
 }
 
+/// Not enough credits for a move; says how many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("only {available} credits are available")]
+pub struct Shortfall {
+    /// What there is to take from: the pool's headroom, or the allocation's unspent credits.
+    pub available: i64,
+}
+
 /// An organisation's pool of one kind. Every field equals a sum over the ledger:
 /// `total = Σ grant − Σ expire`, `allocated = Σ allocate − Σ reclaim`,
-/// `spent_from_pool = Σ consume by admins`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `spent_from_pool = Σ consume by admins`. The fields change only through the moves below,
+/// each of which checks its own rule, so the headroom can never become negative (rule 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditPool {
-    /// The organisation.
-    pub org_id: OrganisationId,
-    /// The kind.
-    pub kind: CreditKind,
-    /// Granted and not expired.
-    pub total: i64,
-    /// Handed to members (spent or not).
-    pub allocated: i64,
-    /// Spent directly from the pool by admins.
-    pub spent_from_pool: i64,
+    org_id: OrganisationId,
+    kind: CreditKind,
+    total: i64,
+    allocated: i64,
+    spent_from_pool: i64,
 }
 
 impl CreditPool {
@@ -113,27 +117,143 @@ impl CreditPool {
         Self { org_id, kind, total: 0, allocated: 0, spent_from_pool: 0 }
     }
 
+    /// A pool as a store kept it.
+    #[must_use]
+    pub const fn restore(
+        org_id: OrganisationId,
+        kind: CreditKind,
+        total: i64,
+        allocated: i64,
+        spent_from_pool: i64,
+    ) -> Self {
+        Self { org_id, kind, total, allocated, spent_from_pool }
+    }
+
+    /// The organisation.
+    #[must_use]
+    pub const fn org_id(&self) -> OrganisationId {
+        self.org_id
+    }
+
+    /// The kind.
+    #[must_use]
+    pub const fn kind(&self) -> CreditKind {
+        self.kind
+    }
+
+    /// Granted and not expired.
+    #[must_use]
+    pub const fn total(&self) -> i64 {
+        self.total
+    }
+
+    /// Handed to members (spent or not).
+    #[must_use]
+    pub const fn allocated(&self) -> i64 {
+        self.allocated
+    }
+
+    /// Spent directly from the pool by admins.
+    #[must_use]
+    pub const fn spent_from_pool(&self) -> i64 {
+        self.spent_from_pool
+    }
+
     /// What can still be allocated or spent by an admin: never negative.
     #[must_use]
     pub const fn headroom(&self) -> i64 {
         self.total - self.allocated - self.spent_from_pool
     }
+
+    /// Rule 12: hands `amount` of the unallocated headroom to `allocation`. Refused, changing
+    /// nothing, when the headroom is smaller.
+    ///
+    /// # Errors
+    /// [`Shortfall`] with the headroom.
+    pub fn allocate(
+        &mut self,
+        allocation: &mut Allocation,
+        amount: CreditAmount,
+    ) -> Result<(), Shortfall> {
+        let n = amount.get();
+        if self.headroom() < n {
+            return Err(Shortfall { available: self.headroom() });
+        }
+        self.allocated += n;
+        allocation.allocated += n;
+        Ok(())
+    }
+
+    /// Takes `amount` of the allocation's unspent credits back into the pool. Refused,
+    /// changing nothing, when it has fewer unspent.
+    ///
+    /// # Errors
+    /// [`Shortfall`] with the allocation's unspent credits.
+    pub fn reclaim(
+        &mut self,
+        allocation: &mut Allocation,
+        amount: CreditAmount,
+    ) -> Result<(), Shortfall> {
+        let n = amount.get();
+        if allocation.available() < n {
+            return Err(Shortfall { available: allocation.available() });
+        }
+        self.allocated -= n;
+        allocation.allocated -= n;
+        Ok(())
+    }
+
+    /// Takes every unspent credit of `allocation` back into the pool (rules 11 and 12: an
+    /// erased member, or a sub-user made admin, keeps none); returns how many came back.
+    pub fn reclaim_unspent(&mut self, allocation: &mut Allocation) -> Option<CreditAmount> {
+        let unspent = CreditAmount::new(allocation.available()).ok()?;
+        self.reclaim(allocation, unspent).ok()?;
+        Some(unspent)
+    }
+
+    /// An admin spends `amount` of the headroom (rule 13). Refused when it is smaller.
+    ///
+    /// # Errors
+    /// [`Shortfall`] with the headroom.
+    pub fn spend(&mut self, amount: CreditAmount) -> Result<(), Shortfall> {
+        let n = amount.get();
+        if self.headroom() < n {
+            return Err(Shortfall { available: self.headroom() });
+        }
+        self.spent_from_pool += n;
+        Ok(())
+    }
+
+    /// Adds `amount` to the pool (billing's effect, through support).
+    pub fn grant(&mut self, amount: CreditAmount) {
+        self.total = self.total.saturating_add(amount.get());
+    }
+
+    /// Removes `amount` of unallocated credits from the pool. Refused when the headroom is
+    /// smaller: allocated or spent credits never expire from under a member.
+    ///
+    /// # Errors
+    /// [`Shortfall`] with the headroom.
+    pub fn expire(&mut self, amount: CreditAmount) -> Result<(), Shortfall> {
+        let n = amount.get();
+        if self.headroom() < n {
+            return Err(Shortfall { available: self.headroom() });
+        }
+        self.total -= n;
+        Ok(())
+    }
 }
 
 /// What one member holds of one kind: `allocated = Σ allocate − Σ reclaim` and
-/// `used = Σ consume` for that member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `used = Σ consume` for that member. It grows and shrinks only through the pool's moves
+/// ([`CreditPool::allocate`], [`CreditPool::reclaim`]) and [`Allocation::spend`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {
-    /// The member.
-    pub member_id: MemberId,
-    /// Their organisation.
-    pub org_id: OrganisationId,
-    /// The kind.
-    pub kind: CreditKind,
-    /// Allocated to them, net of reclaims.
-    pub allocated: i64,
-    /// Spent by them.
-    pub used: i64,
+    member_id: MemberId,
+    org_id: OrganisationId,
+    kind: CreditKind,
+    allocated: i64,
+    used: i64,
 }
 
 impl Allocation {
@@ -143,10 +263,66 @@ impl Allocation {
         Self { member_id, org_id, kind, allocated: 0, used: 0 }
     }
 
+    /// An allocation as a store kept it.
+    #[must_use]
+    pub const fn restore(
+        member_id: MemberId,
+        org_id: OrganisationId,
+        kind: CreditKind,
+        allocated: i64,
+        used: i64,
+    ) -> Self {
+        Self { member_id, org_id, kind, allocated, used }
+    }
+
+    /// The member.
+    #[must_use]
+    pub const fn member_id(&self) -> MemberId {
+        self.member_id
+    }
+
+    /// Their organisation.
+    #[must_use]
+    pub const fn org_id(&self) -> OrganisationId {
+        self.org_id
+    }
+
+    /// The kind.
+    #[must_use]
+    pub const fn kind(&self) -> CreditKind {
+        self.kind
+    }
+
+    /// Allocated to them, net of reclaims.
+    #[must_use]
+    pub const fn allocated(&self) -> i64 {
+        self.allocated
+    }
+
+    /// Spent by them.
+    #[must_use]
+    pub const fn used(&self) -> i64 {
+        self.used
+    }
+
     /// Allocated and not yet spent.
     #[must_use]
     pub const fn available(&self) -> i64 {
         self.allocated - self.used
+    }
+
+    /// The member spends `amount` of their unspent credits (rule 13). Refused when they
+    /// have fewer.
+    ///
+    /// # Errors
+    /// [`Shortfall`] with the unspent credits.
+    pub fn spend(&mut self, amount: CreditAmount) -> Result<(), Shortfall> {
+        let n = amount.get();
+        if self.available() < n {
+            return Err(Shortfall { available: self.available() });
+        }
+        self.used += n;
+        Ok(())
     }
 }
 

@@ -165,4 +165,41 @@ impl Member {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && self.status == MemberStatus::Enabled
     }
+
+    /// Rule 16: an enabled admin may act as an enabled sub-user of their own organisation,
+    /// never as another admin. Checked when an impersonation starts and again on every
+    /// request made through it, so it ends as soon as either member no longer qualifies.
+    ///
+    /// # Errors
+    /// [`ImpersonationRefusal`] says which condition fails.
+    pub fn may_impersonate(&self, target: &Member) -> Result<(), ImpersonationRefusal> {
+        if !self.is_enabled_admin() {
+            Err(ImpersonationRefusal::NotAnEnabledAdmin)
+        } else if target.org_id != self.org_id {
+            Err(ImpersonationRefusal::OtherOrganisation)
+        } else if target.role == Role::Admin {
+            Err(ImpersonationRefusal::TargetIsAdmin)
+        } else if target.status != MemberStatus::Enabled {
+            Err(ImpersonationRefusal::TargetDisabled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Why an admin may not act as a member (rule 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ImpersonationRefusal {
+    /// The would-be impersonator is not (or no longer) an enabled admin.
+    #[error("only an enabled admin may impersonate")]
+    NotAnEnabledAdmin,
+    /// The member belongs to another organisation.
+    #[error("the member belongs to another organisation")]
+    OtherOrganisation,
+    /// Admins cannot be impersonated.
+    #[error("admins cannot be impersonated")]
+    TargetIsAdmin,
+    /// Disabled members cannot be impersonated.
+    #[error("disabled members cannot be impersonated")]
+    TargetDisabled,
 }

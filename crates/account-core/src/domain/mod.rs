@@ -6,6 +6,7 @@ pub mod credits;
 pub mod digest;
 pub mod email;
 pub mod email_change;
+pub mod idempotency;
 pub mod linkedin;
 pub mod mail;
 pub mod member;

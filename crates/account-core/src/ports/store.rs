@@ -31,6 +31,7 @@ use crate::domain::credits::{
 use crate::domain::digest::ScheduledDigest;
 use crate::domain::email::EmailAddress;
 use crate::domain::email_change::EmailChange;
+use crate::domain::idempotency::Outcome;
 use crate::domain::mail::OutboxMail;
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::organisation::Organisation;
@@ -136,22 +137,6 @@ pub trait Store: Send + Sync + 'static {
         self.read().await
     }
 
-    /// Opens a unit for bookkeeping writes that need no atomicity across statements: the HTTP
-    /// layer's Idempotency-Key records, written around every allocation, consumption and
-    /// add-member. A store may run each statement on its own with no transaction around them
-    /// (the SQL store does: no `BEGIN` / `COMMIT`), so dropping the unit may not undo what it
-    /// wrote and `lock_*` may lock nothing beyond its own statement; commit it when done. A
-    /// refused write leaves it usable, as in a write unit. Never for a use case's writes.
-    ///
-    /// The default opens a write unit (stronger, and just as correct).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when no connection (or, on SQLite, no write turn) can be
-    /// had.
-    async fn autocommit(&self) -> Result<Box<dyn Tx>, StoreError> {
-        self.write().await
-    }
-
     /// Reads, without opening a unit or taking a connection, a stamp of the committed state:
     /// once any write unit has committed since a reading (in this process or in any other on
     /// the same database), the next reading differs. It may also differ with nothing changed
@@ -248,22 +233,6 @@ pub trait Tx: Send {
         Ok(Some((key, member)))
     }
 
-    /// Two (not erased) members, as two `members().get` calls would read them: an actor and
-    /// the member they act on. Read through [`Tx::members_by_id`], so a store that reads
-    /// many at once reads these at once too.
-    ///
-    /// # Errors
-    /// Driver failures only.
-    async fn member_pair(
-        &mut self,
-        first: MemberId,
-        second: MemberId,
-    ) -> Result<(Option<Member>, Option<Member>), StoreError> {
-        let found = self.members_by_id(&[first, second]).await?;
-        let pick = |id: MemberId| found.iter().find(|m| m.id == id).cloned();
-        Ok((pick(first), pick(second)))
-    }
-
     /// A (not erased) member and its organisation, as `members().get` then
     /// `organisations().get` would read them: what `GET /me` shows. A store may read both at
     /// once.
@@ -334,16 +303,7 @@ pub trait OrganisationRepo: Send {
     async fn list(&mut self, page: Page<OrganisationId>) -> Result<Vec<Organisation>, StoreError>;
 }
 
-/// How many members an organisation has, by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemberCounts {
-    /// Enabled members, pending invitations included: each holds a licence.
-    pub enabled: u32,
-    /// Disabled members.
-    pub disabled: u32,
-    /// Enabled admins.
-    pub enabled_admins: u32,
-}
+pub use crate::domain::organisation::MemberCounts;
 
 /// Members. Erased (deleted) members are invisible to every read.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -364,6 +324,14 @@ pub trait MemberRepo: Send {
     /// # Errors
     /// Driver failures only.
     async fn lock(&mut self, id: MemberId) -> Result<Option<Member>, StoreError>;
+    /// Reads the (not erased) members among `ids` and locks them until the unit ends, in
+    /// ascending id order (the domain's lock order among members, `docs/architecture.md`);
+    /// returns them in that order, each once. A member erased by a unit that committed while
+    /// this one waited for its lock is absent.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn lock_many(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError>;
     /// Finds a member by login email, case-insensitively.
     ///
     /// # Errors
@@ -490,6 +458,15 @@ pub trait CreditRepo: Send {
     /// [`StoreError::Conflict`] with [`UniqueKey::ConsumptionEvent`] when a consumption with
     /// the same organisation and event id exists.
     async fn append(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    /// One ledger entry of an organisation, by id.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn entry(
+        &mut self,
+        org: OrganisationId,
+        id: LedgerEntryId,
+    ) -> Result<Option<LedgerEntry>, StoreError>;
     /// The consumption recorded under an event id, if any.
     ///
     /// # Errors
@@ -794,29 +771,22 @@ pub trait DigestRepo: Send {
     ) -> Result<Vec<ScheduledDigest>, StoreError>;
 }
 
-/// What an idempotency key recorded: the request's fingerprint and, once finished, the
-/// response to replay.
+/// What an idempotency key recorded: who and what it is scoped to, the request's
+/// fingerprint, and what the use case did. The record is inserted first in the use case's
+/// unit and completed with the outcome in the same unit, so a committed record always holds
+/// its outcome (`None` only in records an older server left).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     /// Who and what the key is scoped to, such as `member:<id>:allocate`.
     pub scope: String,
     /// The client's key.
     pub key: String,
-    /// A digest of the request body, to refuse the same key with another body.
+    /// A keyed digest of the request, to refuse the same key for another request.
     pub fingerprint: String,
-    /// The response, once the first request finished.
-    pub response: Option<StoredResponse>,
+    /// What the use case did.
+    pub outcome: Option<Outcome>,
     /// When the key was first used.
     pub created_at: DateTime<Utc>,
-}
-
-/// A response kept for replay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// Body.
-    pub body: String,
 }
 
 /// Idempotency records.
@@ -832,12 +802,16 @@ pub trait IdempotencyRepo: Send {
         scope: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
-    /// Reserves a key.
+    /// Reserves a key: the first statement of a use case's unit, so that it is also the
+    /// first lock the unit takes. While another unit holds an uncommitted record of the same
+    /// scope and key, this waits for that unit to end (PostgreSQL's unique index does; the
+    /// other stores serialise write units whole), then reserves the key or reports it taken.
+    /// A refused insert leaves the unit usable.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] with [`UniqueKey::IdempotencyKey`] if it is taken.
     async fn insert(&mut self, record: &IdempotencyRecord) -> Result<(), StoreError>;
-    /// Stores the response of a reserved key.
+    /// Records the outcome of a key reserved in this unit.
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
@@ -845,9 +819,9 @@ pub trait IdempotencyRepo: Send {
         &mut self,
         scope: &str,
         key: &str,
-        response: &StoredResponse,
+        outcome: &Outcome,
     ) -> Result<(), StoreError>;
-    /// Releases a key whose request failed before it changed anything.
+    /// Forgets a key (one past its retention, before it is reserved again).
     ///
     /// # Errors
     /// Driver failures only.

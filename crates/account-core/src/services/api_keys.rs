@@ -3,7 +3,8 @@
 //! None of it works under impersonation (rule 16).
 
 use super::common::{
-    Denied, acting_admin, acting_member, member_of_org, not_impersonating, op_error, session_only,
+    Denied, acting_admin, acting_member, locked_member, member_of_org, not_impersonating, op_error,
+    session_only,
 };
 use super::{Actor, Context};
 use crate::domain::audit::{AuditAction, AuditTarget};
@@ -66,7 +67,7 @@ impl<'a> ApiKeyService<'a> {
         session_only(actor)?;
         not_impersonating(actor)?;
         let mut tx = self.ctx.ports.store.write().await?;
-        let member = acting_member(tx.as_mut(), actor).await?;
+        let member = locked_member(tx.as_mut(), actor).await?;
         Ok((tx, member))
     }
 
@@ -87,7 +88,6 @@ impl<'a> ApiKeyService<'a> {
             None => None,
         };
         let (mut tx, member) = self.owner(actor).await?;
-        tx.members().lock(member.id).await?;
         if tx.api_keys().list_for_member(member.id).await?.len() >= MAX_KEYS_PER_MEMBER {
             return Err(ApiKeyError::TooMany { max: MAX_KEYS_PER_MEMBER });
         }
@@ -177,9 +177,7 @@ impl<'a> ApiKeyService<'a> {
         session_only(actor)?;
         let mut tx = self.ctx.ports.store.read().await?;
         let admin = acting_admin(tx.as_mut(), actor).await?;
-        member_of_org(tx.as_mut(), admin.org_id, member, false)
-            .await?
-            .ok_or(ApiKeyError::NotFound)?;
+        member_of_org(tx.as_mut(), admin.org_id, member).await?.ok_or(ApiKeyError::NotFound)?;
         Ok(tx.api_keys().list_for_member(member).await?)
     }
 }

@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::common::{Denied, acting_member, op_error, session_only};
+use super::common::{Denied, acting_member, locked_member, op_error, session_only};
 use super::profile::Me;
 use super::session_reads::SessionRead;
 use super::{Actor, Context, Credential};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::email::EmailAddress;
-use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::member::{Member, MemberStatus};
 use crate::domain::password::{Password, PasswordAttempt, PasswordError};
 use crate::domain::secret::{Token, TokenKind};
 use crate::domain::session::{ImpersonationInfo, Session};
@@ -322,13 +322,13 @@ impl<'a> AuthService<'a> {
             if !self.is_live(&admin_session, now) {
                 return Err(AuthError::Expired);
             }
-            let admin_ok = tx
+            // Rule 16 on every request: the impersonation still holds.
+            let holds = tx
                 .members()
                 .get(info.admin_id)
                 .await?
-                .is_some_and(|a| a.is_enabled_admin() && a.org_id == member.org_id);
-            if !admin_ok || member.role != Role::SubUser || admin_session.member_id != info.admin_id
-            {
+                .is_some_and(|admin| admin.may_impersonate(&member).is_ok());
+            if !holds || admin_session.member_id != info.admin_id {
                 return Err(AuthError::InvalidToken);
             }
             parent = Some(admin_session);
@@ -455,7 +455,7 @@ impl<'a> AuthService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        acting_member(tx.as_mut(), actor).await?;
+        locked_member(tx.as_mut(), actor).await?;
         let session = tx.sessions().get(id).await?;
         if !session.is_some_and(|s| s.member_id == actor.member() && s.impersonation.is_none()) {
             return Err(SessionError::NotFound);
@@ -475,7 +475,7 @@ impl<'a> AuthService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let member = acting_member(tx.as_mut(), actor).await?;
+        let member = locked_member(tx.as_mut(), actor).await?;
         let ended = tx.sessions().delete_for_member(member.id, actor.session()).await?;
         ctx.audit_by(
             tx.as_mut(),
@@ -511,6 +511,10 @@ impl<'a> AuthService<'a> {
             .map_err(AcceptInvitationError::Validation)?;
         let hash = ctx.ports.passwords.hash(&password).await?;
         let mut tx = ctx.ports.store.write().await?;
+        // Lock order: the organisation (the member's licence is counted under it), then the
+        // member, whose invitation is checked again: it may have been used, replaced or the
+        // member disabled while the password was hashed.
+        tx.organisations().lock(member.org_id).await?.ok_or(AcceptInvitationError::InvalidToken)?;
         let mut member = self.check_invitation(tx.members().lock(member_id).await?, &token)?;
         member.password = Some(hash);
         member.invitation = None;
@@ -534,7 +538,10 @@ impl<'a> AuthService<'a> {
         member: Option<Member>,
         token: &Token,
     ) -> Result<Member, AcceptInvitationError> {
-        let member = member.ok_or(AcceptInvitationError::InvalidToken)?;
+        // A disabled member holds no licence (rule 1): their invitation waits until re-enabled.
+        let member = member
+            .filter(|m| m.status == MemberStatus::Enabled)
+            .ok_or(AcceptInvitationError::InvalidToken)?;
         let invitation = member.invitation.as_ref().ok_or(AcceptInvitationError::InvalidToken)?;
         let context = TokenKind::Invitation.context();
         if !self.ctx.ports.keyring.verify(context, token.secret(), &invitation.secret) {

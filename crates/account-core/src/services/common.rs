@@ -206,7 +206,8 @@ impl Context {
 /// Loads the member `actor` acts as and checks that it may still act: a person at a session
 /// (API keys may only record consumption and read usage, see [`integration_member`]),
 /// enabled, in the organisation it claims, and, under impersonation, still a sub-user
-/// impersonated by an enabled admin of the same organisation.
+/// impersonated by an enabled admin of the same organisation. For read units: a write unit
+/// locks what it relies on with [`lock_members`] instead.
 pub(crate) async fn acting_member(tx: &mut dyn Tx, actor: &Actor) -> Result<Member, Failure> {
     session_only(actor)?;
     integration_member(tx, actor).await
@@ -216,29 +217,97 @@ pub(crate) async fn acting_member(tx: &mut dyn Tx, actor: &Actor) -> Result<Memb
 /// cases (recording consumption, reading usage and balances).
 pub(crate) async fn integration_member(tx: &mut dyn Tx, actor: &Actor) -> Result<Member, Failure> {
     let found = tx.members().get(actor.member()).await?;
-    vet_actor(tx, actor, found).await
+    let impersonator = read_impersonator(tx, actor).await?;
+    Ok(vet_actor(actor, found, impersonator)?)
 }
 
-/// The checks of [`integration_member`] on the actor's member row as read.
-async fn vet_actor(
+/// Under impersonation, the admin's row as read (`Some(None)` when the admin is gone).
+async fn read_impersonator(
     tx: &mut dyn Tx,
     actor: &Actor,
+) -> Result<Option<Option<Member>>, StoreError> {
+    match actor.impersonator() {
+        Some(admin) => Ok(Some(tx.members().get(admin).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The checks of [`integration_member`] on the rows as read: the actor's member, and under
+/// impersonation the admin's (`Some(None)` when the admin is gone).
+fn vet_actor(
+    actor: &Actor,
     found: Option<Member>,
-) -> Result<Member, Failure> {
+    impersonator: Option<Option<Member>>,
+) -> Result<Member, Denied> {
     let member = found
         .filter(|m| m.org_id == actor.org() && m.status == MemberStatus::Enabled)
         .ok_or(Denied::NotActive)?;
-    if let Some(admin_id) = actor.impersonator() {
-        let admin_ok = tx
-            .members()
-            .get(admin_id)
-            .await?
-            .is_some_and(|a| a.is_enabled_admin() && a.org_id == member.org_id);
-        if !admin_ok || member.role != Role::SubUser {
-            return Err(Denied::NotActive.into());
+    if let Some(admin) = impersonator {
+        // Rule 16, checked on every request: the impersonation still holds.
+        if admin.is_none_or(|admin| admin.may_impersonate(&member).is_err()) {
+            return Err(Denied::NotActive);
         }
     }
     Ok(member)
+}
+
+/// The members a write unit relies on, read and locked in the domain's lock order
+/// (`docs/architecture.md`, "Lock order"): see [`lock_members`].
+#[derive(Debug)]
+pub(crate) struct Locked {
+    /// The acting member, vetted as [`integration_member`] vets it.
+    pub actor: Member,
+    others: Vec<Member>,
+}
+
+impl Locked {
+    /// One of the other members asked for, if it exists (not erased) in the actor's
+    /// organisation.
+    pub(crate) fn member(&self, id: MemberId) -> Option<&Member> {
+        self.others.iter().find(|m| m.id == id)
+    }
+}
+
+/// Locks, in one batch by ascending id (the domain's order among members), the member
+/// `actor` acts as, the admin behind an impersonation, and `others`; then checks the actor
+/// as [`integration_member`] does, on the locked rows. Nothing the checks relied on can
+/// change before the unit ends: a concurrent disable, deletion or role change waits for this
+/// unit, or this unit waits for it and then sees its result. Callers that need a person at
+/// a session check [`session_only`] first.
+pub(crate) async fn lock_members(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    others: &[MemberId],
+) -> Result<Locked, Failure> {
+    let mut ids = Vec::with_capacity(others.len() + 2);
+    ids.push(actor.member());
+    ids.extend(actor.impersonator());
+    ids.extend_from_slice(others);
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = tx.members().lock_many(&ids).await?;
+    let find = |id: MemberId| rows.iter().find(|m| m.id == id).cloned();
+    let member = vet_actor(actor, find(actor.member()), actor.impersonator().map(find))?;
+    let others = rows.into_iter().filter(|m| m.org_id == member.org_id && others.contains(&m.id));
+    Ok(Locked { others: others.collect(), actor: member })
+}
+
+/// [`lock_members`] for a person at a session acting as themselves.
+pub(crate) async fn locked_member(tx: &mut dyn Tx, actor: &Actor) -> Result<Member, Failure> {
+    session_only(actor)?;
+    Ok(lock_members(tx, actor, &[]).await?.actor)
+}
+
+/// [`lock_members`] for an admin at a session, with the members of their organisation they
+/// act on. Under impersonation the actor is the sub-user, so admin pages are refused.
+pub(crate) async fn locked_admin(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    others: &[MemberId],
+) -> Result<Locked, Failure> {
+    session_only(actor)?;
+    let locked = lock_members(tx, actor, others).await?;
+    if locked.actor.role == Role::Admin { Ok(locked) } else { Err(Denied::NotAdmin.into()) }
 }
 
 /// [`acting_member`] and the member's organisation, read together.
@@ -251,7 +320,8 @@ pub(crate) async fn acting_member_and_organisation(
         Some((member, organisation)) => (Some(member), organisation),
         None => (None, None),
     };
-    let member = vet_actor(tx, actor, found).await?;
+    let impersonator = read_impersonator(tx, actor).await?;
+    let member = vet_actor(actor, found, impersonator)?;
     Ok((member, organisation.ok_or(Denied::NotActive)?))
 }
 
@@ -260,23 +330,6 @@ pub(crate) async fn acting_member_and_organisation(
 pub(crate) async fn acting_admin(tx: &mut dyn Tx, actor: &Actor) -> Result<Member, Failure> {
     let member = acting_member(tx, actor).await?;
     if member.role == Role::Admin { Ok(member) } else { Err(Denied::NotAdmin.into()) }
-}
-
-/// [`acting_admin`], and the member `target` of the admin's organisation (unlocked, as
-/// [`member_of_org`]), read together.
-pub(crate) async fn acting_admin_and_member(
-    tx: &mut dyn Tx,
-    actor: &Actor,
-    target: MemberId,
-) -> Result<(Member, Option<Member>), Failure> {
-    session_only(actor)?;
-    let (found, target) = tx.member_pair(actor.member(), target).await?;
-    let admin = vet_actor(tx, actor, found).await?;
-    if admin.role != Role::Admin {
-        return Err(Denied::NotAdmin.into());
-    }
-    let target = target.filter(|m| m.org_id == admin.org_id);
-    Ok((admin, target))
 }
 
 /// Refuses impersonated requests (rule 16: password, email, API keys, deletion).
@@ -292,13 +345,12 @@ pub(crate) fn session_only(actor: &Actor) -> Result<(), Denied> {
     }
 }
 
-/// Loads a member of the admin's organisation; members of other organisations read as absent.
+/// Reads a member of the admin's organisation; members of other organisations read as absent.
+/// For read units: a write unit locks the members it acts on with [`lock_members`].
 pub(crate) async fn member_of_org(
     tx: &mut dyn Tx,
     org: OrganisationId,
     id: MemberId,
-    lock: bool,
 ) -> Result<Option<Member>, StoreError> {
-    let found = if lock { tx.members().lock(id).await? } else { tx.members().get(id).await? };
-    Ok(found.filter(|m| m.org_id == org))
+    Ok(tx.members().get(id).await?.filter(|m| m.org_id == org))
 }

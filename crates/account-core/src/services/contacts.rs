@@ -2,7 +2,7 @@
 //! stays held by a verified address. One error enum serves these operations, which share
 //! their failure modes.
 
-use super::common::{Denied, Failure, acting_admin, op_error, session_only};
+use super::common::{Denied, Failure, acting_admin, locked_admin, op_error, session_only};
 use super::team::lock_organisation;
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
@@ -93,9 +93,10 @@ impl<'a> ContactService<'a> {
     ) -> Result<(Box<dyn Tx>, Vec<ContactAddress>), ContactError> {
         session_only(actor)?;
         let mut tx = self.ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let contacts = tx.contacts().list(admin.org_id).await?;
+        // Lock order: the organisation (its contacts change under it), then the admin.
+        let org = lock_organisation(tx.as_mut(), actor.org()).await?;
+        locked_admin(tx.as_mut(), actor, &[]).await?;
+        let contacts = tx.contacts().list(org.id).await?;
         Ok((tx, contacts))
     }
 

@@ -7,15 +7,17 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::auth::Authenticated;
 use super::common::{
-    Denied, Failure, acting_admin, acting_admin_and_member, integration_member, member_of_org,
+    Denied, Failure, acting_admin, integration_member, lock_members, locked_admin, member_of_org,
     op_error, session_only,
 };
+use super::idempotency::{Keyed, Scope};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::credits::{
     Allocation, ConsumptionDetail, ConsumptionTotal, CreditAmount, CreditKind, CreditPool,
     EntryType, LedgerEntry,
 };
+use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, MemberStatus, Role};
 use crate::domain::text::{DataType, EventId, Provider, Reason};
@@ -58,6 +60,9 @@ pub enum AllocateError {
         /// What the member has unspent.
         available: i64,
     },
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -66,6 +71,12 @@ pub enum AllocateError {
     Internal(InternalError),
 }
 op_error!(AllocateError);
+
+impl From<KeyConflict> for AllocateError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
+}
 
 /// Recording a consumption failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +98,9 @@ pub enum ConsumeError {
     /// Another request with the same event id is being recorded right now; retry.
     #[error("a consumption with this event id is being recorded; retry to get its result")]
     EventIdInFlight,
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -95,6 +109,12 @@ pub enum ConsumeError {
     Internal(InternalError),
 }
 op_error!(ConsumeError);
+
+impl From<KeyConflict> for ConsumeError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
+}
 
 /// Building a usage report failed.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +180,8 @@ pub struct AllocationOutcome {
     pub pool: CreditPool,
     /// The ledger entry written.
     pub entry_id: LedgerEntryId,
+    /// True when this is the replay of an earlier call with the same Idempotency-Key.
+    pub replayed: bool,
 }
 
 /// A consumption to record (rule 13).
@@ -182,7 +204,8 @@ pub struct ConsumeInput {
 pub struct ConsumeOutcome {
     /// The ledger entry.
     pub entry: LedgerEntry,
-    /// True when the event id was recorded before and this is that same consumption.
+    /// True when the event id (or the Idempotency-Key) was recorded before and this is that
+    /// same consumption.
     pub replayed: bool,
     /// What the spender has left of that kind afterwards (as of this call).
     pub available: i64,
@@ -311,9 +334,9 @@ impl<'a> CreditService<'a> {
             let balances = pools
                 .iter()
                 .map(|p| Balance {
-                    kind: p.kind,
-                    allocated: p.total - p.allocated,
-                    used: p.spent_from_pool,
+                    kind: p.kind(),
+                    allocated: p.total() - p.allocated(),
+                    used: p.spent_from_pool(),
                     available: p.headroom(),
                 })
                 .collect();
@@ -327,7 +350,8 @@ impl<'a> CreditService<'a> {
     }
 
     /// Hands `amount` of the pool's headroom to a sub-user (rule 12). Never overdraws the
-    /// pool, even under concurrent calls: the pool row is locked before the check.
+    /// pool, even under concurrent calls: the pool row is locked before the check. With an
+    /// idempotency key, a retry of the same request replays the first outcome.
     ///
     /// # Errors
     /// [`AllocateError`].
@@ -338,11 +362,13 @@ impl<'a> CreditService<'a> {
         kind: CreditKind,
         amount: i64,
         reason: Option<&str>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<AllocationOutcome, AllocateError> {
-        self.move_credits(actor, member, kind, amount, reason, EntryType::Allocate).await
+        self.move_credits(actor, (member, kind, amount, reason), key, EntryType::Allocate).await
     }
 
-    /// Takes back `amount` of a member's unspent allocation into the pool.
+    /// Takes back `amount` of a member's unspent allocation into the pool. With an
+    /// idempotency key, a retry of the same request replays the first outcome.
     ///
     /// # Errors
     /// [`AllocateError`].
@@ -353,17 +379,16 @@ impl<'a> CreditService<'a> {
         kind: CreditKind,
         amount: i64,
         reason: Option<&str>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<AllocationOutcome, AllocateError> {
-        self.move_credits(actor, member, kind, amount, reason, EntryType::Reclaim).await
+        self.move_credits(actor, (member, kind, amount, reason), key, EntryType::Reclaim).await
     }
 
     async fn move_credits(
         &self,
         actor: &Actor,
-        member_id: MemberId,
-        kind: CreditKind,
-        amount: i64,
-        reason: Option<&str>,
+        (member_id, kind, amount, reason): (MemberId, CreditKind, i64, Option<&str>),
+        key: Option<&IdempotencyKey>,
         entry_type: EntryType,
     ) -> Result<AllocationOutcome, AllocateError> {
         let ctx = self.ctx;
@@ -375,40 +400,55 @@ impl<'a> CreditService<'a> {
         let (Some(amount), Some(reason)) = (amount, reason) else {
             return Err(AllocateError::Validation(e));
         };
+        let operation = match entry_type {
+            EntryType::Allocate => "allocateCredits",
+            _ => "reclaimCredits",
+        };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Member(actor.member(), operation),
+            &[
+                &member_id.to_string(),
+                kind.as_str(),
+                &amount.get().to_string(),
+                reason.as_ref().map_or("", Reason::as_str),
+            ],
+        );
         let mut tx = ctx.ports.store.write().await?;
-        let (admin, target) = acting_admin_and_member(tx.as_mut(), actor, member_id).await?;
-        let target = target.ok_or(AllocateError::MemberNotFound)?;
+        // Lock order: the key, the members (the admin and the target), the pool, the
+        // allocation.
+        if let Some(keyed) = &keyed
+            && let Some(outcome) = ctx.reserve::<AllocateError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::CreditsMoved { allocation, pool, entry } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            return Ok(AllocationOutcome { allocation, pool, entry_id: entry, replayed: true });
+        }
+        let locked = locked_admin(tx.as_mut(), actor, &[member_id]).await?;
+        let target = locked.member(member_id).ok_or(AllocateError::MemberNotFound)?;
         if target.role == Role::Admin {
             return Err(AllocateError::TargetIsAdmin);
         }
         if entry_type == EntryType::Allocate && target.status != MemberStatus::Enabled {
             return Err(AllocateError::TargetDisabled);
         }
-        let mut pool = lock_pool(tx.as_mut(), admin.org_id, kind).await?;
+        let org = locked.actor.org_id;
+        let mut pool = lock_pool(tx.as_mut(), org, kind).await?;
         let mut allocation = tx
             .credits()
-            .lock_allocation(target.id, kind)
+            .lock_allocation(member_id, kind)
             .await?
-            .unwrap_or(Allocation::empty(target.id, admin.org_id, kind));
+            .unwrap_or(Allocation::empty(member_id, org, kind));
         let n = amount.get();
         if entry_type == EntryType::Allocate {
-            if pool.headroom() < n {
-                return Err(AllocateError::InsufficientHeadroom {
-                    kind,
-                    available: pool.headroom(),
-                });
-            }
-            pool.allocated += n;
-            allocation.allocated += n;
+            pool.allocate(&mut allocation, amount).map_err(|short| {
+                AllocateError::InsufficientHeadroom { kind, available: short.available }
+            })?;
         } else {
-            if allocation.available() < n {
-                return Err(AllocateError::InsufficientUnspent {
-                    kind,
-                    available: allocation.available(),
-                });
-            }
-            pool.allocated -= n;
-            allocation.allocated -= n;
+            pool.reclaim(&mut allocation, amount).map_err(|short| {
+                AllocateError::InsufficientUnspent { kind, available: short.available }
+            })?;
         }
         tx.credits().update_pool(&pool).await?;
         tx.credits().put_allocation(&allocation).await?;
@@ -418,7 +458,7 @@ impl<'a> CreditService<'a> {
             &pool,
             entry_type,
             n,
-            Some(target.id),
+            Some(member_id),
             reason,
             None,
         );
@@ -432,17 +472,20 @@ impl<'a> CreditService<'a> {
             tx.as_mut(),
             actor,
             action,
-            AuditTarget::Member(target.id),
+            AuditTarget::Member(member_id),
             format!("kind={} amount={n}", kind.as_str()),
         )
         .await?;
+        let outcome = Outcome::CreditsMoved { allocation, pool, entry: entry.id };
+        ctx.complete(tx.as_mut(), keyed.as_ref(), &outcome).await?;
         tx.commit().await?;
-        Ok(AllocationOutcome { allocation, pool, entry_id: entry.id })
+        Ok(AllocationOutcome { allocation, pool, entry_id: entry.id, replayed: false })
     }
 
     /// Records a consumption (rule 13): a sub-user spends their allocation, an admin the
     /// pool's headroom. The same event id with the same content returns the first record; with
-    /// other content it is refused.
+    /// other content it is refused. With an idempotency key, a retry of the same request
+    /// replays the first outcome.
     ///
     /// # Errors
     /// [`ConsumeError`].
@@ -450,6 +493,7 @@ impl<'a> CreditService<'a> {
         &self,
         actor: &Actor,
         input: &ConsumeInput,
+        key: Option<&IdempotencyKey>,
     ) -> Result<ConsumeOutcome, ConsumeError> {
         let ctx = self.ctx;
         let mut e = ValidationErrors::new();
@@ -466,10 +510,55 @@ impl<'a> CreditService<'a> {
         else {
             return Err(ConsumeError::Validation(e));
         };
-        let n = amount.get();
         let detail = ConsumptionDetail { data_type, provider, event_id };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Member(actor.member(), "recordConsumption"),
+            &[
+                kind.as_str(),
+                &amount.get().to_string(),
+                detail.data_type.as_str(),
+                detail.provider.as_str(),
+                detail.event_id.as_str(),
+            ],
+        );
+        match self.consume_once(actor, kind, amount, &detail, keyed.as_ref()).await {
+            // Another unit recorded the event id while this one ran (PostgreSQL: this
+            // unit's insert waited for it): run again, which replays that consumption.
+            Err(ConsumeError::EventIdInFlight) => {
+                self.consume_once(actor, kind, amount, &detail, keyed.as_ref()).await
+            }
+            other => other,
+        }
+    }
+
+    async fn consume_once(
+        &self,
+        actor: &Actor,
+        kind: CreditKind,
+        amount: CreditAmount,
+        detail: &ConsumptionDetail,
+        keyed: Option<&Keyed>,
+    ) -> Result<ConsumeOutcome, ConsumeError> {
+        let ctx = self.ctx;
+        let n = amount.get();
         let mut tx = ctx.ports.store.write().await?;
-        let member = integration_member(tx.as_mut(), actor).await?;
+        // Lock order: the key, the member, then the pool (an admin) or their allocation (a
+        // sub-user).
+        if let Some(keyed) = keyed
+            && let Some(outcome) = ctx.reserve::<ConsumeError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::Consumed { entry, available } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            let entry = tx.credits().entry(actor.org(), entry).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the consumption {entry} of an idempotency key is gone"
+                ))
+            })?;
+            return Ok(ConsumeOutcome { entry, replayed: true, available });
+        }
+        let member = lock_members(tx.as_mut(), actor, &[]).await?.actor;
         let from_pool = member.role == Role::Admin;
         if let Some(previous) =
             tx.credits().find_consumption(member.org_id, &detail.event_id).await?
@@ -482,7 +571,7 @@ impl<'a> CreditService<'a> {
             let same = same_spender
                 && previous.kind == kind
                 && previous.amount == n
-                && previous.consumption.as_ref() == Some(&detail);
+                && previous.consumption.as_ref() == Some(detail);
             if !same {
                 return Err(ConsumeError::EventIdReused);
             }
@@ -491,10 +580,10 @@ impl<'a> CreditService<'a> {
         }
         let (pool, available_after, alert) = if from_pool {
             let mut pool = lock_pool(tx.as_mut(), member.org_id, kind).await?;
-            if pool.headroom() < n {
-                return Err(ConsumeError::InsufficientCredits { kind, available: pool.headroom() });
-            }
-            pool.spent_from_pool += n;
+            pool.spend(amount).map_err(|short| ConsumeError::InsufficientCredits {
+                kind,
+                available: short.available,
+            })?;
             tx.credits().update_pool(&pool).await?;
             (pool, pool.headroom(), false)
         } else {
@@ -503,16 +592,13 @@ impl<'a> CreditService<'a> {
                 .lock_allocation(member.id, kind)
                 .await?
                 .unwrap_or(Allocation::empty(member.id, member.org_id, kind));
-            if allocation.available() < n {
-                return Err(ConsumeError::InsufficientCredits {
-                    kind,
-                    available: allocation.available(),
-                });
-            }
             let before = allocation.available();
-            allocation.used += n;
+            allocation.spend(amount).map_err(|short| ConsumeError::InsufficientCredits {
+                kind,
+                available: short.available,
+            })?;
             tx.credits().put_allocation(&allocation).await?;
-            let threshold = allocation.allocated / 10;
+            let threshold = allocation.allocated() / 10;
             let alert = before >= threshold && allocation.available() < threshold;
             (CreditPool::empty(member.org_id, kind), allocation.available(), alert)
         };
@@ -525,7 +611,7 @@ impl<'a> CreditService<'a> {
             n,
             spender,
             None,
-            Some(detail),
+            Some(detail.clone()),
         );
         match tx.credits().append(&entry).await {
             Ok(()) => {}
@@ -556,6 +642,8 @@ impl<'a> CreditService<'a> {
             );
             ctx.send_mail(tx.as_mut(), MailKind::LowCredits, &mail).await?;
         }
+        let outcome = Outcome::Consumed { entry: entry.id, available: available_after };
+        ctx.complete(tx.as_mut(), keyed, &outcome).await?;
         tx.commit().await?;
         Ok(ConsumeOutcome { entry, replayed: false, available: available_after })
     }
@@ -634,9 +722,7 @@ async fn report_for(
         }
         UsageScope::Team => None,
         UsageScope::Member(id) => {
-            member_of_org(tx, viewer.org_id, id, false)
-                .await?
-                .ok_or(UsageReportError::MemberNotFound)?;
+            member_of_org(tx, viewer.org_id, id).await?.ok_or(UsageReportError::MemberNotFound)?;
             Some(id)
         }
     };
@@ -661,10 +747,10 @@ pub(crate) fn balances_of(
         .map(|kind| {
             let a = allocations
                 .iter()
-                .find(|a| a.kind == kind)
+                .find(|a| a.kind() == kind)
                 .copied()
                 .unwrap_or(Allocation::empty(member, org, kind));
-            Balance { kind, allocated: a.allocated, used: a.used, available: a.available() }
+            Balance { kind, allocated: a.allocated(), used: a.used(), available: a.available() }
         })
         .collect()
 }
@@ -680,12 +766,12 @@ pub(crate) async fn pool_overview(
         .iter()
         .map(|p| {
             let member_use: i64 =
-                allocations.iter().filter(|a| a.kind == p.kind).map(|a| a.used).sum();
+                allocations.iter().filter(|a| a.kind() == p.kind()).map(Allocation::used).sum();
             PoolOverview {
-                kind: p.kind,
-                total: p.total,
-                allocated: p.allocated,
-                used: p.spent_from_pool + member_use,
+                kind: p.kind(),
+                total: p.total(),
+                allocated: p.allocated(),
+                used: p.spent_from_pool() + member_use,
                 headroom: p.headroom(),
             }
         })
@@ -699,10 +785,10 @@ async fn available_to(
 ) -> Result<i64, StoreError> {
     if member.role == Role::Admin {
         let pools = tx.credits().pools(member.org_id).await?;
-        Ok(pools.iter().find(|p| p.kind == kind).map_or(0, CreditPool::headroom))
+        Ok(pools.iter().find(|p| p.kind() == kind).map_or(0, CreditPool::headroom))
     } else {
         let allocations = tx.credits().allocations_of_member(member.id).await?;
-        Ok(allocations.iter().find(|a| a.kind == kind).map_or(0, Allocation::available))
+        Ok(allocations.iter().find(|a| a.kind() == kind).map_or(0, Allocation::available))
     }
 }
 
@@ -730,8 +816,8 @@ pub(crate) fn ledger_entry(
 ) -> LedgerEntry {
     LedgerEntry {
         id: ctx.new_id(),
-        org_id: pool.org_id,
-        kind: pool.kind,
+        org_id: pool.org_id(),
+        kind: pool.kind(),
         entry_type,
         amount,
         member_id,
@@ -744,7 +830,8 @@ pub(crate) fn ledger_entry(
 }
 
 /// Returns a member's unspent allocations to the pool (account deletion, promotion to
-/// admin). Locks each pool before the allocation, the order every use case follows.
+/// admin). For each kind in order, locks the pool and then the allocation: the domain's lock
+/// order (the caller holds the member's lock already).
 pub(crate) async fn reclaim_unspent(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -757,12 +844,7 @@ pub(crate) async fn reclaim_unspent(
         let Some(mut allocation) = tx.credits().lock_allocation(member.id, kind).await? else {
             continue;
         };
-        let unspent = allocation.available();
-        if unspent <= 0 {
-            continue;
-        }
-        pool.allocated -= unspent;
-        allocation.allocated -= unspent;
+        let Some(unspent) = pool.reclaim_unspent(&mut allocation) else { continue };
         tx.credits().update_pool(&pool).await?;
         tx.credits().put_allocation(&allocation).await?;
         let entry = ledger_entry(
@@ -770,7 +852,7 @@ pub(crate) async fn reclaim_unspent(
             (actor.principal(), actor.acting_as()),
             &pool,
             EntryType::Reclaim,
-            unspent,
+            unspent.get(),
             Some(member.id),
             reason.clone(),
             None,
@@ -781,7 +863,7 @@ pub(crate) async fn reclaim_unspent(
             actor,
             AuditAction::CreditsReclaimed,
             AuditTarget::Member(member.id),
-            format!("kind={} amount={unspent}", kind.as_str()),
+            format!("kind={} amount={}", kind.as_str(), unspent.get()),
         )
         .await?;
     }

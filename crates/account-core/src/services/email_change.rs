@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::common::{Denied, acting_member, not_impersonating, op_error, session_only};
+use super::common::{
+    Denied, acting_member, locked_member, not_impersonating, op_error, session_only,
+};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::email::EmailAddress;
@@ -97,8 +99,7 @@ impl<'a> EmailChangeService<'a> {
         session_only(actor)?;
         not_impersonating(actor)?;
         let mut tx = self.ctx.ports.store.write().await?;
-        acting_member(tx.as_mut(), actor).await?;
-        let member = tx.members().lock(actor.member()).await?.ok_or(Denied::NotActive)?;
+        let member = locked_member(tx.as_mut(), actor).await?;
         Ok((tx, member))
     }
 

@@ -2,10 +2,10 @@
 //! organisation, with a reason, for at most an hour, on a session hanging on their own.
 
 use super::auth::new_session;
-use super::common::{Denied, acting_admin, member_of_org, op_error, session_only};
+use super::common::{Denied, locked_admin, op_error, session_only};
 use super::{Actor, Context};
 use crate::domain::audit::{AuditAction, AuditTarget};
-use crate::domain::member::{Member, MemberStatus, Role};
+use crate::domain::member::{ImpersonationRefusal, Member};
 use crate::domain::session::{ImpersonationInfo, MAX_IMPERSONATION, Session};
 use crate::domain::text::Reason;
 use crate::error::{InternalError, ValidationErrors};
@@ -84,16 +84,15 @@ impl<'a> ImpersonationService<'a> {
             return Err(Denied::NeedsSession.into());
         };
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let target = member_of_org(tx.as_mut(), admin.org_id, target, false)
-            .await?
-            .ok_or(ImpersonationError::MemberNotFound)?;
-        if target.role == Role::Admin {
-            return Err(ImpersonationError::TargetIsAdmin);
-        }
-        if target.status != MemberStatus::Enabled {
-            return Err(ImpersonationError::TargetDisabled);
-        }
+        let locked = locked_admin(tx.as_mut(), actor, &[target]).await?;
+        let admin = &locked.actor;
+        let target = locked.member(target).cloned().ok_or(ImpersonationError::MemberNotFound)?;
+        admin.may_impersonate(&target).map_err(|refusal| match refusal {
+            ImpersonationRefusal::TargetIsAdmin => ImpersonationError::TargetIsAdmin,
+            ImpersonationRefusal::TargetDisabled => ImpersonationError::TargetDisabled,
+            ImpersonationRefusal::OtherOrganisation => ImpersonationError::MemberNotFound,
+            ImpersonationRefusal::NotAnEnabledAdmin => Denied::NotAdmin.into(),
+        })?;
         let admin_session = tx.sessions().get(admin_session_id).await?.ok_or(Denied::NotActive)?;
         for child in tx.sessions().children(admin_session_id).await? {
             tx.sessions().delete(child.id).await?;

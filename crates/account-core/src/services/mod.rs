@@ -12,6 +12,7 @@ pub mod credits;
 pub mod digests;
 pub mod email_change;
 pub mod housekeeping;
+mod idempotency;
 pub mod impersonation;
 pub mod mail;
 pub mod operator;

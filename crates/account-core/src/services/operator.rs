@@ -6,21 +6,23 @@
 use super::api_keys::{CreatedApiKey, issue_key};
 use super::auth::check_new_password;
 use super::credits::{PoolOverview, ledger_entry, lock_pool, pool_overview};
+use super::idempotency::Scope;
 use super::team::invite_member;
 use super::{Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::contact::{ContactAddress, ContactRoles};
 use crate::domain::credits::{CreditAmount, CreditKind, CreditPool, EntryType};
 use crate::domain::email::EmailAddress;
+use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, Profile, Role};
-use crate::domain::organisation::{CustomerInfo, MAX_LICENCES, Organisation};
+use crate::domain::organisation::{CustomerInfo, Licences, Organisation};
 use crate::domain::products::{Product, ProductName};
 use crate::domain::session::ApiKey;
 use crate::domain::text::{OrganisationName, PersonName, PlanName, Reason, RegistrationNumber};
 use crate::domain::username::Username;
 use crate::error::{InternalError, ValidationErrors};
-use crate::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
+use crate::ids::{ApiKeyId, LedgerEntryId, MemberId, OrganisationId, ProductId};
 use crate::ports::{MemberCounts, Page, StoreError, Tx, UniqueKey};
 
 /// Support staff, authenticated by the operator credential of the server's configuration.
@@ -85,9 +87,18 @@ pub enum OperatorError {
         /// Unallocated credits.
         available: i64,
     },
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
     /// Our fault.
     #[error(transparent)]
     Internal(InternalError),
+}
+
+impl From<KeyConflict> for OperatorError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
 }
 
 impl From<StoreError> for OperatorError {
@@ -156,6 +167,17 @@ pub struct OrganisationDetail {
     pub pools: Vec<PoolOverview>,
 }
 
+/// A pool after a grant or an expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolChange {
+    /// The pool afterwards.
+    pub pool: CreditPool,
+    /// The ledger entry written.
+    pub entry_id: LedgerEntryId,
+    /// True when this is the replay of an earlier call with the same Idempotency-Key.
+    pub replayed: bool,
+}
+
 /// What support staff do.
 #[derive(Debug)]
 pub struct OperatorService<'a> {
@@ -202,30 +224,32 @@ impl<'a> OperatorService<'a> {
         let number =
             e.check("registration_number", RegistrationNumber::parse(&new.registration_number));
         let plan = e.check("plan", PlanName::parse(&new.plan));
-        if !(1..=MAX_LICENCES).contains(&new.licences) {
-            e.push("licences", format!("must be between 1 and {MAX_LICENCES}"));
-        }
+        let licences = e.check("licences", Licences::new(new.licences));
         let first = e.check("admin_first_name", PersonName::parse(&new.admin_first_name));
         let last = e.check_opt(
             "admin_last_name",
             new.admin_last_name.as_deref().filter(|s| !s.trim().is_empty()).map(PersonName::parse),
         );
         let email = e.check("admin_email", EmailAddress::parse(&new.admin_email));
-        let (Some(name), Some(number), Some(plan), Some(first), Some(last), Some(email)) =
-            (name, number, plan, first, last, email)
+        let (
+            Some(name),
+            Some(number),
+            Some(plan),
+            Some(licences),
+            Some(first),
+            Some(last),
+            Some(email),
+        ) = (name, number, plan, licences, first, last, email)
         else {
             return Err(OperatorError::Validation(e));
         };
-        if !e.is_empty() {
-            return Err(OperatorError::Validation(e));
-        }
         let now = ctx.now();
         let org = Organisation {
             id: ctx.new_id(),
             name,
             registration_number: number,
             plan,
-            licences: new.licences,
+            licences,
             customer_info: CustomerInfo::default(),
             customer_info_version: 1,
             created_at: now,
@@ -340,15 +364,13 @@ impl<'a> OperatorService<'a> {
         id: OrganisationId,
         licences: u32,
     ) -> Result<Organisation, OperatorError> {
-        if !(1..=MAX_LICENCES).contains(&licences) {
-            return Err(validation("licences", format!("must be between 1 and {MAX_LICENCES}")));
-        }
+        let licences = Licences::new(licences).map_err(|e| validation("licences", e))?;
         let mut tx = self.ctx.ports.store.write().await?;
         let mut org = self.lock_org(tx.as_mut(), id).await?;
-        let enabled = tx.members().counts(id).await?.enabled;
-        if licences < enabled {
-            return Err(OperatorError::LicencesBelowEnabled { enabled });
-        }
+        let counts = tx.members().counts(id).await?;
+        licences
+            .ensure_covers(&counts)
+            .map_err(|e| OperatorError::LicencesBelowEnabled { enabled: e.enabled })?;
         let before = org.licences;
         org.licences = licences;
         tx.organisations().update(&org).await?;
@@ -419,7 +441,8 @@ impl<'a> OperatorService<'a> {
         Ok(org)
     }
 
-    /// Adds credits to a pool (billing's effect).
+    /// Adds credits to a pool (billing's effect). With an idempotency key, a retry of the
+    /// same request replays the first outcome.
     ///
     /// # Errors
     /// [`OperatorError`].
@@ -427,14 +450,14 @@ impl<'a> OperatorService<'a> {
         &self,
         _op: &Operator,
         id: OrganisationId,
-        kind: CreditKind,
-        amount: i64,
-        reason: &str,
-    ) -> Result<CreditPool, OperatorError> {
-        self.change_pool(id, kind, amount, reason, EntryType::Grant).await
+        (kind, amount, reason): (CreditKind, i64, &str),
+        key: Option<&IdempotencyKey>,
+    ) -> Result<PoolChange, OperatorError> {
+        self.change_pool(id, (kind, amount, reason), key, EntryType::Grant).await
     }
 
-    /// Removes unallocated credits from a pool.
+    /// Removes unallocated credits from a pool. With an idempotency key, a retry of the same
+    /// request replays the first outcome.
     ///
     /// # Errors
     /// [`OperatorError`].
@@ -442,21 +465,19 @@ impl<'a> OperatorService<'a> {
         &self,
         _op: &Operator,
         id: OrganisationId,
-        kind: CreditKind,
-        amount: i64,
-        reason: &str,
-    ) -> Result<CreditPool, OperatorError> {
-        self.change_pool(id, kind, amount, reason, EntryType::Expire).await
+        (kind, amount, reason): (CreditKind, i64, &str),
+        key: Option<&IdempotencyKey>,
+    ) -> Result<PoolChange, OperatorError> {
+        self.change_pool(id, (kind, amount, reason), key, EntryType::Expire).await
     }
 
     async fn change_pool(
         &self,
         id: OrganisationId,
-        kind: CreditKind,
-        amount: i64,
-        reason: &str,
+        (kind, amount, reason): (CreditKind, i64, &str),
+        key: Option<&IdempotencyKey>,
         entry_type: EntryType,
-    ) -> Result<CreditPool, OperatorError> {
+    ) -> Result<PoolChange, OperatorError> {
         let ctx = self.ctx;
         let mut e = ValidationErrors::new();
         let amount = e.check("amount", CreditAmount::new(amount));
@@ -464,20 +485,36 @@ impl<'a> OperatorService<'a> {
         let (Some(amount), Some(reason)) = (amount, reason) else {
             return Err(OperatorError::Validation(e));
         };
+        let operation = match entry_type {
+            EntryType::Grant => "grantCredits",
+            _ => "expireCredits",
+        };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Operator(operation),
+            &[&id.to_string(), kind.as_str(), &amount.get().to_string(), reason.as_str()],
+        );
         let mut tx = ctx.ports.store.write().await?;
+        // Lock order: the key, then the pool. The organisation is only read: organisations
+        // are never deleted.
+        if let Some(keyed) = &keyed
+            && let Some(outcome) = ctx.reserve::<OperatorError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::PoolChanged { pool, entry } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            return Ok(PoolChange { pool, entry_id: entry, replayed: true });
+        }
         tx.organisations().get(id).await?.ok_or(OperatorError::OrganisationNotFound)?;
         let mut pool = lock_pool(tx.as_mut(), id, kind).await?;
         let n = amount.get();
         if entry_type == EntryType::Grant {
-            pool.total += n;
+            pool.grant(amount);
         } else {
-            if pool.headroom() < n {
-                return Err(OperatorError::InsufficientHeadroom {
-                    kind,
-                    available: pool.headroom(),
-                });
-            }
-            pool.total -= n;
+            pool.expire(amount).map_err(|short| OperatorError::InsufficientHeadroom {
+                kind,
+                available: short.available,
+            })?;
         }
         tx.credits().update_pool(&pool).await?;
         let entry = ledger_entry(
@@ -504,8 +541,10 @@ impl<'a> OperatorService<'a> {
             format!("kind={} amount={n}", kind.as_str()),
         )
         .await?;
+        let outcome = Outcome::PoolChanged { pool, entry: entry.id };
+        ctx.complete(tx.as_mut(), keyed.as_ref(), &outcome).await?;
         tx.commit().await?;
-        Ok(pool)
+        Ok(PoolChange { pool, entry_id: entry.id, replayed: false })
     }
 
     /// Finds a member by login email or username.
@@ -593,7 +632,9 @@ impl<'a> OperatorService<'a> {
     ) -> Result<CreatedApiKey, OperatorError> {
         let mut tx = self.ctx.ports.store.write().await?;
         let old = tx.api_keys().get(id).await?.ok_or(OperatorError::ApiKeyNotFound)?;
-        let member = tx.members().get(old.member_id).await?.ok_or(OperatorError::MemberNotFound)?;
+        // The key's owner must still exist when the new key is issued: locked until the end.
+        let member =
+            tx.members().lock(old.member_id).await?.ok_or(OperatorError::MemberNotFound)?;
         tx.api_keys().delete(id).await?;
         let created = issue_key(self.ctx, tx.as_mut(), &member, old.label).await?;
         self.audit(

@@ -1,7 +1,7 @@
 //! The organisation page's customer info (versioned like a profile). The registration number
 //! is read-only here: only support changes it.
 
-use super::common::{Denied, acting_admin, op_error, session_only};
+use super::common::{Denied, acting_admin, locked_admin, op_error, session_only};
 use super::profile::AccessError;
 use super::team::lock_organisation;
 use super::{Actor, Context};
@@ -102,8 +102,9 @@ impl<'a> OrganisationService<'a> {
             return Err(SaveCustomerInfoError::Validation(e));
         };
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let mut org = lock_organisation(tx.as_mut(), admin.org_id).await?;
+        // Lock order: the organisation, then the admin.
+        let mut org = lock_organisation(tx.as_mut(), actor.org()).await?;
+        locked_admin(tx.as_mut(), actor, &[]).await?;
         if org.customer_info_version != expected_version {
             return Err(SaveCustomerInfoError::StaleVersion { current: org.customer_info_version });
         }

@@ -3,8 +3,8 @@
 
 use super::auth::{check_new_password, end_all_sessions};
 use super::common::{
-    Denied, acting_member, acting_member_and_organisation, not_impersonating, op_error,
-    session_only,
+    Denied, acting_member, acting_member_and_organisation, locked_member, not_impersonating,
+    op_error, session_only,
 };
 use super::credits::reclaim_unspent;
 use super::{Actor, Context, templates};
@@ -12,7 +12,7 @@ use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::digest::{ScheduledDigest, next_monday_morning};
 use crate::domain::linkedin::LinkedInUrl;
 use crate::domain::mail::MailKind;
-use crate::domain::member::{Member, Profile, Role};
+use crate::domain::member::{Member, Profile};
 use crate::domain::organisation::Organisation;
 use crate::domain::password::PasswordAttempt;
 use crate::domain::phone::PhoneNumber;
@@ -265,8 +265,7 @@ impl<'a> ProfileService<'a> {
         session_only(actor)?;
         let profile = parse_profile(input).map_err(SaveProfileError::Validation)?;
         let mut tx = self.ctx.ports.store.write().await?;
-        acting_member(tx.as_mut(), actor).await?;
-        let member = tx.members().lock(actor.member()).await?.ok_or(Denied::NotActive)?;
+        let member = locked_member(tx.as_mut(), actor).await?;
         let saved = store_profile::<SaveProfileError>(
             self.ctx,
             tx.as_mut(),
@@ -296,8 +295,7 @@ impl<'a> ProfileService<'a> {
             SetPreferencesError::Validation(ValidationErrors::single("timezone", e))
         })?;
         let mut tx = ctx.ports.store.write().await?;
-        acting_member(tx.as_mut(), actor).await?;
-        let mut member = tx.members().lock(actor.member()).await?.ok_or(Denied::NotActive)?;
+        let mut member = locked_member(tx.as_mut(), actor).await?;
         let preferences =
             Preferences { notifications: input.notifications, export: input.export, timezone };
         member.preferences = preferences;
@@ -361,11 +359,10 @@ impl<'a> ProfileService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        acting_member(tx.as_mut(), actor).await?;
+        let mut member = locked_member(tx.as_mut(), actor).await?;
         let catalogue = tx.catalogue().list().await?;
         let offerings =
             normalise_offerings(inputs, &catalogue).map_err(SetOfferingsError::Validation)?;
-        let mut member = tx.members().lock(actor.member()).await?.ok_or(Denied::NotActive)?;
         member.offerings.clone_from(&offerings);
         tx.members().update(&member).await?;
         ctx.audit_by(
@@ -406,8 +403,7 @@ impl<'a> ProfileService<'a> {
             .map_err(ChangePasswordError::Validation)?;
         let hash = ctx.ports.passwords.hash(&password).await?;
         let mut tx = ctx.ports.store.write().await?;
-        acting_member(tx.as_mut(), actor).await?;
-        let mut locked = tx.members().lock(member.id).await?.ok_or(Denied::NotActive)?;
+        let mut locked = locked_member(tx.as_mut(), actor).await?;
         if locked.password != member.password {
             // Changed meanwhile by another request: the current password checked is stale.
             return Err(ChangePasswordError::WrongPassword);
@@ -466,13 +462,21 @@ impl<'a> ProfileService<'a> {
             return Err(DeleteAccountError::ConfirmationFailed);
         }
         let mut tx = ctx.ports.store.write().await?;
-        tx.organisations().lock(member.org_id).await?.ok_or(Denied::NotActive)?;
-        let member = acting_member(tx.as_mut(), actor).await?;
-        if member.role == Role::Admin
-            && tx.members().counts(member.org_id).await?.enabled_admins <= 1
-        {
-            return Err(DeleteAccountError::LastAdmin);
+        // Lock order: the organisation (its admins are counted), then the member; their
+        // pools and allocations follow in `erase_member`.
+        tx.organisations().lock(actor.org()).await?.ok_or(Denied::NotActive)?;
+        let locked = locked_member(tx.as_mut(), actor).await?;
+        let by_password = matches!(confirmation, DeleteConfirmation::Password(_));
+        if by_password && locked.password != member.password {
+            // Changed meanwhile by another request: the password confirmed is stale.
+            return Err(DeleteAccountError::ConfirmationFailed);
         }
+        let member = locked;
+        tx.members()
+            .counts(member.org_id)
+            .await?
+            .ensure_admin_remains_without(&member)
+            .map_err(|_| DeleteAccountError::LastAdmin)?;
         erase_member(ctx, tx.as_mut(), actor, &member).await?;
         tx.commit().await?;
         Ok(())

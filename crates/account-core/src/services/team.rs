@@ -4,15 +4,17 @@
 use std::collections::HashMap;
 
 use super::auth::end_all_sessions;
-use super::common::{Denied, acting_admin, member_of_org, op_error, session_only};
+use super::common::{Denied, acting_admin, locked_admin, member_of_org, op_error, session_only};
 use super::credits::{Balance, balances_of, reclaim_unspent};
+use super::idempotency::Scope;
 use super::profile::{AccessError, ProfileInput, StaleVersion, parse_profile, store_profile};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::email::EmailAddress;
+use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
-use crate::domain::organisation::Organisation;
+use crate::domain::organisation::{LastAdmin, NoFreeLicence, Organisation};
 use crate::domain::preferences::Preferences;
 use crate::domain::secret::{Token, TokenKind};
 use crate::domain::text::{PersonName, Reason};
@@ -36,6 +38,13 @@ pub enum AddMemberError {
     /// The email is already someone's login.
     #[error("this email address is already used by an account")]
     EmailTaken,
+    /// The Idempotency-Key cannot be used for this request.
+    #[error(transparent)]
+    IdempotencyKey(KeyConflict),
+    /// A retry with the Idempotency-Key of an earlier call: the member it added has since
+    /// been deleted.
+    #[error("the member this Idempotency-Key added has since been deleted")]
+    AddedMemberGone,
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -44,6 +53,18 @@ pub enum AddMemberError {
     Internal(InternalError),
 }
 op_error!(AddMemberError);
+
+impl From<KeyConflict> for AddMemberError {
+    fn from(e: KeyConflict) -> Self {
+        Self::IdempotencyKey(e)
+    }
+}
+
+impl From<NoFreeLicence> for AddMemberError {
+    fn from(e: NoFreeLicence) -> Self {
+        Self::NoFreeLicence { licences: e.licences }
+    }
+}
 
 /// Changing a member failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +92,18 @@ pub enum ChangeMemberError {
     Internal(InternalError),
 }
 op_error!(ChangeMemberError);
+
+impl From<NoFreeLicence> for ChangeMemberError {
+    fn from(e: NoFreeLicence) -> Self {
+        Self::NoFreeLicence { licences: e.licences }
+    }
+}
+
+impl From<LastAdmin> for ChangeMemberError {
+    fn from(LastAdmin: LastAdmin) -> Self {
+        Self::LastAdmin
+    }
+}
 
 /// An admin editing a member's profile failed.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +157,16 @@ pub struct MemberRow {
     pub balances: Vec<Balance>,
 }
 
+/// A sub-user added, or for a retry with the same Idempotency-Key the one added then (as it
+/// is now).
+#[derive(Debug, Clone)]
+pub struct AddedMember {
+    /// The member.
+    pub member: Member,
+    /// True when this is the replay of an earlier call with the same Idempotency-Key.
+    pub replayed: bool,
+}
+
 /// A sub-user to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMember {
@@ -158,7 +201,7 @@ impl<'a> TeamService<'a> {
         Ok(TeamSummary {
             enabled: counts.enabled,
             disabled: counts.disabled,
-            licences: org.licences,
+            licences: org.licences.count(),
             plan: org.plan.to_string(),
         })
     }
@@ -179,7 +222,7 @@ impl<'a> TeamService<'a> {
         let allocations = tx.credits().allocations_of_org(admin.org_id).await?;
         let mut by_member: HashMap<MemberId, Vec<_>> = HashMap::new();
         for a in allocations {
-            by_member.entry(a.member_id).or_default().push(a);
+            by_member.entry(a.member_id()).or_default().push(a);
         }
         Ok(members
             .into_iter()
@@ -205,7 +248,7 @@ impl<'a> TeamService<'a> {
     ) -> Result<MemberRow, ChangeMemberError> {
         let mut tx = self.ctx.ports.store.read().await?;
         let admin = acting_admin(tx.as_mut(), actor).await?;
-        let member = member_of_org(tx.as_mut(), admin.org_id, id, false)
+        let member = member_of_org(tx.as_mut(), admin.org_id, id)
             .await?
             .ok_or(ChangeMemberError::MemberNotFound)?;
         let allocations = tx.credits().allocations_of_member(id).await?;
@@ -214,7 +257,8 @@ impl<'a> TeamService<'a> {
     }
 
     /// Adds a sub-user with name and email, within the licence count; they get no credits and
-    /// an invitation to set a password (rules 1, 4).
+    /// an invitation to set a password (rules 1, 4). With an idempotency key, a retry of the
+    /// same request answers with the member added the first time.
     ///
     /// # Errors
     /// [`AddMemberError`].
@@ -222,7 +266,8 @@ impl<'a> TeamService<'a> {
         &self,
         actor: &Actor,
         new: &NewMember,
-    ) -> Result<Member, AddMemberError> {
+        key: Option<&IdempotencyKey>,
+    ) -> Result<AddedMember, AddMemberError> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut e = ValidationErrors::new();
@@ -236,13 +281,30 @@ impl<'a> TeamService<'a> {
         else {
             return Err(AddMemberError::Validation(e));
         };
+        let keyed = ctx.keyed(
+            key,
+            Scope::Member(actor.member(), "addMember"),
+            &[
+                first_name.as_str(),
+                last_name.as_ref().map_or("", PersonName::as_str),
+                email.as_str(),
+            ],
+        );
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let counts = tx.members().counts(org.id).await?;
-        if counts.enabled >= org.licences {
-            return Err(AddMemberError::NoFreeLicence { licences: org.licences });
+        // Lock order: the key, the organisation (its licences and member counts), the admin.
+        if let Some(keyed) = &keyed
+            && let Some(outcome) = ctx.reserve::<AddMemberError>(tx.as_mut(), keyed).await?
+        {
+            let Outcome::MemberAdded { member } = outcome else {
+                return Err(KeyConflict::Reused.into());
+            };
+            let member = tx.members().get(member).await?.ok_or(AddMemberError::AddedMemberGone)?;
+            return Ok(AddedMember { member, replayed: true });
         }
+        let org = lock_organisation(tx.as_mut(), actor.org()).await?;
+        locked_admin(tx.as_mut(), actor, &[]).await?;
+        let counts = tx.members().counts(org.id).await?;
+        org.licences.ensure_free(&counts)?;
         let profile = Profile::named(first_name, last_name);
         let invited = invite_member(ctx, tx.as_mut(), &org, Role::SubUser, email, profile).await;
         let (member, token) = match invited {
@@ -261,8 +323,10 @@ impl<'a> TeamService<'a> {
             "role=sub_user",
         )
         .await?;
+        ctx.complete(tx.as_mut(), keyed.as_ref(), &Outcome::MemberAdded { member: member.id })
+            .await?;
         tx.commit().await?;
-        Ok(member)
+        Ok(AddedMember { member, replayed: false })
     }
 
     /// Sends a fresh invitation to a member who has not set a password yet (the old one stops
@@ -278,11 +342,9 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let org = organisation(tx.as_mut(), actor.org()).await?;
+        let locked = locked_admin(tx.as_mut(), actor, &[id]).await?;
+        let mut member = locked.member(id).cloned().ok_or(ChangeMemberError::MemberNotFound)?;
         if member.password.is_some() || member.status != MemberStatus::Enabled {
             return Err(ChangeMemberError::NotInvited);
         }
@@ -317,10 +379,8 @@ impl<'a> TeamService<'a> {
         session_only(actor)?;
         let profile = parse_profile(input).map_err(EditMemberProfileError::Validation)?;
         let mut tx = self.ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let member = member_of_org(tx.as_mut(), admin.org_id, id, true)
-            .await?
-            .ok_or(EditMemberProfileError::MemberNotFound)?;
+        let locked = locked_admin(tx.as_mut(), actor, &[id]).await?;
+        let member = locked.member(id).cloned().ok_or(EditMemberProfileError::MemberNotFound)?;
         let saved = store_profile::<EditMemberProfileError>(
             self.ctx,
             tx.as_mut(),
@@ -344,17 +404,11 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let (org, mut member) = lock_organisation_and_member(tx.as_mut(), actor, id).await?;
         if member.status == MemberStatus::Disabled {
             return Ok(member);
         }
-        if member.role == Role::Admin && tx.members().counts(org.id).await?.enabled_admins <= 1 {
-            return Err(ChangeMemberError::LastAdmin);
-        }
+        tx.members().counts(org.id).await?.ensure_admin_remains_without(&member)?;
         member.status = MemberStatus::Disabled;
         tx.members().update(&member).await?;
         let ended = end_all_sessions(tx.as_mut(), member.id).await?;
@@ -378,17 +432,11 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let (org, mut member) = lock_organisation_and_member(tx.as_mut(), actor, id).await?;
         if member.status == MemberStatus::Enabled {
             return Ok(member);
         }
-        if tx.members().counts(org.id).await?.enabled >= org.licences {
-            return Err(ChangeMemberError::NoFreeLicence { licences: org.licences });
-        }
+        org.licences.ensure_free(&tx.members().counts(org.id).await?)?;
         member.status = MemberStatus::Enabled;
         tx.members().update(&member).await?;
         ctx.audit_by(tx.as_mut(), actor, AuditAction::MemberEnabled, AuditTarget::Member(id), "")
@@ -411,17 +459,11 @@ impl<'a> TeamService<'a> {
         let ctx = self.ctx;
         session_only(actor)?;
         let mut tx = ctx.ports.store.write().await?;
-        let admin = acting_admin(tx.as_mut(), actor).await?;
-        let org = lock_organisation(tx.as_mut(), admin.org_id).await?;
-        let mut member = member_of_org(tx.as_mut(), org.id, id, true)
-            .await?
-            .ok_or(ChangeMemberError::MemberNotFound)?;
+        let (org, mut member) = lock_organisation_and_member(tx.as_mut(), actor, id).await?;
         if member.role == role {
             return Ok(member);
         }
-        if member.is_enabled_admin() && tx.members().counts(org.id).await?.enabled_admins <= 1 {
-            return Err(ChangeMemberError::LastAdmin);
-        }
+        tx.members().counts(org.id).await?.ensure_admin_remains_without(&member)?;
         if role == Role::Admin {
             reclaim_unspent(
                 ctx,
@@ -463,6 +505,19 @@ pub(crate) async fn lock_organisation(
     id: OrganisationId,
 ) -> Result<Organisation, crate::services::common::Failure> {
     Ok(tx.organisations().lock(id).await?.ok_or(Denied::NotActive)?)
+}
+
+/// A change of membership by an admin, in the domain's lock order: the organisation (its
+/// licences and member counts), then the admin and the member `id` (one batch, by id).
+async fn lock_organisation_and_member(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    id: MemberId,
+) -> Result<(Organisation, Member), ChangeMemberError> {
+    let org = lock_organisation(tx, actor.org()).await?;
+    let locked = locked_admin(tx, actor, &[id]).await?;
+    let member = locked.member(id).cloned().ok_or(ChangeMemberError::MemberNotFound)?;
+    Ok((org, member))
 }
 
 fn new_invitation(ctx: &Context, token: &Token) -> Invitation {

@@ -15,7 +15,7 @@ async fn rule_21_changes_are_logged_with_who_what_on_what_and_when() {
     let (sam, _) = w.sub_user("sam").await;
     w.accounts()
         .credits()
-        .allocate(&w.admin, sam.member(), CreditKind::Export, 5, None)
+        .allocate(&w.admin, sam.member(), CreditKind::Export, 5, None, None)
         .await
         .unwrap();
     w.accounts().team().disable(&w.admin, sam.member()).await.unwrap();
@@ -93,19 +93,19 @@ async fn rule_21_every_change_adds_an_entry_naming_it() {
     let op = crate::support::op();
     changes!(
         AuditAction::CreditsGranted,
-        a.operator().grant_credits(&op, w.org, CreditKind::Export, 10, "r")
+        a.operator().grant_credits(&op, w.org, (CreditKind::Export, 10, "r"), None)
     );
     changes!(
         AuditAction::CreditsExpired,
-        a.operator().expire_credits(&op, w.org, CreditKind::Export, 1, "r")
+        a.operator().expire_credits(&op, w.org, (CreditKind::Export, 1, "r"), None)
     );
     changes!(
         AuditAction::CreditsAllocated,
-        a.credits().allocate(&w.admin, sam.member(), CreditKind::Export, 5, None)
+        a.credits().allocate(&w.admin, sam.member(), CreditKind::Export, 5, None, None)
     );
     changes!(
         AuditAction::CreditsReclaimed,
-        a.credits().reclaim(&w.admin, sam.member(), CreditKind::Export, 1, None)
+        a.credits().reclaim(&w.admin, sam.member(), CreditKind::Export, 1, None, None)
     );
     let consumption = ConsumeInput {
         kind: "export".into(),
@@ -114,7 +114,7 @@ async fn rule_21_every_change_adds_an_entry_naming_it() {
         provider: "p".into(),
         event_id: "ev".into(),
     };
-    changes!(AuditAction::CreditsConsumed, a.credits().consume(&sam, &consumption));
+    changes!(AuditAction::CreditsConsumed, a.credits().consume(&sam, &consumption, None));
     let profile = ProfileInput { first_name: "Sam".into(), ..Default::default() };
     changes!(AuditAction::ProfileUpdated, a.profile().save_profile(&sam, &profile, 1));
     let prefs = PreferencesInput {

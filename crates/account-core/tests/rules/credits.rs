@@ -69,9 +69,15 @@ pub async fn assert_ledger_matches(mem: &InMemory, admin: &Actor) {
             EntryType::Grant | EntryType::Expire => panic!("pool-level entry names a member"),
         }
     }
-    for a in mem.store.allocations().await.into_iter().filter(|a| a.org_id == admin.org()) {
-        let (allocated, used) = per_member.get(&(a.member_id, a.kind)).copied().unwrap_or_default();
-        assert_eq!((a.allocated, a.used), (allocated, used), "allocation of {:?}", a.member_id);
+    for a in mem.store.allocations().await.into_iter().filter(|a| a.org_id() == admin.org()) {
+        let (allocated, used) =
+            per_member.get(&(a.member_id(), a.kind())).copied().unwrap_or_default();
+        assert_eq!(
+            (a.allocated(), a.used()),
+            (allocated, used),
+            "allocation of {:?}",
+            a.member_id()
+        );
         assert!(a.available() >= 0);
     }
 }
@@ -83,10 +89,10 @@ async fn rule_11_deleting_needs_confirmation_erases_personal_data_and_returns_un
     let (sam, sam_token) = w.sub_user("sam").await;
     let credits = w.accounts().credits();
     credits
-        .allocate(&w.admin, sam.member(), CreditKind::Export, 60, Some("onboarding"))
+        .allocate(&w.admin, sam.member(), CreditKind::Export, 60, Some("onboarding"), None)
         .await
         .unwrap();
-    credits.consume(&sam, &consume(CreditKind::Export, 15, "e1")).await.unwrap();
+    credits.consume(&sam, &consume(CreditKind::Export, 15, "e1"), None).await.unwrap();
     w.accounts().api_keys().create(&sam, None).await.unwrap();
 
     let profiles = w.accounts().profile();
@@ -153,31 +159,33 @@ async fn rule_12_allocation_comes_out_of_the_headroom_and_never_overdraws_it() {
     let (sam, _) = w.sub_user("sam").await;
     let (bob, _) = w.sub_user("bob").await;
     let credits = w.accounts().credits();
-    credits.allocate(&w.admin, sam.member(), CreditKind::DirectDial, 70, None).await.unwrap();
-    let over = credits.allocate(&w.admin, bob.member(), CreditKind::DirectDial, 31, None).await;
+    credits.allocate(&w.admin, sam.member(), CreditKind::DirectDial, 70, None, None).await.unwrap();
+    let over =
+        credits.allocate(&w.admin, bob.member(), CreditKind::DirectDial, 31, None, None).await;
     assert!(
         matches!(over, Err(AllocateError::InsufficientHeadroom { available: 30, .. })),
         "{over:?}"
     );
-    credits.allocate(&w.admin, bob.member(), CreditKind::DirectDial, 30, None).await.unwrap();
+    credits.allocate(&w.admin, bob.member(), CreditKind::DirectDial, 30, None, None).await.unwrap();
     let reclaimed = credits
-        .reclaim(&w.admin, sam.member(), CreditKind::DirectDial, 20, Some("rebalance"))
+        .reclaim(&w.admin, sam.member(), CreditKind::DirectDial, 20, Some("rebalance"), None)
         .await
         .unwrap();
-    assert_eq!((reclaimed.allocation.allocated, reclaimed.pool.headroom()), (50, 20));
-    let too_much = credits.reclaim(&w.admin, bob.member(), CreditKind::DirectDial, 31, None).await;
+    assert_eq!((reclaimed.allocation.allocated(), reclaimed.pool.headroom()), (50, 20));
+    let too_much =
+        credits.reclaim(&w.admin, bob.member(), CreditKind::DirectDial, 31, None, None).await;
     assert!(matches!(too_much, Err(AllocateError::InsufficientUnspent { available: 30, .. })));
     // Only admins allocate; only to sub-users; amounts are positive.
     assert!(matches!(
-        credits.allocate(&sam, bob.member(), CreditKind::DirectDial, 1, None).await,
+        credits.allocate(&sam, bob.member(), CreditKind::DirectDial, 1, None, None).await,
         Err(AllocateError::Denied(Denied::NotAdmin))
     ));
     assert!(matches!(
-        credits.allocate(&w.admin, w.admin.member(), CreditKind::DirectDial, 1, None).await,
+        credits.allocate(&w.admin, w.admin.member(), CreditKind::DirectDial, 1, None, None).await,
         Err(AllocateError::TargetIsAdmin)
     ));
     assert!(matches!(
-        credits.allocate(&w.admin, sam.member(), CreditKind::DirectDial, 0, None).await,
+        credits.allocate(&w.admin, sam.member(), CreditKind::DirectDial, 0, None, None).await,
         Err(AllocateError::Validation(_))
     ));
     assert_ledger_matches(&w.mem, &w.admin).await;
@@ -203,7 +211,7 @@ async fn rule_12_concurrent_allocations_never_both_pass_the_headroom_check() {
         let admin = w.admin;
         let target = members[i % members.len()].member();
         tasks.push(tokio::spawn(async move {
-            accounts.credits().allocate(&admin, target, CreditKind::Export, 30, None).await
+            accounts.credits().allocate(&admin, target, CreditKind::Export, 30, None, None).await
         }));
     }
     let mut ok = 0;
@@ -226,19 +234,28 @@ async fn rule_13_consumption_spends_the_allocation_and_is_idempotent_on_the_even
     w.grant(CreditKind::CallingMinutes, 50).await;
     let (sam, _) = w.sub_user("sam").await;
     let credits = w.accounts().credits();
-    credits.allocate(&w.admin, sam.member(), CreditKind::CallingMinutes, 20, None).await.unwrap();
-    let first =
-        credits.consume(&sam, &consume(CreditKind::CallingMinutes, 8, "call-1")).await.unwrap();
+    credits
+        .allocate(&w.admin, sam.member(), CreditKind::CallingMinutes, 20, None, None)
+        .await
+        .unwrap();
+    let first = credits
+        .consume(&sam, &consume(CreditKind::CallingMinutes, 8, "call-1"), None)
+        .await
+        .unwrap();
     assert!(!first.replayed);
     assert_eq!(first.available, 12);
-    let replay =
-        credits.consume(&sam, &consume(CreditKind::CallingMinutes, 8, "call-1")).await.unwrap();
+    let replay = credits
+        .consume(&sam, &consume(CreditKind::CallingMinutes, 8, "call-1"), None)
+        .await
+        .unwrap();
     assert!(replay.replayed);
     assert_eq!(replay.entry.id, first.entry.id);
     assert_eq!(replay.available, 12, "not spent twice");
-    let reused = credits.consume(&sam, &consume(CreditKind::CallingMinutes, 9, "call-1")).await;
+    let reused =
+        credits.consume(&sam, &consume(CreditKind::CallingMinutes, 9, "call-1"), None).await;
     assert!(matches!(reused, Err(ConsumeError::EventIdReused)));
-    let over = credits.consume(&sam, &consume(CreditKind::CallingMinutes, 13, "call-2")).await;
+    let over =
+        credits.consume(&sam, &consume(CreditKind::CallingMinutes, 13, "call-2"), None).await;
     assert!(
         matches!(over, Err(ConsumeError::InsufficientCredits { available: 12, .. })),
         "{over:?}"
@@ -248,7 +265,10 @@ async fn rule_13_consumption_spends_the_allocation_and_is_idempotent_on_the_even
     // Through an API key, as integrations do.
     let key = w.accounts().api_keys().create(&sam, None).await.unwrap();
     let via_key = w.accounts().auth().authenticate_api_key(&key.secret).await.unwrap();
-    credits.consume(&via_key, &consume(CreditKind::CallingMinutes, 2, "call-3")).await.unwrap();
+    credits
+        .consume(&via_key, &consume(CreditKind::CallingMinutes, 2, "call-3"), None)
+        .await
+        .unwrap();
     assert_ledger_matches(&w.mem, &w.admin).await;
 }
 
@@ -258,11 +278,12 @@ async fn rule_13_admins_spend_the_unallocated_pool() {
     w.grant(CreditKind::Export, 10).await;
     let (sam, _) = w.sub_user("sam").await;
     let credits = w.accounts().credits();
-    credits.allocate(&w.admin, sam.member(), CreditKind::Export, 6, None).await.unwrap();
-    let spent = credits.consume(&w.admin, &consume(CreditKind::Export, 4, "x")).await.unwrap();
+    credits.allocate(&w.admin, sam.member(), CreditKind::Export, 6, None, None).await.unwrap();
+    let spent =
+        credits.consume(&w.admin, &consume(CreditKind::Export, 4, "x"), None).await.unwrap();
     assert_eq!(spent.available, 0);
     assert!(spent.entry.member_id.is_none());
-    let over = credits.consume(&w.admin, &consume(CreditKind::Export, 1, "y")).await;
+    let over = credits.consume(&w.admin, &consume(CreditKind::Export, 1, "y"), None).await;
     assert!(matches!(over, Err(ConsumeError::InsufficientCredits { available: 0, .. })));
     let mine = credits.my_credits(&w.admin).await.unwrap();
     assert!(mine.spends_from_pool);
@@ -279,7 +300,8 @@ async fn rule_13_invalid_consumptions_name_each_field() {
         provider: "p".into(),
         event_id: "".into(),
     };
-    let Err(ConsumeError::Validation(e)) = w.accounts().credits().consume(&w.admin, &bad).await
+    let Err(ConsumeError::Validation(e)) =
+        w.accounts().credits().consume(&w.admin, &bad, None).await
     else {
         panic!()
     };
@@ -297,15 +319,15 @@ async fn rule_14_usage_is_reported_per_type_provider_and_local_bucket() {
     w.grant(CreditKind::Export, 100).await;
     let (sam, _) = w.sub_user("sam").await;
     let credits = w.accounts().credits();
-    credits.allocate(&w.admin, sam.member(), CreditKind::Export, 100, None).await.unwrap();
+    credits.allocate(&w.admin, sam.member(), CreditKind::Export, 100, None, None).await.unwrap();
     // 23:30 UTC on 5 January is already 6 January in Stockholm.
     w.mem.clock.set(Utc.with_ymd_and_hms(2026, 1, 5, 23, 30, 0).unwrap());
-    credits.consume(&sam, &consume(CreditKind::Export, 3, "a")).await.unwrap();
+    credits.consume(&sam, &consume(CreditKind::Export, 3, "a"), None).await.unwrap();
     w.mem.clock.set(Utc.with_ymd_and_hms(2026, 1, 7, 12, 0, 0).unwrap());
     let mut phone = consume(CreditKind::Export, 5, "b");
     phone.data_type = "phone_number".into();
     phone.provider = "other".into();
-    credits.consume(&sam, &phone).await.unwrap();
+    credits.consume(&sam, &phone, None).await.unwrap();
 
     let query = |tz: &str, bucket| UsageQuery {
         scope: UsageScope::Own,
@@ -348,8 +370,11 @@ async fn sam_and_bob_spent(w: &World) -> ((Actor, String), (Actor, String)) {
     let bob = w.sub_user("bob").await;
     let credits = w.accounts().credits();
     for (m, n) in [(&sam.0, 7), (&bob.0, 2)] {
-        credits.allocate(&w.admin, m.member(), CreditKind::Export, 10, None).await.unwrap();
-        credits.consume(m, &consume(CreditKind::Export, n, &m.member().to_string())).await.unwrap();
+        credits.allocate(&w.admin, m.member(), CreditKind::Export, 10, None, None).await.unwrap();
+        credits
+            .consume(m, &consume(CreditKind::Export, n, &m.member().to_string()), None)
+            .await
+            .unwrap();
     }
     (sam, bob)
 }
@@ -451,9 +476,9 @@ async fn rule_13_low_credit_alert_mail_when_the_allocation_falls_below_a_tenth()
     w.grant(CreditKind::Export, 100).await;
     let (sam, _) = w.sub_user("sam").await;
     let credits = w.accounts().credits();
-    credits.allocate(&w.admin, sam.member(), CreditKind::Export, 100, None).await.unwrap();
-    credits.consume(&sam, &consume(CreditKind::Export, 90, "a")).await.unwrap();
+    credits.allocate(&w.admin, sam.member(), CreditKind::Export, 100, None, None).await.unwrap();
+    credits.consume(&sam, &consume(CreditKind::Export, 90, "a"), None).await.unwrap();
     assert!(w.mem.last_mail(MailKind::LowCredits, "sam@acme.test").await.is_none());
-    credits.consume(&sam, &consume(CreditKind::Export, 1, "b")).await.unwrap();
+    credits.consume(&sam, &consume(CreditKind::Export, 1, "b"), None).await.unwrap();
     assert!(w.mem.last_mail(MailKind::LowCredits, "sam@acme.test").await.is_some());
 }

@@ -68,9 +68,7 @@ async fn a_store_error_mid_use_case_is_a_typed_internal_error_and_nothing_commit
     let m = member(&actor, Role::SubUser);
     let mut tx = MockTx::default();
     let commits = tx.commits.clone();
-    let (a, b) = (m.clone(), m.clone());
-    tx.members.expect_get().returning(move |_| Ok(Some(a.clone())));
-    tx.members.expect_lock().returning(move |_| Ok(Some(b.clone())));
+    tx.members.expect_lock_many().returning(move |_| Ok(vec![m.clone()]));
     tx.members.expect_update().returning(|_| Err(StoreError::Other("disk full".into())));
     tx.audit.expect_append().never();
     let mut store = MockStore::new();
@@ -89,9 +87,7 @@ async fn a_failed_commit_reaches_the_caller_and_an_unavailable_store_says_so() {
     let actor = actor();
     let m = member(&actor, Role::SubUser);
     let mut tx = MockTx { fail_commit: Some("connection reset".into()), ..MockTx::default() };
-    let (a, b) = (m.clone(), m.clone());
-    tx.members.expect_get().returning(move |_| Ok(Some(a.clone())));
-    tx.members.expect_lock().returning(move |_| Ok(Some(b.clone())));
+    tx.members.expect_lock_many().returning(move |_| Ok(vec![m.clone()]));
     tx.members.expect_update().returning(|_| Ok(()));
     tx.audit.expect_append().returning(|_| Ok(()));
     let mut store = MockStore::new();
@@ -121,18 +117,10 @@ async fn an_allocation_whose_ledger_write_fails_commits_nothing() {
     let mut tx = MockTx::default();
     let commits = tx.commits.clone();
     let t = target.clone();
-    tx.members
-        .expect_get()
-        .returning(move |id| Ok(Some(if id == t.id { t.clone() } else { a.clone() })));
+    tx.members.expect_lock_many().returning(move |_| Ok(vec![a.clone(), t.clone()]));
     let org = admin.org();
     tx.credits.expect_lock_pool().returning(move |_, k| {
-        Ok(Some(account_core::domain::credits::CreditPool {
-            org_id: org,
-            kind: k,
-            total: 100,
-            allocated: 0,
-            spent_from_pool: 0,
-        }))
+        Ok(Some(account_core::domain::credits::CreditPool::restore(org, k, 100, 0, 0)))
     });
     tx.credits.expect_lock_allocation().returning(|_, _| Ok(None));
     tx.credits.expect_update_pool().returning(|_| Ok(()));
@@ -142,7 +130,8 @@ async fn an_allocation_whose_ledger_write_fails_commits_nothing() {
     let mut tx = Some(tx);
     store.expect_write().times(1).returning(move || Ok(Box::new(tx.take().expect("one unit"))));
     let accounts = accounts_on(store);
-    let r = accounts.credits().allocate(&admin, target.id, CreditKind::Export, 10, None).await;
+    let r =
+        accounts.credits().allocate(&admin, target.id, CreditKind::Export, 10, None, None).await;
     assert!(matches!(r, Err(AllocateError::Internal(_))), "{r:?}");
     assert_eq!(commits.load(Ordering::SeqCst), 0);
 }
@@ -156,12 +145,15 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     let audit_before = w.mem.store.audit_entries().await.len();
     // The audit entry is the allocation's last write.
     w.mem.store.fail_next("audit.append");
-    let r =
-        w.accounts().credits().allocate(&w.admin, sam.member(), CreditKind::Export, 40, None).await;
+    let r = w
+        .accounts()
+        .credits()
+        .allocate(&w.admin, sam.member(), CreditKind::Export, 40, None, None)
+        .await;
     assert!(matches!(r, Err(AllocateError::Internal(_))), "{r:?}");
     assert_eq!(w.mem.store.ledger().await.len(), ledger_before);
     assert_eq!(w.mem.store.audit_entries().await.len(), audit_before);
-    assert!(w.mem.store.allocations().await.iter().all(|a| a.allocated == 0));
+    assert!(w.mem.store.allocations().await.iter().all(|a| a.allocated() == 0));
     assert_eq!(w.accounts().credits().overview(&w.admin).await.unwrap()[0].allocated, 0);
 
     // Add-member failing at its mail request leaves no member and no mail.
@@ -169,7 +161,7 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     let new =
         NewMember { first_name: "Zed".into(), last_name: None, email: "zed@acme.test".into() };
     assert!(matches!(
-        w.accounts().team().add_member(&w.admin, &new).await,
+        w.accounts().team().add_member(&w.admin, &new, None).await,
         Err(AddMemberError::Internal(_))
     ));
     assert!(
@@ -177,14 +169,14 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     );
     assert!(w.mem.last_mail(MailKind::Invitation, "zed@acme.test").await.is_none());
     // And succeeds once the fault is gone.
-    w.accounts().team().add_member(&w.admin, &new).await.unwrap();
+    w.accounts().team().add_member(&w.admin, &new, None).await.unwrap();
 
     // A failed commit, too.
     w.mem.store.fail_next("commit");
     assert!(
         w.accounts()
             .credits()
-            .allocate(&w.admin, sam.member(), CreditKind::Export, 40, None)
+            .allocate(&w.admin, sam.member(), CreditKind::Export, 40, None, None)
             .await
             .is_err()
     );

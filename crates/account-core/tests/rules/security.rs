@@ -352,6 +352,6 @@ async fn rule_17_an_api_key_only_records_consumption_and_reads_usage() {
     // What integrations do still works.
     w.grant(CreditKind::Export, 5).await;
     let input = crate::credits::consume(CreditKind::Export, 1, "k1");
-    w.accounts().credits().consume(&admin_key, &input).await.unwrap();
+    w.accounts().credits().consume(&admin_key, &input, None).await.unwrap();
     assert!(w.accounts().credits().my_credits(&admin_key).await.is_ok());
 }

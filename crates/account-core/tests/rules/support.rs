@@ -51,7 +51,13 @@ impl World {
     pub async fn add(&self, name: &str, email: &str) -> MemberId {
         let new =
             NewMember { first_name: name.to_owned(), last_name: None, email: email.to_owned() };
-        self.accounts().team().add_member(&self.admin, &new).await.expect("add member").id
+        self.accounts()
+            .team()
+            .add_member(&self.admin, &new, None)
+            .await
+            .expect("add member")
+            .member
+            .id
     }
 
     pub async fn accept(&self, email: &str) {
@@ -72,7 +78,7 @@ impl World {
     pub async fn grant(&self, kind: CreditKind, amount: i64) {
         self.accounts()
             .operator()
-            .grant_credits(&op(), self.org, kind, amount, "test grant")
+            .grant_credits(&op(), self.org, (kind, amount, "test grant"), None)
             .await
             .expect("grant");
     }

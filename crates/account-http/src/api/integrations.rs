@@ -14,7 +14,7 @@ use super::{ApiTags, State};
 use crate::auth::ApiKeyAuth;
 use crate::dto::team::{Consumption, ConsumptionRequest};
 use crate::dto::{Bucket, UsageReport};
-use crate::idempotency::{Idempotent, idempotent, member_scope, request_bytes};
+use crate::idempotency::{self, Replayable};
 use crate::problem::ProblemResponse;
 use crate::responses::responses;
 
@@ -66,15 +66,12 @@ impl IntegrationsApi {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<ConsumptionRequest>,
-    ) -> Idempotent<RecordConsumptionResponse> {
+    ) -> Replayable<RecordConsumptionResponse> {
         let actor = auth.actor();
-        let request = request_bytes("", &body.0);
-        idempotent(
-            &state,
-            member_scope(&actor, "recordConsumption"),
-            idempotency_key.0,
-            &request,
-            || async {
+        let mut replayed = false;
+        let response = RecordConsumptionResponse::from_result(
+            async {
+                let key = idempotency::key(idempotency_key.0.as_deref())?;
                 let input = ConsumeInput {
                     kind: account_core::domain::credits::CreditKind::from(body.kind)
                         .as_str()
@@ -84,24 +81,17 @@ impl IntegrationsApi {
                     provider: body.provider.clone(),
                     event_id: body.event_id.clone(),
                 };
-                RecordConsumptionResponse::from_result(
-                    state
-                        .accounts
-                        .credits()
-                        .consume(&actor, &input)
-                        .await
-                        .map(|o| {
-                            if o.replayed {
-                                RecordConsumptionResponse::Ok(Json((&o).into()))
-                            } else {
-                                RecordConsumptionResponse::Created(Json((&o).into()))
-                            }
-                        })
-                        .map_err(Into::into),
-                )
-            },
-        )
-        .await
+                let o = state.accounts.credits().consume(&actor, &input, key.as_ref()).await?;
+                replayed = o.replayed;
+                Ok(if o.replayed {
+                    RecordConsumptionResponse::Ok(Json((&o).into()))
+                } else {
+                    RecordConsumptionResponse::Created(Json((&o).into()))
+                })
+            }
+            .await,
+        );
+        Replayable::new(response, replayed)
     }
 
     /// Read usage

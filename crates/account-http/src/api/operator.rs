@@ -2,6 +2,7 @@
 //! registration number, credits), members (find, rename, API keys), the products catalogue,
 //! the mail outbox and weekly digests.
 
+use account_core::domain::credits::EntryType;
 use account_core::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
 use account_core::ports::Page;
 use poem_openapi::OpenApi;
@@ -21,7 +22,7 @@ use crate::dto::operator::{
 use crate::dto::organisation::{Organisation, OrganisationPage};
 use crate::dto::team::Pool;
 use crate::dto::{ApiKey, ApiKeyPage, CreatedApiKey};
-use crate::idempotency::{Idempotent, idempotent, operator_scope, request_bytes};
+use crate::idempotency::{self, Replayable};
 use crate::pagination;
 use crate::problem::ProblemResponse;
 use crate::responses::responses;
@@ -82,17 +83,7 @@ responses! {
 }
 
 responses! {
-    /// Responses of `grantCredits`.
-    pub enum GrantCreditsResponse {
-        /// The pool afterwards.
-        #[oai(status = 200)]
-        Ok(Json<Pool>),
-    }
-    errors: [400, 401, 404, 413, 415, 422]
-}
-
-responses! {
-    /// Responses of `expireCredits`.
+    /// Responses of `grantCredits` and `expireCredits`.
     pub enum PoolChangeResponse {
         /// The pool afterwards.
         #[oai(status = 200)]
@@ -416,26 +407,9 @@ impl OperatorApi {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<PoolChangeRequest>,
-    ) -> Idempotent<GrantCreditsResponse> {
-        let request = request_bytes(&organisation_id.0.to_string(), &body.0);
-        idempotent(&state, operator_scope("grantCredits"), idempotency_key.0, &request, || async {
-            GrantCreditsResponse::from_result(
-                state
-                    .accounts
-                    .operator()
-                    .grant_credits(
-                        auth.operator(),
-                        org_id(&organisation_id),
-                        body.kind.into(),
-                        body.amount,
-                        &body.reason,
-                    )
-                    .await
-                    .map(|p| GrantCreditsResponse::Ok(Json((&p).into())))
-                    .map_err(Into::into),
-            )
-        })
-        .await
+    ) -> Replayable<PoolChangeResponse> {
+        change_pool(&state, &auth, &organisation_id, idempotency_key.0, &body.0, EntryType::Grant)
+            .await
     }
 
     /// Expire credits
@@ -458,26 +432,9 @@ impl OperatorApi {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<PoolChangeRequest>,
-    ) -> Idempotent<PoolChangeResponse> {
-        let request = request_bytes(&organisation_id.0.to_string(), &body.0);
-        idempotent(&state, operator_scope("expireCredits"), idempotency_key.0, &request, || async {
-            PoolChangeResponse::from_result(
-                state
-                    .accounts
-                    .operator()
-                    .expire_credits(
-                        auth.operator(),
-                        org_id(&organisation_id),
-                        body.kind.into(),
-                        body.amount,
-                        &body.reason,
-                    )
-                    .await
-                    .map(|p| PoolChangeResponse::Ok(Json((&p).into())))
-                    .map_err(Into::into),
-            )
-        })
-        .await
+    ) -> Replayable<PoolChangeResponse> {
+        change_pool(&state, &auth, &organisation_id, idempotency_key.0, &body.0, EntryType::Expire)
+            .await
     }
 
     /// Find a member
@@ -777,4 +734,32 @@ impl OperatorApi {
                 .map_err(Into::into),
         )
     }
+}
+
+/// Grants and expiries: the same request, idempotency and response, another use case.
+async fn change_pool(
+    state: &State<'_>,
+    auth: &OperatorAuth,
+    organisation: &Path<Uuid>,
+    key: Option<String>,
+    body: &PoolChangeRequest,
+    entry_type: EntryType,
+) -> Replayable<PoolChangeResponse> {
+    let mut replayed = false;
+    let response = PoolChangeResponse::from_result(
+        async {
+            let key = idempotency::key(key.as_deref())?;
+            let (ops, org) = (state.accounts.operator(), org_id(organisation));
+            let change = (body.kind.into(), body.amount, body.reason.as_str());
+            let done = if entry_type == EntryType::Grant {
+                ops.grant_credits(auth.operator(), org, change, key.as_ref()).await
+            } else {
+                ops.expire_credits(auth.operator(), org, change, key.as_ref()).await
+            }?;
+            replayed = done.replayed;
+            Ok(PoolChangeResponse::Ok(Json((&done.pool).into())))
+        }
+        .await,
+    );
+    Replayable::new(response, replayed)
 }

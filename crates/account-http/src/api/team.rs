@@ -23,7 +23,7 @@ use crate::dto::team::{
 };
 use crate::dto::{ApiKey, ApiKeyPage, Bucket, CreditKind, Done, EntryType, MemberStatus};
 use crate::etag::{etag, required_version};
-use crate::idempotency::{Idempotent, idempotent, member_scope, request_bytes};
+use crate::idempotency::{self, Replayable};
 use crate::pagination;
 use crate::problem::{Problem, ProblemResponse, ProblemType};
 use crate::responses::responses;
@@ -327,34 +327,28 @@ impl TeamApi {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<AddMemberRequest>,
-    ) -> Idempotent<AddMemberResponse> {
+    ) -> Replayable<AddMemberResponse> {
         let actor = auth.actor();
-        let request = request_bytes("", &body.0);
-        idempotent(
-            &state,
-            member_scope(&actor, "addMember"),
-            idempotency_key.0,
-            &request,
-            || async {
-                AddMemberResponse::from_result(
-                    async {
-                        let new = NewMember {
-                            first_name: body.first_name.clone(),
-                            last_name: body.last_name.clone(),
-                            email: body.email.clone(),
-                        };
-                        let member = state.accounts.team().add_member(&actor, &new).await?;
-                        let row = state.accounts.team().member(&actor, member.id).await?;
-                        let plan = plan(&state, &actor).await?;
-                        let location =
-                            format!("{}/team/members/{}", crate::server::BASE_PATH, member.id);
-                        Ok(AddMemberResponse::Created(Json(Member::new(&row, &plan)), location))
-                    }
-                    .await,
-                )
-            },
-        )
-        .await
+        let mut replayed = false;
+        let response = AddMemberResponse::from_result(
+            async {
+                let key = idempotency::key(idempotency_key.0.as_deref())?;
+                let new = NewMember {
+                    first_name: body.first_name.clone(),
+                    last_name: body.last_name.clone(),
+                    email: body.email.clone(),
+                };
+                let added = state.accounts.team().add_member(&actor, &new, key.as_ref()).await?;
+                replayed = added.replayed;
+                let id = added.member.id;
+                let row = state.accounts.team().member(&actor, id).await?;
+                let plan = plan(&state, &actor).await?;
+                let location = format!("{}/team/members/{id}", crate::server::BASE_PATH);
+                Ok(AddMemberResponse::Created(Json(Member::new(&row, &plan)), location))
+            }
+            .await,
+        );
+        Replayable::new(response, replayed)
     }
 
     /// Read a member
@@ -593,7 +587,7 @@ impl TeamApi {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<CreditMoveRequest>,
-    ) -> Idempotent<MoveCreditsResponse> {
+    ) -> Replayable<MoveCreditsResponse> {
         move_credits(&state, &auth, &member_id, idempotency_key.0, &body.0, Direction::Allocate)
             .await
     }
@@ -618,7 +612,7 @@ impl TeamApi {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<CreditMoveRequest>,
-    ) -> Idempotent<MoveCreditsResponse> {
+    ) -> Replayable<MoveCreditsResponse> {
         move_credits(&state, &auth, &member_id, idempotency_key.0, &body.0, Direction::Reclaim)
             .await
     }
@@ -890,25 +884,27 @@ async fn move_credits(
     key: Option<String>,
     body: &CreditMoveRequest,
     direction: Direction,
-) -> Idempotent<MoveCreditsResponse> {
+) -> Replayable<MoveCreditsResponse> {
     let actor = auth.actor();
-    let request = request_bytes(&member.0.to_string(), body);
-    let operation = match direction {
-        Direction::Allocate => "allocateCredits",
-        Direction::Reclaim => "reclaimCredits",
-    };
-    idempotent(state, member_scope(&actor, operation), key, &request, || async {
-        let credits = state.accounts.credits();
-        let (target, kind, reason) = (member_id(member), body.kind.into(), body.reason.as_deref());
-        let outcome = match direction {
-            Direction::Allocate => {
-                credits.allocate(&actor, target, kind, body.amount, reason).await
-            }
-            Direction::Reclaim => credits.reclaim(&actor, target, kind, body.amount, reason).await,
-        };
-        MoveCreditsResponse::from_result(
-            outcome.map(|o| MoveCreditsResponse::Ok(Json((&o).into()))).map_err(Into::into),
-        )
-    })
-    .await
+    let mut replayed = false;
+    let response = MoveCreditsResponse::from_result(
+        async {
+            let key = idempotency::key(key.as_deref())?;
+            let credits = state.accounts.credits();
+            let (target, kind, reason) =
+                (member_id(member), body.kind.into(), body.reason.as_deref());
+            let outcome = match direction {
+                Direction::Allocate => {
+                    credits.allocate(&actor, target, kind, body.amount, reason, key.as_ref()).await
+                }
+                Direction::Reclaim => {
+                    credits.reclaim(&actor, target, kind, body.amount, reason, key.as_ref()).await
+                }
+            }?;
+            replayed = outcome.replayed;
+            Ok(MoveCreditsResponse::Ok(Json((&outcome).into())))
+        }
+        .await,
+    );
+    Replayable::new(response, replayed)
 }

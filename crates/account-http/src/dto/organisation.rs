@@ -35,7 +35,7 @@ impl From<&CoreOrganisation> for Organisation {
             name: o.name.as_str().to_owned(),
             registration_number: o.registration_number.as_str().to_owned(),
             plan: o.plan.as_str().to_owned(),
-            licences: o.licences,
+            licences: o.licences.count(),
             customer_info: o.into(),
             created_at: o.created_at.into(),
         }

@@ -180,10 +180,10 @@ pub(crate) struct Pool {
 impl From<&account_core::domain::credits::CreditPool> for Pool {
     fn from(p: &account_core::domain::credits::CreditPool) -> Self {
         Self {
-            kind: p.kind.into(),
-            total: p.total,
-            allocated: p.allocated,
-            spent_from_pool: p.spent_from_pool,
+            kind: p.kind().into(),
+            total: p.total(),
+            allocated: p.allocated(),
+            spent_from_pool: p.spent_from_pool(),
             headroom: p.headroom(),
         }
     }
@@ -207,11 +207,11 @@ impl From<&AllocationOutcome> for AllocationResult {
     fn from(o: &AllocationOutcome) -> Self {
         let a = &o.allocation;
         Self {
-            member_id: a.member_id.as_uuid(),
+            member_id: a.member_id().as_uuid(),
             balance: Balance {
-                kind: a.kind.into(),
-                allocated: a.allocated,
-                used: a.used,
+                kind: a.kind().into(),
+                allocated: a.allocated(),
+                used: a.used(),
                 available: a.available(),
             },
             pool: (&o.pool).into(),

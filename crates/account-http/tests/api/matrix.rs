@@ -259,9 +259,11 @@ async fn member(app: &App, admin: &Actor, email: &str, pending: bool) -> (Who, S
         .add_member(
             admin,
             &NewMember { first_name: "Member".into(), last_name: None, email: email.into() },
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .member;
     let invitation = invitation_token(&app.mail_to(email, &mark).await);
     if pending {
         return (Who { id: m.id, email: email.into(), token: String::new() }, invitation);
@@ -285,12 +287,12 @@ async fn fixture(app: App) -> Fixture {
     let (tina, tina_invitation) = member(&app, &ada_actor, "tina@acme.test", true).await;
     app.accounts
         .operator()
-        .grant_credits(&op, org_a, CreditKind::Export, 1000, "fixture")
+        .grant_credits(&op, org_a, (CreditKind::Export, 1000, "fixture"), None)
         .await
         .unwrap();
     app.accounts
         .credits()
-        .allocate(&ada_actor, sam.id, CreditKind::Export, 100, None)
+        .allocate(&ada_actor, sam.id, CreditKind::Export, 100, None, None)
         .await
         .unwrap();
     let sole_contact = app.accounts.contacts().list(&ada_actor).await.unwrap()[0].id;

@@ -1,4 +1,4 @@
-//! The `idempotency_records` table of the HTTP layer.
+//! The `idempotency_records` table: Idempotency-Key records of the use cases.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,8 +10,8 @@ pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub client_key: String,
     pub fingerprint: String,
-    pub response_status: Option<i32>,
-    pub response_body: Option<String>,
+    /// The use case's outcome, as JSON; absent only in records an older server left.
+    pub outcome: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

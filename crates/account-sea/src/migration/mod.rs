@@ -12,6 +12,7 @@ mod m20261123_000002_credits;
 mod m20261123_000003_sessions_keys;
 mod m20261123_000004_contacts_audit_mail;
 mod m20261123_000005_consumption_rollups;
+mod m20261206_000001_idempotency_outcomes;
 
 /// Every migration of the schema, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_sessions_keys::Migration),
             Box::new(m20261123_000004_contacts_audit_mail::Migration),
             Box::new(m20261123_000005_consumption_rollups::Migration),
+            Box::new(m20261206_000001_idempotency_outcomes::Migration),
         ]
     }
 }
@@ -248,6 +250,7 @@ pub(crate) enum IdempotencyRecords {
     Fingerprint,
     ResponseStatus,
     ResponseBody,
+    Outcome,
     CreatedAt,
 }
 

@@ -53,23 +53,23 @@ fn consumed(
 }
 
 fn pool(m: credit_pools::Model) -> Result<CreditPool, StoreError> {
-    Ok(CreditPool {
-        org_id: OrganisationId::from_uuid(m.org_id),
-        kind: kind("credit_pools.kind", &m.kind)?,
-        total: m.total,
-        allocated: m.allocated,
-        spent_from_pool: m.spent_from_pool,
-    })
+    Ok(CreditPool::restore(
+        OrganisationId::from_uuid(m.org_id),
+        kind("credit_pools.kind", &m.kind)?,
+        m.total,
+        m.allocated,
+        m.spent_from_pool,
+    ))
 }
 
 fn allocation(m: allocations::Model) -> Result<Allocation, StoreError> {
-    Ok(Allocation {
-        member_id: MemberId::from_uuid(m.member_id),
-        org_id: OrganisationId::from_uuid(m.org_id),
-        kind: kind("allocations.kind", &m.kind)?,
-        allocated: m.allocated,
-        used: m.used,
-    })
+    Ok(Allocation::restore(
+        MemberId::from_uuid(m.member_id),
+        OrganisationId::from_uuid(m.org_id),
+        kind("allocations.kind", &m.kind)?,
+        m.allocated,
+        m.used,
+    ))
 }
 
 /// How a principal is stored: a kind and, for a member, the id.
@@ -150,7 +150,7 @@ fn ledger_entry(m: ledger_entries::Model) -> Result<LedgerEntry, StoreError> {
 
 /// Allocations in the memory store's order: by member, then kind.
 fn sorted(mut items: Vec<Allocation>) -> Vec<Allocation> {
-    items.sort_by_key(|a| (a.member_id, a.kind));
+    items.sort_by_key(|a| (a.member_id(), a.kind()));
     items
 }
 
@@ -158,11 +158,11 @@ fn sorted(mut items: Vec<Allocation>) -> Vec<Allocation> {
 impl CreditRepo for SeaTx {
     async fn insert_pool(&mut self, p: &CreditPool) -> Result<(), StoreError> {
         let row = credit_pools::ActiveModel {
-            org_id: Set(p.org_id.as_uuid()),
-            kind: Set(p.kind.as_str().to_owned()),
-            total: Set(p.total),
-            allocated: Set(p.allocated),
-            spent_from_pool: Set(p.spent_from_pool),
+            org_id: Set(p.org_id().as_uuid()),
+            kind: Set(p.kind().as_str().to_owned()),
+            total: Set(p.total()),
+            allocated: Set(p.allocated()),
+            spent_from_pool: Set(p.spent_from_pool()),
         };
         self.exec_guarded(credit_pools::Entity::insert(row)).await?;
         Ok(())
@@ -175,7 +175,7 @@ impl CreditRepo for SeaTx {
             .await
             .map_err(db_err)?;
         let mut pools = rows.into_iter().map(pool).collect::<Result<Vec<_>, _>>()?;
-        pools.sort_by_key(|p| CreditKind::ALL.iter().position(|k| *k == p.kind));
+        pools.sort_by_key(|p| CreditKind::ALL.iter().position(|k| *k == p.kind()));
         Ok(pools)
     }
 
@@ -191,15 +191,15 @@ impl CreditRepo for SeaTx {
 
     async fn update_pool(&mut self, p: &CreditPool) -> Result<(), StoreError> {
         let changes = credit_pools::ActiveModel {
-            total: Set(p.total),
-            allocated: Set(p.allocated),
-            spent_from_pool: Set(p.spent_from_pool),
+            total: Set(p.total()),
+            allocated: Set(p.allocated()),
+            spent_from_pool: Set(p.spent_from_pool()),
             ..credit_pools::ActiveModel::default()
         };
         let done = credit_pools::Entity::update_many()
             .set(changes)
-            .filter(credit_pools::Column::OrgId.eq(p.org_id.as_uuid()))
-            .filter(credit_pools::Column::Kind.eq(p.kind.as_str()))
+            .filter(credit_pools::Column::OrgId.eq(p.org_id().as_uuid()))
+            .filter(credit_pools::Column::Kind.eq(p.kind().as_str()))
             .exec(&self.w()?)
             .await
             .map_err(db_err)?;
@@ -221,11 +221,11 @@ impl CreditRepo for SeaTx {
 
     async fn put_allocation(&mut self, a: &Allocation) -> Result<(), StoreError> {
         let row = allocations::ActiveModel {
-            member_id: Set(a.member_id.as_uuid()),
-            kind: Set(a.kind.as_str().to_owned()),
-            org_id: Set(a.org_id.as_uuid()),
-            allocated: Set(a.allocated),
-            used: Set(a.used),
+            member_id: Set(a.member_id().as_uuid()),
+            kind: Set(a.kind().as_str().to_owned()),
+            org_id: Set(a.org_id().as_uuid()),
+            allocated: Set(a.allocated()),
+            used: Set(a.used()),
         };
         let upsert =
             OnConflict::columns([allocations::Column::MemberId, allocations::Column::Kind])
@@ -279,6 +279,19 @@ impl CreditRepo for SeaTx {
             insert.exec_without_returning(&self.w()?).await.map_err(db_err)?;
         }
         Ok(())
+    }
+
+    async fn entry(
+        &mut self,
+        org: OrganisationId,
+        id: LedgerEntryId,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        let found = ledger_entries::Entity::find_by_id(id.as_uuid())
+            .filter(ledger_entries::Column::OrgId.eq(org.as_uuid()))
+            .one(&self.r())
+            .await
+            .map_err(db_err)?;
+        found.map(ledger_entry).transpose()
     }
 
     async fn find_consumption(

@@ -1,33 +1,33 @@
-//! `IdempotencyRepo` over the `idempotency_records` table, keyed by (scope, key).
+//! `IdempotencyRepo` over the `idempotency_records` table, keyed by (scope, key); the outcome
+//! is stored as JSON (serde's form of the domain's `Outcome`).
 
-use account_core::ports::{
-    IdempotencyRecord, IdempotencyRepo, StoreError, StoredResponse, UniqueKey,
-};
+use account_core::domain::idempotency::Outcome;
+use account_core::ports::{IdempotencyRecord, IdempotencyRepo, StoreError, UniqueKey};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TryInsertResult};
 
-use super::{micros, narrow};
+use super::micros;
 use crate::entity::idempotency_records::{ActiveModel, Column, Entity, Model};
 use crate::error::{corrupt, db_err};
 use crate::store::SeaTx;
 
+fn outcome_json(outcome: &Outcome) -> Result<String, StoreError> {
+    serde_json::to_string(outcome).map_err(|e| StoreError::Other(Box::new(e)))
+}
+
 fn record(m: Model) -> Result<IdempotencyRecord, StoreError> {
-    let response = match (m.response_status, m.response_body) {
-        (Some(status), Some(body)) => Some(StoredResponse {
-            status: narrow("idempotency_records.response_status", i64::from(status))?,
-            body,
-        }),
-        (None, None) => None,
-        _ => return Err(corrupt("idempotency_records.response_*")),
-    };
+    let outcome = m
+        .outcome
+        .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("idempotency_records.outcome")))
+        .transpose()?;
     Ok(IdempotencyRecord {
         scope: m.scope,
         key: m.client_key,
         fingerprint: m.fingerprint,
-        response,
+        outcome,
         created_at: m.created_at,
     })
 }
@@ -51,13 +51,14 @@ impl IdempotencyRepo for SeaTx {
             scope: Set(r.scope.clone()),
             client_key: Set(r.key.clone()),
             fingerprint: Set(r.fingerprint.clone()),
-            response_status: Set(r.response.as_ref().map(|s| i32::from(s.status))),
-            response_body: Set(r.response.as_ref().map(|s| s.body.clone())),
+            outcome: Set(r.outcome.as_ref().map(outcome_json).transpose()?),
             created_at: Set(micros(r.created_at)),
         };
         // ON CONFLICT DO NOTHING rather than a savepoint around a failing INSERT: a key
         // taken is the common answer here (a retried request), and this way it costs one
-        // statement and leaves the unit usable on PostgreSQL too.
+        // statement and leaves the unit usable on PostgreSQL too. While another transaction
+        // holds an uncommitted row of the same key, PostgreSQL waits for it to end before it
+        // decides: the wait that makes a retry replay instead of running twice.
         let done = Entity::insert(row)
             .on_conflict(
                 OnConflict::columns([Column::Scope, Column::ClientKey]).do_nothing().to_owned(),
@@ -76,13 +77,10 @@ impl IdempotencyRepo for SeaTx {
         &mut self,
         scope: &str,
         key: &str,
-        response: &StoredResponse,
+        outcome: &Outcome,
     ) -> Result<(), StoreError> {
-        let changes = ActiveModel {
-            response_status: Set(Some(i32::from(response.status))),
-            response_body: Set(Some(response.body.clone())),
-            ..ActiveModel::default()
-        };
+        let changes =
+            ActiveModel { outcome: Set(Some(outcome_json(outcome)?)), ..ActiveModel::default() };
         let done = Entity::update_many()
             .set(changes)
             .filter(Column::Scope.eq(scope))

@@ -237,6 +237,15 @@ impl MemberRepo for SeaTx {
         found.map(member).transpose()
     }
 
+    async fn lock_many(&mut self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
+        // One statement: PostgreSQL locks the rows as the ordered scan returns them, so in
+        // ascending id order, the order every unit takes member locks in.
+        let ids: BTreeSet<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let select = live().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id);
+        let rows = self.locking(select).all(&self.r()).await.map_err(db_err)?;
+        rows.into_iter().map(member).collect()
+    }
+
     async fn find_by_email(&mut self, email: &EmailAddress) -> Result<Option<Member>, StoreError> {
         let found =
             live().filter(Column::EmailKey.eq(email.key())).one(&self.r()).await.map_err(db_err)?;

@@ -1,6 +1,6 @@
 //! `OrganisationRepo` over the `organisations` table.
 
-use account_core::domain::organisation::{CustomerInfo, Organisation};
+use account_core::domain::organisation::{CustomerInfo, Licences, Organisation};
 use account_core::domain::text::{
     CompanyName, FullName, OrganisationName, PlanName, PostalAddress, PurchaseOrderNumber,
     RegistrationNumber,
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{micros, narrow, parse, parse_opt, widen};
+use super::{corrupt, micros, narrow, parse, parse_opt, widen};
 use crate::entity::organisations::{ActiveModel, Column, Entity, Model};
 use crate::error::db_err;
 use crate::store::SeaTx;
@@ -23,7 +23,7 @@ fn row(org: &Organisation) -> Result<ActiveModel, StoreError> {
         name: Set(org.name.as_str().to_owned()),
         registration_number: Set(org.registration_number.as_str().to_owned()),
         plan: Set(org.plan.as_str().to_owned()),
-        licences: Set(i64::from(org.licences)),
+        licences: Set(i64::from(org.licences.count())),
         contact_person: Set(info.contact_person.as_ref().map(|v| v.as_str().to_owned())),
         postal_address: Set(info.postal_address.as_ref().map(|v| v.as_str().to_owned())),
         company_name: Set(info.company_name.as_ref().map(|v| v.as_str().to_owned())),
@@ -45,7 +45,8 @@ pub(crate) fn organisation(m: Model) -> Result<Organisation, StoreError> {
             RegistrationNumber::parse(&m.registration_number),
         )?,
         plan: parse("organisations.plan", PlanName::parse(&m.plan))?,
-        licences: narrow("organisations.licences", m.licences)?,
+        licences: Licences::new(narrow("organisations.licences", m.licences)?)
+            .map_err(|_| corrupt("organisations.licences"))?,
         customer_info: CustomerInfo {
             contact_person: parse_opt(
                 "organisations.contact_person",

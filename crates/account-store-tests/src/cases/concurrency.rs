@@ -23,7 +23,7 @@ use crate::fixtures::{at, id, mail, read, write};
 
 /// The domain over `store`, with test stand-ins for the other ports. Each "process" gets its
 /// own random seed, as two servers would have their own generators.
-fn accounts(store: Arc<dyn Store>, seed: u64) -> Accounts {
+pub(super) fn accounts(store: Arc<dyn Store>, seed: u64) -> Accounts {
     let ports = Ports {
         store,
         clock: Arc::new(FixedClock::default()),
@@ -35,13 +35,13 @@ fn accounts(store: Arc<dyn Store>, seed: u64) -> Accounts {
 }
 
 /// Two "processes" on one database: the first on `fresh`, the second on `reopen`.
-async fn two_processes(f: &Factory) -> [Accounts; 2] {
+pub(super) async fn two_processes(f: &Factory) -> [Accounts; 2] {
     let first = f.fresh().await;
     let second = f.reopen().await;
     [accounts(first, 1), accounts(second, 2)]
 }
 
-fn session_actor(member: &Member) -> Actor {
+pub(super) fn session_actor(member: &Member) -> Actor {
     Actor::new(
         member.id,
         member.org_id,
@@ -51,7 +51,10 @@ fn session_actor(member: &Member) -> Actor {
 }
 
 /// An organisation with `licences`, its first admin, and the admin as an actor.
-async fn organisation(accounts: &Accounts, licences: u32) -> (OrganisationId, Member, Actor) {
+pub(super) async fn organisation(
+    accounts: &Accounts,
+    licences: u32,
+) -> (OrganisationId, Member, Actor) {
     let created = accounts
         .operator()
         .create_organisation(
@@ -73,17 +76,17 @@ async fn organisation(accounts: &Accounts, licences: u32) -> (OrganisationId, Me
     (created.organisation.id, created.admin, actor)
 }
 
-async fn add(accounts: &Accounts, admin: &Actor, n: usize) -> Member {
+pub(super) async fn add(accounts: &Accounts, admin: &Actor, n: usize) -> Member {
     let new = NewMember {
         first_name: format!("Member{n}"),
         last_name: None,
         email: format!("member{n}@example.com"),
     };
-    accounts.team().add_member(admin, &new).await.unwrap()
+    accounts.team().add_member(admin, &new, None).await.unwrap().member
 }
 
 /// The whole ledger of `org`, oldest first, read page by page.
-async fn whole_ledger(store: &Arc<dyn Store>, org: OrganisationId) -> Vec<LedgerEntry> {
+pub(super) async fn whole_ledger(store: &Arc<dyn Store>, org: OrganisationId) -> Vec<LedgerEntry> {
     let mut tx = read(store).await;
     let mut all = Vec::new();
     let mut after = None;
@@ -120,7 +123,12 @@ pub(crate) async fn allocations_never_overdraw_the_pool(f: Factory) {
     }
     processes[1]
         .operator()
-        .grant_credits(&Operator::new("suite"), org, CreditKind::Export, GRANTED, "invoice 1")
+        .grant_credits(
+            &Operator::new("suite"),
+            org,
+            (CreditKind::Export, GRANTED, "invoice 1"),
+            None,
+        )
         .await
         .unwrap();
 
@@ -132,7 +140,7 @@ pub(crate) async fn allocations_never_overdraw_the_pool(f: Factory) {
         tasks.push(tokio::spawn(async move {
             let outcome = accounts
                 .credits()
-                .allocate(&admin, member, CreditKind::Export, AMOUNT, Some("sprint"))
+                .allocate(&admin, member, CreditKind::Export, AMOUNT, Some("sprint"), None)
                 .await;
             (member, outcome)
         }));
@@ -168,31 +176,31 @@ pub(crate) async fn allocations_never_overdraw_the_pool(f: Factory) {
          (headroom), {} other errors; pool total {} allocated {} headroom {}; {:.0} ms",
         f.name(),
         unexpected.len(),
-        pool.total,
-        pool.allocated,
+        pool.total(),
+        pool.allocated(),
         pool.headroom(),
         elapsed.as_secs_f64() * 1000.0
     );
     assert!(unexpected.is_empty(), "errors other than headroom (busy/locked?): {unexpected:?}");
     assert_eq!(successes, GRANTED / AMOUNT, "exactly what the headroom allows");
     assert_eq!(refused, i64::try_from(TASKS).unwrap() - GRANTED / AMOUNT);
-    assert!(pool.allocated <= pool.total);
-    assert_eq!(pool.total, GRANTED);
-    assert_eq!(pool.allocated, successes * AMOUNT);
+    assert!(pool.allocated() <= pool.total());
+    assert_eq!(pool.total(), GRANTED);
+    assert_eq!(pool.allocated(), successes * AMOUNT);
     assert_eq!(pool.headroom(), GRANTED % AMOUNT);
     // Balances equal the ledger's sums (rule 12).
     assert_eq!(
-        pool.total,
+        pool.total(),
         sum(&ledger, EntryType::Grant, None) - sum(&ledger, EntryType::Expire, None)
     );
     assert_eq!(
-        pool.allocated,
+        pool.allocated(),
         sum(&ledger, EntryType::Allocate, None) - sum(&ledger, EntryType::Reclaim, None)
     );
-    assert_eq!(allocations.iter().map(|a| a.allocated).sum::<i64>(), pool.allocated);
+    assert_eq!(allocations.iter().map(|a| a.allocated()).sum::<i64>(), pool.allocated());
     for a in &allocations {
-        assert_eq!(a.allocated, sum(&ledger, EntryType::Allocate, Some(a.member_id)));
-        assert_eq!(Some(&a.allocated), granted_to.get(&a.member_id));
+        assert_eq!(a.allocated(), sum(&ledger, EntryType::Allocate, Some(a.member_id())));
+        assert_eq!(Some(&a.allocated()), granted_to.get(&a.member_id()));
     }
 }
 
@@ -211,7 +219,7 @@ pub(crate) async fn add_member_never_exceeds_licences(f: Factory) {
                 last_name: None,
                 email: format!("new{i}@example.com"),
             };
-            accounts.team().add_member(&admin, &new).await
+            accounts.team().add_member(&admin, &new, None).await
         }));
     }
     let (mut added, mut refused, mut unexpected) = (0, 0, Vec::new());
@@ -353,10 +361,14 @@ pub(crate) async fn consumption_with_one_event_id_is_recorded_once(f: Factory) {
     let sub = add(&processes[0], &admin, 1).await;
     processes[0]
         .operator()
-        .grant_credits(&Operator::new("suite"), org, CreditKind::Export, 100, "invoice")
+        .grant_credits(&Operator::new("suite"), org, (CreditKind::Export, 100, "invoice"), None)
         .await
         .unwrap();
-    processes[0].credits().allocate(&admin, sub.id, CreditKind::Export, 100, None).await.unwrap();
+    processes[0]
+        .credits()
+        .allocate(&admin, sub.id, CreditKind::Export, 100, None, None)
+        .await
+        .unwrap();
     let me = session_actor(&sub);
     let input = ConsumeInput {
         kind: "export".into(),
@@ -369,7 +381,8 @@ pub(crate) async fn consumption_with_one_event_id_is_recorded_once(f: Factory) {
     for i in 0..TASKS {
         let accounts = processes[i % 2].clone();
         let input = input.clone();
-        tasks.push(tokio::spawn(async move { accounts.credits().consume(&me, &input).await }));
+        tasks
+            .push(tokio::spawn(async move { accounts.credits().consume(&me, &input, None).await }));
     }
     let (mut recorded, mut replayed, mut in_flight, mut unexpected) = (0, 0, 0, Vec::new());
     for task in tasks {
@@ -390,14 +403,14 @@ pub(crate) async fn consumption_with_one_event_id_is_recorded_once(f: Factory) {
          {in_flight} told to retry, {} other errors; used {}",
         f.name(),
         unexpected.len(),
-        allocation.used
+        allocation.used()
     );
     assert!(unexpected.is_empty(), "unexpected errors: {unexpected:?}");
     assert_eq!(recorded, 1);
     assert_eq!(recorded + replayed + in_flight, TASKS);
     assert_eq!(sum(&ledger, EntryType::Consume, Some(sub.id)), 5);
     assert_eq!(ledger.iter().filter(|e| e.entry_type == EntryType::Consume).count(), 1);
-    assert_eq!(allocation.used, 5);
+    assert_eq!(allocation.used(), 5);
 }
 
 pub(crate) async fn invitations_in_two_organisations_never_clash_on_usernames(f: Factory) {
@@ -435,13 +448,13 @@ pub(crate) async fn invitations_in_two_organisations_never_clash_on_usernames(f:
                     last_name: None,
                     email: format!("jane{r}@org{i}.example"),
                 };
-                accounts.team().add_member(&admin, &new).await
+                accounts.team().add_member(&admin, &new, None).await
             }));
         }
         for task in round {
             match task.await.unwrap() {
                 Ok(member) => {
-                    usernames.insert(member.username.as_str().to_owned());
+                    usernames.insert(member.member.username.as_str().to_owned());
                 }
                 Err(e) => unexpected.push(format!("{e:?}")),
             }

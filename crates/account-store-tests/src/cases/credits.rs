@@ -33,12 +33,7 @@ pub(crate) async fn pools_insert_list_lock_update(f: Factory) {
     );
     tx.commit().await.unwrap();
 
-    let changed = CreditPool {
-        total: 1_000,
-        allocated: 300,
-        spent_from_pool: 25,
-        ..CreditPool::empty(org.id, CreditKind::DirectDial)
-    };
+    let changed = CreditPool::restore(org.id, CreditKind::DirectDial, 1_000, 300, 25);
     let mut tx = write(&store).await;
     assert_eq!(
         tx.credits().lock_pool(org.id, CreditKind::DirectDial).await.unwrap(),
@@ -53,7 +48,7 @@ pub(crate) async fn pools_insert_list_lock_update(f: Factory) {
 
     let mut tx = read(&store).await;
     let listed = tx.credits().pools(org.id).await.unwrap();
-    assert_eq!(listed.iter().map(|p| p.kind).collect::<Vec<_>>(), CreditKind::ALL);
+    assert_eq!(listed.iter().map(|p| p.kind()).collect::<Vec<_>>(), CreditKind::ALL);
     assert_eq!(listed[1], changed);
     assert_eq!(listed[0], CreditPool::empty(org.id, CreditKind::Export));
     assert_eq!(
@@ -112,7 +107,7 @@ pub(crate) async fn allocations_put_create_replace_and_list(f: Factory) {
         [replaced, allocation(a.id, org.id, CreditKind::CallingMinutes, 50, 0)]
     );
     let mut of_org = tx.credits().allocations_of_org(org.id).await.unwrap();
-    of_org.sort_by_key(|x| (x.member_id, x.kind));
+    of_org.sort_by_key(|x| (x.member_id(), x.kind()));
     assert_eq!(
         of_org,
         [

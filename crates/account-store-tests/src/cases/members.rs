@@ -231,6 +231,12 @@ pub(crate) async fn erase_hides_member_and_frees_email_and_username(f: Factory) 
     let mut tx = write(&store).await;
     assert_eq!(tx.members().get(gone.id).await.unwrap(), None);
     assert_eq!(tx.members().lock(gone.id).await.unwrap(), None);
+    // Several at once: live ones only, each once, by ascending id (the lock order).
+    let locked = tx.members().lock_many(&[stays.id, gone.id, admin.id, stays.id]).await.unwrap();
+    let mut expected = vec![admin.clone(), stays.clone()];
+    expected.sort_by_key(|m| m.id);
+    assert_eq!(locked, expected);
+    assert_eq!(tx.members().lock_many(&[]).await.unwrap(), Vec::new());
     assert_eq!(tx.members().find_by_email(&gone.email).await.unwrap(), None);
     assert_eq!(tx.members().find_by_username(&gone.username).await.unwrap(), None);
     let listed = tx.members().list(org.id, None, Page { after: None, limit: 100 }).await.unwrap();

@@ -3,9 +3,10 @@
 use account_core::domain::contact::{ContactAddress, ContactRoles};
 use account_core::domain::email::EmailAddress;
 use account_core::domain::email_change::EmailChangeStage;
+use account_core::domain::idempotency::Outcome;
 use account_core::domain::products::{Product, ProductName};
 use account_core::ids::{MemberId, ProductId};
-use account_core::ports::{StoredResponse, UniqueKey};
+use account_core::ports::UniqueKey;
 
 use super::Factory;
 use crate::fixtures::{
@@ -211,15 +212,15 @@ pub(crate) async fn idempotency_insert_complete_delete_purge(f: Factory) {
         tx.idempotency().insert(&idempotency("member:1:allocate", "k1", at(7))).await,
         UniqueKey::IdempotencyKey,
     );
-    let response = StoredResponse { status: 201, body: "{\"id\":\"abc\"}".to_owned() };
-    tx.idempotency().complete("member:1:allocate", "k2", &response).await.unwrap();
-    assert_not_found(tx.idempotency().complete("member:1:allocate", "nope", &response).await);
+    let outcome = Outcome::MemberAdded { member: id(77) };
+    tx.idempotency().complete("member:1:allocate", "k2", &outcome).await.unwrap();
+    assert_not_found(tx.idempotency().complete("member:1:allocate", "nope", &outcome).await);
     tx.commit().await.unwrap();
 
     let mut tx = write(&store).await;
     assert_eq!(tx.idempotency().get("member:1:allocate", "k1").await.unwrap(), Some(old));
     let done = tx.idempotency().get("member:1:allocate", "k2").await.unwrap().unwrap();
-    assert_eq!(done.response, Some(response));
+    assert_eq!(done.outcome, Some(outcome));
     assert_eq!(done.fingerprint, recent.fingerprint);
     assert_eq!(tx.idempotency().get("member:9:allocate", "k1").await.unwrap(), None);
     // Purge forgets records older than `before` (strictly).
@@ -236,28 +237,4 @@ pub(crate) async fn idempotency_insert_complete_delete_purge(f: Factory) {
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
     assert!(tx.idempotency().get("member:2:allocate", "k1").await.unwrap().is_some());
-}
-
-/// The HTTP layer keeps Idempotency-Key records in autocommit units: they write, refuse a
-/// taken key as a conflict and stay usable, and what they wrote is there once committed.
-pub(crate) async fn idempotency_records_through_an_autocommit_unit(f: Factory) {
-    let store = f.fresh().await;
-    let mut tx = store.autocommit().await.unwrap();
-    let first = idempotency("member:1:allocate", "k1", at(0));
-    tx.idempotency().insert(&first).await.unwrap();
-    assert_conflict(
-        tx.idempotency().insert(&idempotency("member:1:allocate", "k1", at(5))).await,
-        UniqueKey::IdempotencyKey,
-    );
-    // Still usable after the refusal.
-    assert_eq!(tx.idempotency().get("member:1:allocate", "k1").await.unwrap(), Some(first));
-    let response = StoredResponse { status: 200, body: "{}".to_owned() };
-    tx.idempotency().complete("member:1:allocate", "k1", &response).await.unwrap();
-    tx.idempotency().insert(&idempotency("member:1:allocate", "k2", at(9))).await.unwrap();
-    tx.idempotency().delete("member:1:allocate", "k2").await.unwrap();
-    tx.commit().await.unwrap();
-    let mut tx = read(&store).await;
-    let done = tx.idempotency().get("member:1:allocate", "k1").await.unwrap().unwrap();
-    assert_eq!(done.response, Some(response));
-    assert_eq!(tx.idempotency().get("member:1:allocate", "k2").await.unwrap(), None);
 }

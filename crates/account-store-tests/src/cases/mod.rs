@@ -8,10 +8,12 @@ use crate::harness::{Case, StoreFactory};
 
 mod concurrency;
 mod credits;
+mod idempotency;
 mod members;
 mod misc;
 mod organisations;
 mod outbox_audit;
+mod races;
 mod sessions;
 mod units;
 
@@ -68,7 +70,6 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         misc::catalogue_orders_by_name_and_names_are_unique,
         misc::digests_put_replace_due_earliest_first,
         misc::idempotency_insert_complete_delete_purge,
-        misc::idempotency_records_through_an_autocommit_unit,
         units::dropped_unit_leaves_nothing,
         units::unit_failing_on_its_last_statement_leaves_nothing,
         units::conflict_leaves_unit_usable,
@@ -83,6 +84,14 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         concurrency::concurrent_claims_never_share_a_mail,
         concurrency::consumption_with_one_event_id_is_recorded_once,
         concurrency::invitations_in_two_organisations_never_clash_on_usernames,
+        idempotency::one_key_sent_many_times_has_one_effect,
+        idempotency::a_call_that_did_not_commit_leaves_its_key_free,
+        idempotency::a_key_is_refused_for_another_request,
+        idempotency::a_record_without_outcome_is_unreplayable_until_it_expires,
+        races::allocation_racing_deletion_strands_nothing,
+        races::allocation_racing_disable_lands_nothing_after_it,
+        races::consumption_racing_deletion_strands_nothing,
+        races::grants_racing_expiries_keep_the_pool_whole,
     ]
 }
 

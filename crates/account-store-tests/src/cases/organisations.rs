@@ -1,5 +1,6 @@
 //! `OrganisationRepo`.
 
+use account_core::domain::organisation::Licences;
 use account_core::domain::text::PlanName;
 use account_core::ids::OrganisationId;
 use account_core::ports::{Page, UniqueKey};
@@ -51,7 +52,7 @@ pub(crate) async fn update_replaces_and_missing_is_not_found(f: Factory) {
     tx.commit().await.unwrap();
 
     let mut changed = bare_organisation(1);
-    changed.licences = 25;
+    changed.licences = Licences::new(25).unwrap();
     changed.plan = PlanName::parse("Enterprise").unwrap();
     changed.customer_info_version = 9;
     let mut tx = write(&store).await;

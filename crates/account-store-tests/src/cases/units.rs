@@ -2,7 +2,7 @@
 //! times kept to the microsecond.
 
 use account_core::domain::audit::Principal;
-use account_core::domain::credits::CreditKind;
+use account_core::domain::credits::{CreditAmount, CreditKind};
 use account_core::domain::member::Member;
 use account_core::domain::organisation::Organisation;
 use account_core::ports::{LedgerFilter, Page, StoreError, UniqueKey};
@@ -198,11 +198,11 @@ pub(crate) async fn second_writer_waits_for_the_lock_holder(f: Factory) {
     });
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     assert!(!contender.is_finished(), "a second writer got past the pool lock while it was held");
-    pool.total = 77;
+    pool.grant(CreditAmount::new(77).unwrap());
     holder.credits().update_pool(&pool).await.unwrap();
     holder.commit().await.unwrap();
     // Once the holder commits, the contender reads what it wrote, not what it saw before.
-    assert_eq!(contender.await.unwrap().total, 77);
+    assert_eq!(contender.await.unwrap().total(), 77);
 }
 
 /// Every table refuses a second row with an existing id, as [`UniqueKey::PrimaryKey`]. (Such a

@@ -35,6 +35,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
         unreachable_or_closed_database_is_unavailable,
         erasure_leaves_no_personal_data_at_rest,
         rollup_migration_sums_the_existing_ledger,
+        idempotency_records_of_an_older_server_migrate_unreplayable,
     ];
     match backend {
         "sqlite" => cases.extend(cases![
@@ -51,12 +52,13 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
     cases
 }
 
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     "m20261123_000001_organisations_members",
     "m20261123_000002_credits",
     "m20261123_000003_sessions_keys",
     "m20261123_000004_contacts_audit_mail",
     "m20261123_000005_consumption_rollups",
+    "m20261206_000001_idempotency_outcomes",
 ];
 
 const TABLES: [&str; 16] = [
@@ -224,6 +226,35 @@ async fn rollup_migration_sums_the_existing_ledger(f: F) {
     let again = f.connect(&url).await;
     assert_eq!(again.applied_migrations().await.unwrap(), MIGRATIONS);
     assert_eq!(totals(again).await, written);
+}
+
+/// A record the previous schema held (an HTTP status and body, no outcome) survives the
+/// migration without an outcome, so the use cases refuse its key as unreplayable instead of
+/// running the request a second time.
+async fn idempotency_records_of_an_older_server_migrate_unreplayable(f: F) {
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    let db = store.connection();
+    // Back to the previous schema, with one completed record in it.
+    for sql in [
+        "ALTER TABLE idempotency_records DROP COLUMN outcome",
+        "ALTER TABLE idempotency_records ADD COLUMN response_status INTEGER",
+        "ALTER TABLE idempotency_records ADD COLUMN response_body TEXT",
+        "INSERT INTO idempotency_records \
+         (scope, client_key, fingerprint, response_status, response_body, created_at) \
+         VALUES ('member:1:addMember', 'old-key', 'f0', 201, '{}', '2026-01-05T09:00:00+00:00')",
+        "DELETE FROM seaql_migrations WHERE version = 'm20261206_000001_idempotency_outcomes'",
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let again = f.connect(&url).await;
+    assert_eq!(again.applied_migrations().await.unwrap(), MIGRATIONS);
+    assert_eq!(schema(&again).await, expected_schema());
+    let store: Arc<dyn Store> = Arc::new(again);
+    let mut tx = store.read().await.unwrap();
+    let legacy = tx.idempotency().get("member:1:addMember", "old-key").await.unwrap().unwrap();
+    assert_eq!((legacy.fingerprint.as_str(), legacy.outcome), ("f0", None));
 }
 
 async fn concurrent_starts_migrate_once(f: F) {

@@ -121,6 +121,7 @@ struct CreditsPage {
     kinds: Vec<KindLine>,
     free: Vec<(String, String)>,
     problem: Option<String>,
+    form_key: String,
 }
 
 const CREDIT_KINDS: &[CreditKind] =
@@ -181,6 +182,7 @@ async fn credits_page(
         kinds: lines,
         free,
         problem,
+        form_key: crate::pages::form_key(web),
     })
 }
 
@@ -211,14 +213,18 @@ async fn save(
         }
         let held = row.balances.iter().find(|b| b.kind == *kind).map_or(0, |b| b.allocated);
         let credits = web.accounts.credits();
+        let key = crate::pages::idempotency_key(form, kind.as_str());
+        let key = key.as_ref();
         let result = match target - held {
             0 => continue,
             up if up > 0 => {
-                credits.allocate(&viewer.actor(), row.member.id, *kind, up, reason.as_deref()).await
+                credits
+                    .allocate(&viewer.actor(), row.member.id, *kind, up, reason.as_deref(), key)
+                    .await
             }
             down => {
                 credits
-                    .reclaim(&viewer.actor(), row.member.id, *kind, -down, reason.as_deref())
+                    .reclaim(&viewer.actor(), row.member.id, *kind, -down, reason.as_deref(), key)
                     .await
             }
         };

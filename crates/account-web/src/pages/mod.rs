@@ -41,6 +41,25 @@ pub(crate) fn query(req: &poem::Request) -> FormData {
     FormData::parse(req.uri().query().unwrap_or_default().as_bytes())
 }
 
+/// A fresh key for a form that creates or moves value (Add users, Manage credit): sent back
+/// in its hidden `form_key` field, it makes the use case's idempotency key, so that a form
+/// sent twice (a double click, a reload of the answer) is applied once.
+pub(crate) fn form_key(web: &crate::app::Web) -> String {
+    let mut bytes = [0u8; 16];
+    web.accounts.ports().random.fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The idempotency key of a submitted form (`form_key`, with `part` when one form makes
+/// several calls); none when the form has no key.
+pub(crate) fn idempotency_key(
+    form: &FormData,
+    part: &str,
+) -> Option<account_core::domain::idempotency::IdempotencyKey> {
+    let key = form.opt("form_key")?;
+    account_core::domain::idempotency::IdempotencyKey::parse(&format!("web:{key}:{part}")).ok()
+}
+
 /// An id from the path; a malformed one is a page that does not exist.
 pub(crate) fn id<T: FromStr>(raw: &str) -> poem::Result<T> {
     raw.parse().map_err(|_| Failure::NotFound.into())

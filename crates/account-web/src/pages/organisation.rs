@@ -97,7 +97,7 @@ fn page(web: &Web, req: &Request, viewer: &Viewer, org: &Organisation) -> Organi
         name: org.name.to_string(),
         registration_number: org.registration_number.as_str().to_owned(),
         plan: org.plan.to_string(),
-        licences: org.licences,
+        licences: org.licences.count(),
         form: InfoForm::of(org),
         errors: FieldErrors::none(),
         stale: Vec::new(),

@@ -256,6 +256,7 @@ struct AddPage {
     email: String,
     errors: FieldErrors,
     free: u32,
+    form_key: String,
 }
 
 async fn add_page(
@@ -273,6 +274,7 @@ async fn add_page(
         email: form.map(|f| f.text("email")).unwrap_or_default(),
         errors,
         free: summary.licences.saturating_sub(summary.enabled),
+        form_key: crate::pages::form_key(web),
     })
 }
 
@@ -299,7 +301,8 @@ pub(crate) async fn add(
         last_name: form.opt("last_name"),
         email: form.text("email"),
     };
-    let errors = match web.accounts.team().add_member(&viewer.actor(), &new).await {
+    let key = crate::pages::idempotency_key(&form, "add-member");
+    let errors = match web.accounts.team().add_member(&viewer.actor(), &new, key.as_ref()).await {
         Ok(_) => return Ok(see_other("/team?notice=member-added")),
         Err(AddMemberError::Validation(v)) => FieldErrors::from_domain(&v, &[]),
         Err(AddMemberError::EmailTaken) => {

@@ -93,6 +93,7 @@ async fn the_invitation_link_lands_on_a_form_that_sets_the_password() {
                 last_name: None,
                 email: "nina@acme.test".into(),
             },
+            None,
         )
         .await
         .unwrap();
@@ -137,6 +138,31 @@ async fn the_invitation_link_lands_on_a_form_that_sets_the_password() {
         )
         .await;
     assert!(again.html.contains("The invitation is not valid"), "{}", again.html);
+}
+
+#[tokio::test]
+async fn a_form_sent_twice_adds_the_user_once() {
+    let app = App::new("http://127.0.0.1:8080").await;
+    let mut b = app.browser();
+    b.log_in(ADMIN, PASSWORD).await;
+    let form = b.get("/team/add").await;
+    let start = form.html.find("name=\"form_key\" value=\"").unwrap() + 24;
+    let key: String = form.html[start..].chars().take_while(|c| *c != '"').collect();
+    let fields = [("form_key", key.as_str()), ("first_name", "Nina"), ("email", "nina@acme.test")];
+    let first = b.post("/team/add", Some(&form.csrf()), &fields).await;
+    let again = b.post("/team/add", Some(&form.csrf()), &fields).await;
+    assert_eq!(first.location.as_deref(), Some("/team?notice=member-added"));
+    assert_eq!(again.location, first.location, "the second is the first's answer: {}", again.html);
+    let admin = login_actor(&app.mem.accounts, ADMIN).await;
+    assert_eq!(app.mem.accounts.team().summary(&admin).await.unwrap().enabled, 3);
+    let invitations = app
+        .mem
+        .mails()
+        .await
+        .into_iter()
+        .filter(|(_, m)| m.to.as_str() == "nina@acme.test")
+        .count();
+    assert_eq!(invitations, 1);
 }
 
 #[tokio::test]

@@ -77,6 +77,7 @@ impl App {
             .add_member(
                 &admin,
                 &NewMember { first_name: "Sam".into(), last_name: None, email: SUB.into() },
+                None,
             )
             .await
             .unwrap();
