@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
+mod multiprocess;
 mod organisation_page;
 mod profile_page;
 mod server;

@@ -445,6 +445,20 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Resp {
+        self.try_exchange(method, path, auth, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// [`Self::send`], or the transport error when no answer came (the process is gone,
+    /// the connection was refused or closed before a response).
+    pub fn try_exchange(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Resp, ureq::Error> {
         let mut request =
             ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
         match auth {
@@ -466,33 +480,22 @@ impl Server {
             ),
             None => self.agent.run(request.body(()).unwrap()),
         };
-        let mut response = sent.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut response = sent?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
             .collect();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let text = response.body_mut().read_to_string()?;
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Ok(Resp { status, headers, body, text })
     }
 
     /// Sends a JSON request; its status, or `None` when no answer came (connection refused
     /// or closed before a response).
     pub fn try_send(&self, method: &str, path: &str, auth: &Auth, body: &Value) -> Option<u16> {
-        let mut request =
-            ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
-        if let Auth::Bearer(token) = auth {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let request = request
-            .header("Content-Type", "application/json")
-            .body(serde_json::to_vec(body).unwrap())
-            .unwrap();
-        let mut response = self.agent.run(request).ok()?;
-        response.body_mut().read_to_string().ok()?;
-        Some(response.status().as_u16())
+        self.try_exchange(method, path, auth, &[], Some(body)).ok().map(|r| r.status)
     }
 
     pub fn get(&self, path: &str, auth: &Auth) -> Resp {
@@ -618,6 +621,14 @@ impl Server {
 
     fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
+    }
+
+    /// `kill -9` without waiting: the process ends at once, in the middle of whatever it was
+    /// doing (dropping the server reaps it).
+    pub fn kill(&self) {
+        let status =
+            Command::new("kill").args(["-KILL", &self.pid().to_string()]).status().unwrap();
+        assert!(status.success());
     }
 
     /// Sends SIGTERM without waiting.
