@@ -53,7 +53,10 @@ impl Browser {
     /// keep Chromium off the network it would otherwise try (updates, sync, QUIC).
     pub fn start() -> Self {
         let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
+        // At a low priority: Chromium is the heaviest thing the suite runs, and the servers of
+        // the tests beside it (the multi-process suite's timing above all) must not starve.
+        let driver = Command::new("nice")
+            .args(["-n", "15", CHROMEDRIVER])
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
