@@ -7,6 +7,7 @@
 // (`clippy.toml`'s allow-*-in-tests covers only the test functions themselves).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod cli;
 mod multiprocess;
 mod operations;

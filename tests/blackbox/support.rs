@@ -23,7 +23,7 @@ pub const PG_VAR: &str = "ACCOUNTS_TEST_POSTGRES_URL";
 
 const BIN: &str = env!("CARGO_BIN_EXE_accounts");
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 

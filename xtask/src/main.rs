@@ -1,5 +1,5 @@
 //! `cargo xtask`: the project's own commands (matklad's xtask pattern): `ci`, `tidy`,
-//! `openapi`, `bench`.
+//! `openapi`, `bench`, `screenshots`.
 
 use std::process::{Command, ExitCode};
 
@@ -54,6 +54,42 @@ fn openapi(check: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes a PNG of every console page, at a desktop and a phone's width, to `docs/console/`:
+/// the black-box suite's browser walk (Chromium over WebDriver, on the demo organisation)
+/// with `ACCOUNTS_SCREENSHOTS_DIR` set. Needs `chromium` and `chromium-driver` (apt-get) and
+/// axe-core (`npm ci` in `tests/blackbox/browser`).
+fn screenshots() -> Result<(), String> {
+    let root = tidy::workspace_root();
+    let dir = root.join("docs/console");
+    if dir.exists() {
+        // Pages that are gone leave no picture behind.
+        for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.extension().is_some_and(|e| e == "png") {
+                std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+    }
+    let mut cmd = cargo();
+    cmd.current_dir(&root)
+        .env("ACCOUNTS_SCREENSHOTS_DIR", &dir)
+        // Fail rather than skip when Chromium is missing.
+        .env("CI", "true")
+        .args([
+            "test",
+            "--package",
+            "account-server",
+            "--test",
+            "blackbox",
+            "--",
+            "--exact",
+            "browser::pages::every_console_page_passes_axe_at_desktop_and_phone_widths",
+        ]);
+    run(cmd)?;
+    eprintln!("screenshots: wrote docs/console/");
+    Ok(())
+}
+
 fn ci() -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
@@ -88,6 +124,7 @@ commands:
                     included), cargo doc -D warnings, openapi --check, tidy
   tidy              the project's own lints (core dependencies, module docs, rules table, …)
   openapi [--check] write docs/openapi.json from the code (or fail if it differs)
+  screenshots       a PNG of every web console page, desktop and phone width, in docs/console/
   bench [--quick] [--keep]
                     load the release server with wrk against its baselines (docs/benchmarks.md);
                     --keep leaves the PostgreSQL database for profiling";
@@ -103,6 +140,7 @@ fn main() -> ExitCode {
             args.iter().any(|a| a == "--keep"),
         ),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
+        Some("screenshots") => screenshots(),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -35,4 +35,5 @@ pub use config::{
 pub use metrics::Metrics;
 pub use panics::install_panic_hook;
 pub use problem::{PROBLEM_BASE, ProblemType};
+pub use ratelimit::LoginThrottle;
 pub use server::{BoundServer, HttpServer, openapi_json};

@@ -3,11 +3,69 @@
 //! can move it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
+use account_core::domain::secret::to_hex;
 use chrono::{DateTime, Utc};
 
 use crate::config::LoginRateLimit;
+use crate::state::AppState;
+
+/// Keyring context of the log-in limiter's email keys.
+const LIMIT_CONTEXT: &str = "login-limit";
+
+/// The counters a log-in with `email` from `client` counts against.
+pub(crate) fn login_keys(state: &AppState, email: &str, client: Option<IpAddr>) -> Vec<LimitKey> {
+    let normalised = email.trim().to_lowercase();
+    let digest = state.accounts.ports().keyring.digest(LIMIT_CONTEXT, normalised.as_bytes());
+    let mut keys = vec![LimitKey::Email(to_hex(digest.as_bytes()))];
+    if let Some(ip) = client {
+        keys.push(LimitKey::Client(ip.to_string()));
+    }
+    keys
+}
+
+/// The API's log-in throttle, for another front end of the same server (the web console) to
+/// count its log-ins against the same limits, so that it is no way around them.
+#[derive(Clone)]
+pub struct LoginThrottle {
+    state: Arc<AppState>,
+}
+
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginThrottle").finish_non_exhaustive()
+    }
+}
+
+impl LoginThrottle {
+    pub(crate) fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+
+    /// `Err(seconds to wait)` when log-ins for `email` or from `client` are throttled.
+    ///
+    /// # Errors
+    /// The seconds to wait.
+    pub fn check(&self, email: &str, client: Option<IpAddr>) -> Result<(), u64> {
+        let now = self.state.accounts.ports().clock.now();
+        self.state.limiter.check(&login_keys(&self.state, email, client), now)
+    }
+
+    /// Counts a failed log-in.
+    pub fn failed(&self, email: &str, client: Option<IpAddr>) {
+        let now = self.state.accounts.ports().clock.now();
+        self.state.limiter.record_failure(&login_keys(&self.state, email, client), now);
+    }
+
+    /// Forgets the address's failures after a successful log-in.
+    pub fn succeeded(&self, email: &str) {
+        if let Some(key) = login_keys(&self.state, email, None).first() {
+            self.state.limiter.clear(key);
+        }
+    }
+}
 
 /// Most keys tracked; beyond it, expired keys are dropped, then (if still full) all of them,
 /// so that a flood of distinct addresses cannot exhaust memory.

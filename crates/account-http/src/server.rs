@@ -125,6 +125,41 @@ async fn scrape(state: &AppState) -> Response {
         .body(state.metrics.render(backlog))
 }
 
+/// Pages served beside the API (the web console), for every path the API does not have.
+#[derive(Clone)]
+struct Pages(Arc<BoxEndpoint<'static, Response>>);
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages")
+    }
+}
+
+/// The API's own paths go to the API; every other path to the pages. (A catch-all route
+/// beside the API would hand the pages a path parameter of its own.)
+struct WithPages {
+    api: BoxEndpoint<'static, Response>,
+    pages: Arc<BoxEndpoint<'static, Response>>,
+}
+
+fn is_api_path(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | BASE_PATH)
+        || headers::swagger_routes(swagger_files()).iter().any(|(route, _, _)| *route == path)
+        || path.strip_prefix(BASE_PATH).is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl poem::Endpoint for WithPages {
+    type Output = Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
+        if is_api_path(req.uri().path()) {
+            self.api.call(req).await
+        } else {
+            self.pages.call(req).await
+        }
+    }
+}
+
 /// The HTTP API over the domain.
 ///
 /// ```
@@ -150,6 +185,7 @@ pub struct HttpServer {
     state: Arc<AppState>,
     grace: std::time::Duration,
     deadlines: Deadlines,
+    pages: Option<Pages>,
 }
 
 impl HttpServer {
@@ -169,7 +205,7 @@ impl HttpServer {
         let deadlines = Deadlines { header: config.header_timeout, idle: config.idle_timeout };
         let metrics = HttpMetrics::new(metrics);
         let state = Arc::new(AppState::new(accounts, &config, routes, metrics));
-        Self { state, grace, deadlines }
+        Self { state, grace, deadlines, pages: None }
     }
 
     /// `/metrics` alone, without credentials: for a listener on an address only the
@@ -186,6 +222,20 @@ impl HttpServer {
                 })),
             )
             .boxed()
+    }
+
+    /// Serves `pages` (the web console) at `/` and every path the API does not have, inside
+    /// the same middleware (request id, body limit, access log).
+    #[must_use]
+    pub fn with_pages(mut self, pages: BoxEndpoint<'static, Response>) -> Self {
+        self.pages = Some(Pages(Arc::new(pages)));
+        self
+    }
+
+    /// The API's log-in throttle, for the pages' log-in to count against.
+    #[must_use]
+    pub fn login_throttle(&self) -> crate::LoginThrottle {
+        crate::LoginThrottle::new(self.state.clone())
     }
 
     /// The OpenAPI document.
@@ -253,10 +303,12 @@ impl HttpServer {
                 get(make_sync(move |_| Response::builder().content_type(content_type).body(body))),
             );
         }
-        route
-            .at("/healthz", get(alive))
-            .at("/readyz", get(ready))
-            .data(state)
+        let api = route.at("/healthz", get(alive)).at("/readyz", get(ready)).boxed();
+        let app = match &self.pages {
+            Some(Pages(pages)) => WithPages { api, pages: pages.clone() }.boxed(),
+            None => api,
+        };
+        app.data(state)
             // Inside `observe`, so that a panic's 500 gets the request id and an access line.
             .with(CatchPanic::new().with_handler(crate::panics::into_response))
             .around(move |ep, req| middleware::observe(ep, req, observed.clone()))

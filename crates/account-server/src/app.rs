@@ -1,14 +1,15 @@
 //! Wiring: the store from the configuration, the server key, the production adapters, the
-//! domain on top, the mail transport; and `serve`, which runs the HTTP API and the worker
-//! until SIGTERM or Ctrl-C.
+//! domain on top, the mail transport; and `serve`, which runs the HTTP API with the web
+//! console beside it, and the worker, until SIGTERM or Ctrl-C.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use account_core::ports::{Mailer, Store};
 use account_core::{Accounts, Ports, Settings};
-use account_http::{HttpConfig, HttpServer, Metrics, OperatorToken};
+use account_http::{HttpConfig, HttpServer, LoginThrottle, Metrics, OperatorToken};
 use account_sea::{KeptSessions, SeaOptions, SeaStore};
+use account_web::{LoginGuard, WebConfig, WebConsole};
 
 use crate::adapters::{Argon2Hasher, OsRandom, ServerKey, ServerKeyring, SystemClock};
 use crate::config::{Config, KeySource, MailTransport};
@@ -316,6 +317,42 @@ pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, AppError> {
     })
 }
 
+/// The console's log-ins count against the API's log-in throttle.
+struct ApiLoginGuard(LoginThrottle);
+
+impl LoginGuard for ApiLoginGuard {
+    fn check(&self, email: &str, client: Option<std::net::IpAddr>) -> Result<(), u64> {
+        self.0.check(email, client)
+    }
+
+    fn failed(&self, email: &str, client: Option<std::net::IpAddr>) {
+        self.0.failed(email, client);
+    }
+
+    fn succeeded(&self, email: &str) {
+        self.0.succeeded(email);
+    }
+}
+
+/// The API (serving `metrics` at `/metrics`) with the web console at `/` beside it.
+#[must_use]
+pub fn http_server(
+    accounts: &Accounts,
+    config: &Config,
+    http: HttpConfig,
+    metrics: Metrics,
+) -> HttpServer {
+    let api = HttpServer::with_metrics(accounts.clone(), http, metrics);
+    let console = WebConsole::new(
+        accounts.clone(),
+        WebConfig {
+            public_url: config.public_url.clone(),
+            login_guard: Arc::new(ApiLoginGuard(api.login_throttle())),
+        },
+    );
+    api.with_pages(console.endpoint())
+}
+
 /// Resolves when SIGTERM or Ctrl-C arrives.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -379,8 +416,9 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     };
     let mail_metrics = MailMetrics::registered(metrics.registry());
     crate::metrics::register_pool(&mut metrics, closer.clone());
-    let http = HttpServer::with_metrics(
-        accounts.clone(),
+    let http = http_server(
+        &accounts,
+        &config,
         HttpConfig {
             operator_token,
             metrics_token,
@@ -399,7 +437,12 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         .await
         .map_err(|e| fail(&format!("listening on {}", config.listen), e))?;
     let addr = bound.local_addr().unwrap_or(config.listen);
-    tracing::info!(%addr, docs = %format!("http://{addr}/docs"), "accounts is serving");
+    tracing::info!(
+        %addr,
+        console = %format!("http://{addr}/"),
+        docs = %format!("http://{addr}/docs"),
+        "accounts is serving"
+    );
     // One signal stops both listeners.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let metrics_server = match config.metrics_listen {
@@ -433,7 +476,7 @@ fn print_demo_login(config: &Config, login: &crate::demo::DemoLogin) {
     let line = "-".repeat(72);
     let text = format!(
         "\n{line}\n  Demo organisation created (shown once; it is not stored anywhere readable).\n\n  \
-         Swagger UI:   {url}/docs\n  Admin login:  {email}\n  Password:     {password}\n\n  \
+         Console:      {url}/\n  Swagger UI:   {url}/docs\n  Admin login:  {email}\n  Password:     {password}\n\n  \
          Mails (invitations, codes) are written to the mailbox directory.\n{line}\n",
         url = config.public_url,
         email = login.email,

@@ -1,6 +1,5 @@
 //! Log-in (throttled), log-out, the caller's sessions, and accepting an invitation.
 
-use account_core::domain::secret::to_hex;
 use account_core::ids::SessionId;
 use account_core::services::auth::LoginError;
 use poem::Request;
@@ -82,19 +81,10 @@ responses! {
     errors: [400, 413, 415, 422]
 }
 
-/// Keyring context of the log-in limiter's email keys.
-const LIMIT_CONTEXT: &str = "login-limit";
-
 fn limit_keys(state: &AppState, req: &Request, email: &str) -> Vec<LimitKey> {
-    let normalised = email.trim().to_lowercase();
-    let digest = state.accounts.ports().keyring.digest(LIMIT_CONTEXT, normalised.as_bytes());
-    let mut keys = vec![LimitKey::Email(to_hex(digest.as_bytes()))];
     // The same client address as the access log's: the peer, or behind a trusted proxy the
     // address it forwards.
-    if let Some(ip) = crate::client_addr::of(req, &state.trusted_proxies) {
-        keys.push(LimitKey::Client(ip.to_string()));
-    }
-    keys
+    crate::ratelimit::login_keys(state, email, crate::client_addr::of(req, &state.trusted_proxies))
 }
 
 /// Log-in, sessions and invitations.
