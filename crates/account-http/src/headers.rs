@@ -7,7 +7,8 @@
 //!   (the OpenAPI document and the Swagger UI files are the exceptions);
 //! - a CSP and `X-Frame-Options: DENY` everywhere: `default-src 'none'` for the API, and for
 //!   `/docs` the least Swagger UI works with (its own files, `data:` images, requests to this
-//!   origin);
+//!   origin); an answer whose endpoint set its own policy or cache rule (the web console's
+//!   pages) keeps it;
 //! - `Strict-Transport-Security` when configured (off by default: only a server reached over
 //!   HTTPS should send it);
 //! - `Allow` on 405 answers, from the route table.
@@ -105,10 +106,14 @@ impl SecurityHeaders {
         let headers = resp.headers_mut();
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        // A policy or cache rule the endpoint chose stands (the web console sets its own for
+        // its pages and files); the API's answers and the docs get theirs here.
         let docs = path == DOCS || path.starts_with("/docs/");
         let csp = if docs && status.is_success() { DOCS_CSP } else { API_CSP };
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-        if !docs && !is_document(path) {
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+        }
+        if !docs && !is_document(path) && !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         if let Some(hsts) = &self.hsts {

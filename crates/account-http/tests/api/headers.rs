@@ -180,3 +180,36 @@ async fn method_not_allowed_answers_say_which_methods_are() {
         assert_common_headers(&r);
     }
 }
+
+/// Pages served beside the API (the web console) keep the policy and cache rule they set,
+/// and get the headers every answer carries: the API's `form-action 'none'` would stop every
+/// form of theirs.
+#[tokio::test]
+async fn pages_beside_the_api_keep_their_own_policy() {
+    use poem::EndpointExt;
+    let mem = account_memory::InMemory::new(7);
+    let pages = poem::endpoint::make_sync(|_| {
+        poem::Response::builder()
+            .header("content-security-policy", "default-src 'self'; frame-ancestors 'none'")
+            .header("cache-control", "public, max-age=60")
+            .body("a page")
+    })
+    .boxed();
+    let server =
+        account_http::HttpServer::new(mem.accounts, HttpConfig::default()).with_pages(pages);
+    let cli = poem::test::TestClient::new(server.endpoint());
+    let page = cli.get("/profile").send().await;
+    page.assert_status_is_ok();
+    let header =
+        |name: &str| page.0.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(
+        header("content-security-policy").as_deref(),
+        Some("default-src 'self'; frame-ancestors 'none'")
+    );
+    assert_eq!(header("cache-control").as_deref(), Some("public, max-age=60"));
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    // The API's answers beside them still get the API's.
+    let api = cli.get("/api/v1/me").send().await;
+    let csp = api.0.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    assert!(csp.contains("form-action 'none'"), "{csp}");
+}
