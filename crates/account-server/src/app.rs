@@ -456,7 +456,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         let _ = stop.send(true);
     });
     let worker = Worker::spawn_counted(accounts, mailer, Intervals::default(), mail_metrics);
-    let purge = crate::memory::spawn_purge_tick(crate::memory::PURGE_TICK);
+    let purge = crate::allocator_tick::spawn_purge_tick(crate::allocator_tick::PURGE_TICK);
     let served = bound.run(crate::metrics::stopped(stopped)).await;
     signal.abort();
     if let Some(server) = metrics_server {

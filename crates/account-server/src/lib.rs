@@ -3,12 +3,12 @@
 //! `account-sea` and `account-http`.
 
 pub mod adapters;
+pub mod allocator_tick;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod mail;
-pub mod memory;
 pub mod metrics;
 pub mod private_fs;
 pub mod redact;

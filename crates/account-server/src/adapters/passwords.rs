@@ -119,7 +119,7 @@ impl Worker {
     /// Frees the memory blocks while no hash is waiting (7 MiB per hashing thread): a server
     /// that has not logged anyone in never allocates them, and one that stops does not keep
     /// them in use (the `accounts` binary's allocator hands them back to the operating system
-    /// within seconds, see `crate::memory`).
+    /// within seconds, see `crate::allocator_tick`).
     fn release(&mut self) {
         self.blocks = Vec::new();
     }
