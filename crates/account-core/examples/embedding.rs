@@ -77,10 +77,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .to_owned();
 
     // The admin sets a password (rule 8 checks it), logs in, and reads the team page.
-    accounts.auth().accept_invitation(&token, "tangerine lamp at dawn").await?;
+    accounts.auth().accept_invitation(&token, "tangerine lamp at dawn", None).await?;
     let session = accounts
         .auth()
-        .login("ada@acme.example", "tangerine lamp at dawn", Some("example"))
+        .login("ada@acme.example", "tangerine lamp at dawn", Some("example"), None)
         .await?;
     let admin = accounts.auth().authenticate(&session.token).await?.actor;
     let team = accounts.team().summary(&admin).await?;

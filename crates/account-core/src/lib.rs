@@ -27,13 +27,13 @@
 //! };
 //! accounts.operator().create_organisation(&Operator::new("support"), &new).await?;
 //!
-//! let session = accounts.auth().login("ada@acme.example", "tangerine lamp at dawn", None).await?;
+//! let session = accounts.auth().login("ada@acme.example", "tangerine lamp at dawn", None, None).await?;
 //! let admin = accounts.auth().authenticate(&session.token).await?.actor;
 //! let team = accounts.team().summary(&admin).await?;
 //! assert_eq!((team.enabled, team.licences), (1, 5));
 //!
 //! // Rules are typed errors: the same password is refused as a wrong one, whoever asks.
-//! let wrong = accounts.auth().login("ada@acme.example", "not the password", None).await;
+//! let wrong = accounts.auth().login("ada@acme.example", "not the password", None, None).await;
 //! assert!(wrong.is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();

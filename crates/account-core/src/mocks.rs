@@ -8,13 +8,14 @@ use async_trait::async_trait;
 
 use crate::ports::{
     ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo, EmailChangeRepo,
-    IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, StoreError, Tx,
+    IdempotencyRepo, LimitRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, StoreError,
+    Tx,
 };
 pub use crate::ports::{
     MockApiKeyRepo, MockAuditRepo, MockCatalogueRepo, MockClock, MockContactRepo, MockCreditRepo,
-    MockDigestRepo, MockEmailChangeRepo, MockIdempotencyRepo, MockKeyring, MockMailer,
-    MockMemberRepo, MockOrganisationRepo, MockOutboxRepo, MockPasswordHasher, MockRandom,
-    MockSessionRepo, MockStore,
+    MockDigestRepo, MockEmailChangeRepo, MockIdempotencyRepo, MockKeyring, MockLimitRepo,
+    MockMailer, MockMemberRepo, MockOrganisationRepo, MockOutboxRepo, MockPasswordHasher,
+    MockRandom, MockSessionRepo, MockStore,
 };
 
 /// A unit of work made of repository mocks. Set expectations on the public fields; read
@@ -34,6 +35,7 @@ pub struct MockTx {
     pub catalogue: MockCatalogueRepo,
     pub digests: MockDigestRepo,
     pub idempotency: MockIdempotencyRepo,
+    pub limits: MockLimitRepo,
     /// Incremented by each successful `commit`.
     pub commits: Arc<AtomicUsize>,
     /// When set, `commit` fails with this message instead of succeeding.
@@ -85,6 +87,9 @@ impl Tx for MockTx {
     }
     fn idempotency(&mut self) -> &mut dyn IdempotencyRepo {
         &mut self.idempotency
+    }
+    fn limits(&mut self) -> &mut dyn LimitRepo {
+        &mut self.limits
     }
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         if let Some(message) = self.fail_commit {

@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use chrono::Duration;
-
 /// Shortest operator token accepted, in characters.
 pub const MIN_OPERATOR_TOKEN_LEN: usize = 32;
 
@@ -65,29 +63,6 @@ impl fmt::Debug for OperatorToken {
     }
 }
 
-/// Log-in throttling: failed log-ins are counted per email address and per client address
-/// over a sliding window; past a limit, log-in answers 429 with `Retry-After` without
-/// checking the password. Counters live in the process (see `docs/security.md`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginRateLimit {
-    /// Failed log-ins allowed per email address in a window.
-    pub max_failures_per_email: u32,
-    /// Failed log-ins allowed per client IP address in a window.
-    pub max_failures_per_client: u32,
-    /// The window.
-    pub window: Duration,
-}
-
-impl Default for LoginRateLimit {
-    fn default() -> Self {
-        Self {
-            max_failures_per_email: 5,
-            max_failures_per_client: 50,
-            window: Duration::minutes(15),
-        }
-    }
-}
-
 /// Configuration of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -98,8 +73,6 @@ pub struct HttpConfig {
     /// also served without credentials by [`HttpServer::metrics_endpoint`](crate::HttpServer::metrics_endpoint),
     /// for an address of the operator's choosing.
     pub metrics_token: Option<OperatorToken>,
-    /// Log-in throttling.
-    pub login_rate_limit: LoginRateLimit,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// How long `run` waits for requests in progress after the shutdown signal.
@@ -125,7 +98,6 @@ impl Default for HttpConfig {
         Self {
             operator_token: None,
             metrics_token: None,
-            login_rate_limit: LoginRateLimit::default(),
             max_body_bytes: 64 * 1024,
             shutdown_grace: std::time::Duration::from_secs(10),
             hsts_max_age: None,

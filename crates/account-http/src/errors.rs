@@ -2,6 +2,7 @@
 //! a new variant in `account-core` fails to compile here until it is given a status and type.
 
 use account_core::domain::idempotency::KeyConflict;
+use account_core::domain::limits::Exhausted;
 use account_core::domain::verification::{CodeError, ResendError};
 use account_core::services::api_keys::ApiKeyError;
 use account_core::services::auth::{AcceptInvitationError, AuthError, LoginError, SessionError};
@@ -31,6 +32,11 @@ pub(crate) fn internal(error: &InternalError) -> Problem {
         tracing::error!(error = %error, source = ?std::error::Error::source(error), "internal error");
         Problem::internal()
     }
+}
+
+/// A budget is spent (rule 24): 429 with `Retry-After`.
+pub(crate) fn throttled(e: Exhausted) -> Problem {
+    Problem::new(ProblemType::TooManyRequests, e.to_string()).retry_after(e.retry_after_secs())
 }
 
 /// Invalid fields, each named.
@@ -164,6 +170,7 @@ impl From<LoginError> for Problem {
         match e {
             LoginError::InvalidCredentials => Self::new(ProblemType::InvalidCredentials, detail),
             LoginError::AccountDisabled => Self::new(ProblemType::AccountDisabled, detail),
+            LoginError::Throttled(e) => throttled(e),
             LoginError::Internal(i) => internal(&i),
         }
     }
@@ -201,6 +208,7 @@ impl From<AcceptInvitationError> for Problem {
                 at("token", Self::new(ProblemType::InvitationExpired, detail))
             }
             AcceptInvitationError::Validation(v) => validation(&v),
+            AcceptInvitationError::Throttled(e) => throttled(e),
             AcceptInvitationError::Internal(i) => internal(&i),
         }
     }
@@ -255,6 +263,7 @@ impl From<ChangePasswordError> for Problem {
             }
             ChangePasswordError::Validation(v) => validation(&v),
             ChangePasswordError::Denied(d) => d.into(),
+            ChangePasswordError::Throttled(e) => throttled(e),
             ChangePasswordError::Internal(i) => internal(&i),
         }
     }
@@ -269,6 +278,7 @@ impl From<DeleteAccountError> for Problem {
             }
             DeleteAccountError::LastAdmin => Self::new(ProblemType::LastAdmin, detail),
             DeleteAccountError::Denied(d) => d.into(),
+            DeleteAccountError::Throttled(e) => throttled(e),
             DeleteAccountError::Internal(i) => internal(&i),
         }
     }
@@ -287,6 +297,7 @@ impl From<EmailChangeError> for Problem {
             EmailChangeError::Validation(v) => validation(&v),
             EmailChangeError::EmailTaken => Self::new(ProblemType::EmailTaken, detail),
             EmailChangeError::Denied(d) => d.into(),
+            EmailChangeError::Throttled(e) => throttled(e),
             EmailChangeError::Internal(i) => internal(&i),
         }
     }
@@ -315,6 +326,7 @@ impl From<AddMemberError> for Problem {
             AddMemberError::IdempotencyKey(k) => k.into(),
             AddMemberError::AddedMemberGone => not_found(&detail),
             AddMemberError::Denied(d) => d.into(),
+            AddMemberError::Throttled(e) => throttled(e),
             AddMemberError::Internal(i) => internal(&i),
         }
     }
@@ -331,6 +343,7 @@ impl From<ChangeMemberError> for Problem {
             }
             ChangeMemberError::NotInvited => Self::new(ProblemType::NotInvited, detail),
             ChangeMemberError::Denied(d) => d.into(),
+            ChangeMemberError::Throttled(e) => throttled(e),
             ChangeMemberError::Internal(i) => internal(&i),
         }
     }
@@ -434,6 +447,7 @@ impl From<ContactError> for Problem {
             ContactError::Code(c) => code(c),
             ContactError::Resend(r) => resend(r),
             ContactError::Denied(d) => d.into(),
+            ContactError::Throttled(e) => throttled(e),
             ContactError::Internal(i) => internal(&i),
         }
     }

@@ -21,7 +21,6 @@ mod middleware;
 mod pagination;
 mod panics;
 mod problem;
-mod ratelimit;
 mod responses;
 mod serve;
 mod server;
@@ -29,11 +28,8 @@ mod state;
 mod trace;
 
 pub use client_addr::{TrustedProxies, TrustedProxiesError, client_address};
-pub use config::{
-    HttpConfig, LoginRateLimit, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError,
-};
+pub use config::{HttpConfig, MIN_OPERATOR_TOKEN_LEN, OperatorToken, OperatorTokenError};
 pub use metrics::Metrics;
 pub use panics::install_panic_hook;
 pub use problem::{PROBLEM_BASE, ProblemType};
-pub use ratelimit::LoginThrottle;
 pub use server::{BoundServer, HttpServer, openapi_json};

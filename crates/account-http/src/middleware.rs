@@ -94,6 +94,12 @@ pub(crate) async fn observe<E: Endpoint>(
     let trace_id = crate::trace::trace_id(req.header(crate::trace::TRACEPARENT), &state);
     let context = RequestContext { impersonation: Arc::new(OnceLock::new()) };
     req.set_data(context.clone());
+    // The client's address as the access log names it (the peer, or behind a trusted proxy
+    // the address it forwards), for pages served beside the API: in the request's extensions
+    // as a `std::net::IpAddr`.
+    if let Some(ip) = client {
+        req.extensions_mut().insert(ip);
+    }
     let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace_id);
 
     let body = req.take_body();

@@ -232,12 +232,6 @@ impl HttpServer {
         self
     }
 
-    /// The API's log-in throttle, for the pages' log-in to count against.
-    #[must_use]
-    pub fn login_throttle(&self) -> crate::LoginThrottle {
-        crate::LoginThrottle::new(self.state.clone())
-    }
-
     /// The OpenAPI document.
     #[must_use]
     pub fn spec_json(&self) -> String {

@@ -1,5 +1,5 @@
 //! The state every handler shares: the domain, the operator and metrics credentials' digests,
-//! the log-in limiter, the metrics and the route table for the access log.
+//! the metrics and the route table for the access log.
 
 use std::sync::Arc;
 
@@ -13,7 +13,6 @@ use crate::headers::SecurityHeaders;
 use crate::metrics::HttpMetrics;
 use crate::middleware::Routes;
 use crate::problem::Problem;
-use crate::ratelimit::LoginLimiter;
 
 /// Keyring context of the operator token's digest.
 pub(crate) const OPERATOR_CONTEXT: &str = "operator-token";
@@ -35,7 +34,6 @@ pub(crate) struct AppState {
     pub metrics_token: Option<SecretDigest>,
     pub metrics: Arc<HttpMetrics>,
     pub config: Limits,
-    pub limiter: LoginLimiter,
     pub routes: Routes,
     pub headers: SecurityHeaders,
     pub trusted_proxies: TrustedProxies,
@@ -58,7 +56,6 @@ impl AppState {
             .as_ref()
             .map(|t| keyring.digest(METRICS_CONTEXT, t.expose().as_bytes()));
         Self {
-            limiter: LoginLimiter::new(config.login_rate_limit.clone()),
             operator,
             metrics_token,
             metrics,

@@ -22,8 +22,8 @@ use account_core::domain::session::{ApiKey, Session};
 use account_core::ids::{ApiKeyId, MemberId, SessionId};
 use account_core::ports::{
     Activity, ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo,
-    EmailChangeRepo, IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, Store,
-    StoreError, Tx,
+    EmailChangeRepo, IdempotencyRepo, LimitRepo, MemberRepo, OrganisationRepo, OutboxRepo,
+    SessionRepo, Store, StoreError, Tx,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -211,6 +211,9 @@ impl Tx for KeptLookup {
     }
     fn idempotency(&mut self) -> &mut dyn IdempotencyRepo {
         self.inner.idempotency()
+    }
+    fn limits(&mut self) -> &mut dyn LimitRepo {
+        self.inner.limits()
     }
 
     async fn session_and_member(

@@ -22,8 +22,8 @@ use account_core::domain::session::{ApiKey, Session};
 use account_core::ids::{ApiKeyId, MemberId, SessionId};
 use account_core::ports::{
     Activity, ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo,
-    EmailChangeRepo, IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, SessionRepo, Store,
-    StoreError, Tx,
+    EmailChangeRepo, IdempotencyRepo, LimitRepo, MemberRepo, OrganisationRepo, OutboxRepo,
+    SessionRepo, Store, StoreError, Tx,
 };
 use async_trait::async_trait;
 use sea_orm::sea_query::LockType;
@@ -565,6 +565,9 @@ impl Tx for SeaTx {
         self
     }
     fn idempotency(&mut self) -> &mut dyn IdempotencyRepo {
+        self
+    }
+    fn limits(&mut self) -> &mut dyn LimitRepo {
         self
     }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use account_core::ports::{Mailer, Store};
 use account_core::{Accounts, Ports, Settings};
-use account_http::{HttpConfig, HttpServer, LoginThrottle, Metrics, OperatorToken};
+use account_http::{HttpConfig, HttpServer, Metrics, OperatorToken};
 use account_sea::{KeptSessions, SeaOptions, SeaStore};
-use account_web::{LoginGuard, WebConfig, WebConsole};
+use account_web::{WebConfig, WebConsole};
 
 use crate::adapters::{Argon2Hasher, OsRandom, ServerKey, ServerKeyring, SystemClock};
 use crate::config::{Config, KeySource, MailTransport};
@@ -317,23 +317,6 @@ pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, AppError> {
     })
 }
 
-/// The console's log-ins count against the API's log-in throttle.
-struct ApiLoginGuard(LoginThrottle);
-
-impl LoginGuard for ApiLoginGuard {
-    fn check(&self, email: &str, client: Option<std::net::IpAddr>) -> Result<(), u64> {
-        self.0.check(email, client)
-    }
-
-    fn failed(&self, email: &str, client: Option<std::net::IpAddr>) {
-        self.0.failed(email, client);
-    }
-
-    fn succeeded(&self, email: &str) {
-        self.0.succeeded(email);
-    }
-}
-
 /// The API (serving `metrics` at `/metrics`) with the web console at `/` beside it.
 #[must_use]
 pub fn http_server(
@@ -343,13 +326,8 @@ pub fn http_server(
     metrics: Metrics,
 ) -> HttpServer {
     let api = HttpServer::with_metrics(accounts.clone(), http, metrics);
-    let console = WebConsole::new(
-        accounts.clone(),
-        WebConfig {
-            public_url: config.public_url.clone(),
-            login_guard: Arc::new(ApiLoginGuard(api.login_throttle())),
-        },
-    );
+    let console =
+        WebConsole::new(accounts.clone(), WebConfig { public_url: config.public_url.clone() });
     api.with_pages(console.endpoint())
 }
 

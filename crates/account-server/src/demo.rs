@@ -89,7 +89,7 @@ pub async fn seed_if_empty(
     }
     let session = step(
         "logging in",
-        accounts.auth().login(DEMO_ADMIN, &password, Some("demo seeding")).await,
+        accounts.auth().login(DEMO_ADMIN, &password, Some("demo seeding"), None).await,
     )?;
     let admin: Actor =
         step("authenticating", accounts.auth().authenticate(&session.token).await)?.actor;
@@ -164,7 +164,8 @@ mod tests {
             seed_if_empty(&mem.accounts, &random).await.unwrap().is_none(),
             "only on an empty database"
         );
-        let session = mem.accounts.auth().login(&login.email, &login.password, None).await.unwrap();
+        let session =
+            mem.accounts.auth().login(&login.email, &login.password, None, None).await.unwrap();
         let admin = mem.accounts.auth().authenticate(&session.token).await.unwrap().actor;
         let summary = mem.accounts.team().summary(&admin).await.unwrap();
         assert_eq!((summary.enabled, summary.disabled, summary.licences), (3, 1, 5));

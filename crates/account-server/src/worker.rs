@@ -76,7 +76,7 @@ impl Worker {
                         Err(error) => tracing::error!(%error, "digest round failed"),
                     },
                     _ = housekeeping.tick() => match accounts.housekeeping().purge_expired().await {
-                        Ok(purged) => tracing::debug!(sessions = purged.sessions, idempotency_keys = purged.idempotency_keys, "housekeeping"),
+                        Ok(purged) => tracing::debug!(sessions = purged.sessions, idempotency_keys = purged.idempotency_keys, limits = purged.limits, "housekeeping"),
                         Err(error) => tracing::error!(%error, "housekeeping failed"),
                     },
                 }

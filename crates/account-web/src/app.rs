@@ -1,7 +1,6 @@
 //! The console's state, configuration and routes, and the layer every response passes:
 //! security headers, and errors turned into HTML pages.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use account_core::Accounts;
@@ -16,28 +15,12 @@ use crate::errors::{Failure, error_page};
 use crate::pages;
 use crate::session::CookieNames;
 
-/// Throttling of failed log-ins, shared with the API's log-in so that the console is no way
-/// around it. The server wires the API's limiter in (`account-server`'s `app.rs`).
-pub trait LoginGuard: Send + Sync + 'static {
-    /// `Err(seconds to wait)` when log-ins for `email` or from `client` are throttled.
-    ///
-    /// # Errors
-    /// The seconds to wait before the next attempt.
-    fn check(&self, email: &str, client: Option<IpAddr>) -> Result<(), u64>;
-    /// Counts a failed log-in.
-    fn failed(&self, email: &str, client: Option<IpAddr>);
-    /// Forgets the address's failures after a successful log-in.
-    fn succeeded(&self, email: &str);
-}
-
 /// How the console is set up.
 #[derive(Clone)]
 pub struct WebConfig {
     /// The public base URL (`ACCOUNTS_PUBLIC_URL`): with `https://`, cookies are `Secure` and
     /// carry the `__Host-` prefix.
     pub public_url: String,
-    /// Log-in throttling.
-    pub login_guard: Arc<dyn LoginGuard>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -51,7 +34,6 @@ pub(crate) struct Web {
     pub accounts: Accounts,
     pub cookies: CookieNames,
     pub secure: bool,
-    pub guard: Arc<dyn LoginGuard>,
     csrf_key: [u8; 32],
 }
 
@@ -94,13 +76,7 @@ impl WebConsole {
             *k = *d;
         }
         Self {
-            web: Arc::new(Web {
-                accounts,
-                cookies: CookieNames::new(secure),
-                secure,
-                guard: config.login_guard,
-                csrf_key,
-            }),
+            web: Arc::new(Web { accounts, cookies: CookieNames::new(secure), secure, csrf_key }),
         }
     }
 

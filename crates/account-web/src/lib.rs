@@ -18,4 +18,4 @@ mod pages;
 mod session;
 mod text;
 
-pub use app::{LoginGuard, WebConfig, WebConsole};
+pub use app::{WebConfig, WebConsole};

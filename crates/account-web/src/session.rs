@@ -212,3 +212,13 @@ impl<'a> FromRequest<'a> for Admin {
 pub(crate) fn client_name(req: &Request) -> Option<&str> {
     req.header("user-agent")
 }
+
+/// The client's address, which the core counts log-ins and token tries against: as the API's
+/// middleware resolved it (behind a trusted proxy, the address it forwards), or on its own the
+/// peer's.
+pub(crate) fn client_address(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions()
+        .get::<std::net::IpAddr>()
+        .copied()
+        .or_else(|| req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip))
+}

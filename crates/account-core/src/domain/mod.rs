@@ -7,6 +7,7 @@ pub mod digest;
 pub mod email;
 pub mod email_change;
 pub mod idempotency;
+pub mod limits;
 pub mod linkedin;
 pub mod mail;
 pub mod member;

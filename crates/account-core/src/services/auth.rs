@@ -1,15 +1,19 @@
 //! Authentication: log-in (rule 8), session and API-key checks (rules 3, 16, 17), log-out,
 //! the session list (rule 18), and accepting an invitation (rule 4).
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::common::{
     Denied, acting_member, locked_member, not_impersonating, op_error, session_only,
 };
+use super::limits::{LoginBudgets, token_tries};
 use super::profile::Me;
 use super::{Actor, Context, Credential};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::email::EmailAddress;
+use crate::domain::limits::{Exhausted, rates};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::password::{Password, PasswordAttempt, PasswordError};
 use crate::domain::secret::{Token, TokenKind};
@@ -32,6 +36,10 @@ pub enum LoginError {
     /// The password is right but the member is disabled (rule 3).
     #[error("this account is disabled; ask your admin to re-enable it")]
     AccountDisabled,
+    /// Too many log-ins of this address or from this client (rule 24); the password was not
+    /// checked.
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// Our fault.
     #[error(transparent)]
     Internal(#[from] InternalError),
@@ -96,6 +104,9 @@ pub enum AcceptInvitationError {
     /// The new password does not meet the policy.
     #[error(transparent)]
     Validation(ValidationErrors),
+    /// Too many tokens tried from this client (rule 24); the token was not checked.
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// Our fault.
     #[error(transparent)]
     Internal(InternalError),
@@ -178,8 +189,11 @@ impl<'a> AuthService<'a> {
         Self { ctx }
     }
 
-    /// Logs in with email and password. Unknown email, wrong password and a pending invitation
-    /// give the same error after the same password-hashing work.
+    /// Logs in with email and password, from the client named `client` (its user agent) at
+    /// the address `from`. Unknown email, wrong password and a pending invitation give the
+    /// same error after the same password-hashing work. Attempts are limited per address and
+    /// client, per client, and per address from clients that never logged into it (rule 24,
+    /// `domain::limits::rates`); a right password gives its attempt back.
     ///
     /// # Errors
     /// [`LoginError`].
@@ -188,15 +202,24 @@ impl<'a> AuthService<'a> {
         email: &str,
         password: &str,
         client: Option<&str>,
+        from: Option<IpAddr>,
     ) -> Result<LoggedIn, LoginError> {
         let ctx = self.ctx;
         let attempt = PasswordAttempt::new(password);
-        let member = match EmailAddress::parse(email) {
-            Ok(email) => {
-                let mut tx = ctx.ports.store.read().await?;
-                tx.members().find_by_email(&email).await?
-            }
-            Err(_) => None,
+        let budgets = LoginBudgets::new(ctx, email, from);
+        // Rule 24: the attempt is counted, in the database, before the password is checked,
+        // so however many arrive at once, at most the budgets' number of hashes run.
+        let (member, spent) = {
+            let mut tx = ctx.ports.store.write().await?;
+            let known = tx.limits().known(&budgets.known, ctx.now()).await?;
+            let spent = budgets.spent(known);
+            ctx.take(tx.as_mut(), &spent).await?.map_err(LoginError::Throttled)?;
+            let member = match EmailAddress::parse(email) {
+                Ok(email) => tx.members().find_by_email(&email).await?,
+                Err(_) => None,
+            };
+            tx.commit().await?;
+            (member, spent)
         };
         let hash = member.as_ref().and_then(|m| m.password.clone());
         let verified = match &attempt {
@@ -239,6 +262,10 @@ impl<'a> AuthService<'a> {
             "",
         )
         .await?;
+        // The right password: the attempt's share goes back, and this client is known for
+        // the address, so others' failures never lock it out (only its own budget applies).
+        ctx.refund(tx.as_mut(), &spent).await?;
+        tx.limits().remember(&budgets.known, ctx.now() + rates::KNOWN_CLIENT).await?;
         tx.commit().await?;
         Ok(LoggedIn { token: token.reveal(), session })
     }
@@ -464,8 +491,13 @@ impl<'a> AuthService<'a> {
         &self,
         token: &str,
         new_password: &str,
+        from: Option<IpAddr>,
     ) -> Result<MemberId, AcceptInvitationError> {
         let ctx = self.ctx;
+        // Rule 24: counted before the token is checked.
+        ctx.take_committed(&[token_tries(from)])
+            .await?
+            .map_err(AcceptInvitationError::Throttled)?;
         let token = Token::parse(TokenKind::Invitation, token)
             .ok_or(AcceptInvitationError::InvalidToken)?;
         let member_id = MemberId::from_uuid(token.id());

@@ -98,6 +98,19 @@ macro_rules! op_error {
 }
 pub(crate) use op_error;
 
+/// Gives an operation error with a `Throttled(Exhausted)` variant the conversion `?` needs
+/// (rule 24: a budget is spent).
+macro_rules! throttled {
+    ($($t:ty),* $(,)?) => {
+        $(impl From<$crate::domain::limits::Exhausted> for $t {
+            fn from(e: $crate::domain::limits::Exhausted) -> Self {
+                Self::Throttled(e)
+            }
+        })*
+    };
+}
+pub(crate) use throttled;
+
 impl Context {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now()

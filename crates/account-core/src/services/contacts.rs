@@ -2,12 +2,16 @@
 //! stays held by a verified address. One error enum serves these operations, which share
 //! their failure modes.
 
-use super::common::{Denied, Failure, acting_admin, locked_admin, op_error, session_only};
+use super::common::{
+    Denied, Failure, acting_admin, locked_admin, op_error, session_only, throttled,
+};
+use super::limits::{contact_code_tries, mails_by_member, mails_to};
 use super::team::lock_organisation;
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::contact::{ContactAddress, ContactRole, ContactRoles, unheld_roles};
 use crate::domain::email::EmailAddress;
+use crate::domain::limits::{Budget, Exhausted};
 use crate::domain::mail::MailKind;
 use crate::domain::verification::{CodeError, PendingCode, ResendError};
 use crate::error::{InternalError, ValidationErrors};
@@ -53,6 +57,9 @@ pub enum ContactError {
     /// No new code was sent.
     #[error(transparent)]
     Resend(ResendError),
+    /// Too many codes tried or mails sent (rule 24).
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -61,6 +68,7 @@ pub enum ContactError {
     Internal(InternalError),
 }
 op_error!(ContactError);
+throttled!(ContactError);
 
 fn roles_list(roles: &[ContactRole]) -> String {
     roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
@@ -139,6 +147,7 @@ impl<'a> ContactService<'a> {
             }
             Err(other) => return Err(other.into()),
         }
+        ctx.take(tx.as_mut(), &code_mail_budgets(ctx, actor, &contact)).await??;
         send_code(ctx, tx.as_mut(), &contact, &code).await?;
         ctx.audit_by(
             tx.as_mut(),
@@ -177,6 +186,7 @@ impl<'a> ContactService<'a> {
             .map_err(ContactError::Resend)?;
         contact.pending = Some(pending);
         tx.contacts().update(&contact).await?;
+        ctx.take(tx.as_mut(), &code_mail_budgets(ctx, actor, &contact)).await??;
         send_code(ctx, tx.as_mut(), &contact, &code).await?;
         ctx.audit_by(
             tx.as_mut(),
@@ -208,6 +218,10 @@ impl<'a> ContactService<'a> {
             return Err(ContactError::AlreadyVerified);
         }
         let context = contact.code_context();
+        // Rule 24: counted before it is checked, for this address across every time it is
+        // added, so that removing and adding it again gives no new tries.
+        let tries = contact_code_tries(ctx, contact.org_id, contact.email.as_str());
+        ctx.take(tx.as_mut(), &[tries]).await??;
         let Some(pending) = contact.pending.as_mut() else {
             return Err(ContactError::Code(CodeError::TooManyTries));
         };
@@ -285,6 +299,11 @@ impl<'a> ContactService<'a> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The budgets a code mail to `contact` spends: the address's and the admin's.
+fn code_mail_budgets(ctx: &Context, actor: &Actor, contact: &ContactAddress) -> [Budget; 2] {
+    [mails_to(ctx, contact.email.as_str()), mails_by_member(actor.member())]
 }
 
 fn find(contacts: Vec<ContactAddress>, id: ContactId) -> Result<ContactAddress, ContactError> {

@@ -6,14 +6,17 @@
 use chrono::{DateTime, Utc};
 
 use super::common::{
-    Denied, acting_member, locked_member, not_impersonating, op_error, session_only,
+    Denied, acting_member, locked_member, not_impersonating, op_error, session_only, throttled,
 };
+use super::limits::{mails_by_member, mails_to, member_code_tries};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::email::EmailAddress;
 use crate::domain::email_change::{EmailChange, EmailChangeStage, FLOW_TTL};
-use crate::domain::mail::MailKind;
+use crate::domain::limits::{Budget, Exhausted};
+use crate::domain::mail::{MailKind, MailMessage};
 use crate::domain::member::Member;
+use crate::domain::secret::VerificationCode;
 use crate::domain::verification::{
     CodeError, MAX_WRONG_TRIES, PendingCode, RESEND_INTERVAL, ResendError,
 };
@@ -41,9 +44,13 @@ pub enum EmailChangeError {
     /// Fields are invalid; each is named.
     #[error(transparent)]
     Validation(ValidationErrors),
-    /// The new address is already someone's login.
+    /// The new address is already someone's login (found when the change is confirmed;
+    /// when it is submitted, the answer does not say).
     #[error("this email address is already used by an account")]
     EmailTaken,
+    /// Too many codes tried or mails sent (rule 24).
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// The caller may not (impersonating, API key).
     #[error(transparent)]
     Denied(Denied),
@@ -52,6 +59,7 @@ pub enum EmailChangeError {
     Internal(InternalError),
 }
 op_error!(EmailChangeError);
+throttled!(EmailChangeError);
 
 /// Where the caller's flow stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +109,43 @@ impl<'a> EmailChangeService<'a> {
         let mut tx = self.ctx.ports.store.write().await?;
         let member = locked_member(tx.as_mut(), actor).await?;
         Ok((tx, member))
+    }
+
+    /// The budgets a mail of the flow to `to` spends: the recipient's and the member's.
+    fn mail_budgets(&self, member: &Member, to: &EmailAddress) -> [Budget; 2] {
+        [mails_to(self.ctx, to.as_str()), mails_by_member(member.id)]
+    }
+
+    /// The mail to a new address: its code; or, when the address is already someone's login,
+    /// a notice to it and no code, so that the answer to the member is the same either way
+    /// (rule 24: whether an address has an account is not told; the change cannot complete).
+    async fn new_address_mail(
+        &self,
+        tx: &mut dyn Tx,
+        member: &Member,
+        new_email: &EmailAddress,
+        code: &VerificationCode,
+    ) -> Result<MailMessage, StoreError> {
+        let taken = tx.members().find_by_email(new_email).await?.is_some_and(|m| m.id != member.id);
+        Ok(if taken {
+            templates::notice(
+                &self.ctx.settings,
+                new_email,
+                "Someone asked to use your address",
+                "Someone asked to log in with this address, which is already the login of an \
+                 account here. Nothing was changed, and nothing needs doing. If you know who it \
+                 was, they may have mistyped their address.",
+            )
+        } else {
+            templates::code(
+                &self.ctx.settings,
+                new_email,
+                "Confirm your new email address",
+                "You asked to log in with this address from now on. To confirm it, enter this \
+                 code:",
+                code,
+            )
+        })
     }
 
     async fn current_flow(
@@ -159,6 +204,7 @@ impl<'a> EmailChangeService<'a> {
         );
         flow.code = Some(pending);
         tx.email_changes().put(&flow).await?;
+        ctx.take(tx.as_mut(), &self.mail_budgets(&member, &member.email)).await??;
         let mail = templates::code(
             &ctx.settings,
             &member.email,
@@ -191,6 +237,9 @@ impl<'a> EmailChangeService<'a> {
         let Some(code) = flow.code.as_mut() else {
             return Err(EmailChangeError::WrongStage { stage: flow.stage.as_str() });
         };
+        // Rule 24: counted before it is checked, across every flow of the member, so that
+        // starting again gives no new tries.
+        self.ctx.take(tx.as_mut(), &[member_code_tries(flow.member_id)]).await??;
         match code.check(self.ctx.now(), &context, typed, self.ctx.ports.keyring.as_ref()) {
             Ok(()) => Ok(true),
             Err(e @ CodeError::Wrong { .. } | e @ CodeError::TooManyTries) => {
@@ -273,9 +322,8 @@ impl<'a> EmailChangeService<'a> {
                 return Err(EmailChangeError::WrongStage { stage: flow.stage.as_str() });
             }
         };
-        if tx.members().find_by_email(&new_email).await?.is_some() {
-            return Err(EmailChangeError::EmailTaken);
-        }
+        // Rule 24: mails are counted before anything depends on whether the address exists.
+        ctx.take(tx.as_mut(), &self.mail_budgets(&member, &new_email)).await??;
         flow.stage = EmailChangeStage::AwaitingNewCode { new_email: new_email.clone() };
         let context = flow.code_context();
         let (random, keyring) = (ctx.ports.random.as_ref(), ctx.ports.keyring.as_ref());
@@ -287,13 +335,7 @@ impl<'a> EmailChangeService<'a> {
         };
         flow.code = Some(pending);
         tx.email_changes().put(&flow).await?;
-        let mail = templates::code(
-            &ctx.settings,
-            &new_email,
-            "Confirm your new email address",
-            "You asked to log in with this address from now on. To confirm it, enter this code:",
-            &code,
-        );
+        let mail = self.new_address_mail(tx.as_mut(), &member, &new_email, &code).await?;
         ctx.send_mail(tx.as_mut(), MailKind::EmailChangeNewCode, &mail).await?;
         ctx.audit_by(
             tx.as_mut(),
@@ -388,13 +430,18 @@ impl<'a> EmailChangeService<'a> {
             .map_err(EmailChangeError::Resend)?;
         flow.code = Some(pending);
         tx.email_changes().put(&flow).await?;
-        let mail = templates::code(
-            &ctx.settings,
-            &to,
-            "Your new code",
-            "Here is a new code; the previous one no longer works:",
-            &code,
-        );
+        ctx.take(tx.as_mut(), &self.mail_budgets(&member, &to)).await??;
+        let mail = if kind == MailKind::EmailChangeNewCode {
+            self.new_address_mail(tx.as_mut(), &member, &to, &code).await?
+        } else {
+            templates::code(
+                &ctx.settings,
+                &to,
+                "Your new code",
+                "Here is a new code; the previous one no longer works:",
+                &code,
+            )
+        };
         ctx.send_mail(tx.as_mut(), kind, &mail).await?;
         tx.commit().await?;
         Ok(EmailChangeView::from(&flow))

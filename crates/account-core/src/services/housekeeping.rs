@@ -1,5 +1,6 @@
 //! Housekeeping: forgets what has expired (sessions past their absolute end, idempotency
-//! records older than their retention), so stores do not grow without bound.
+//! records older than their retention, abuse budgets that have refilled and clients no longer
+//! remembered), so stores do not grow without bound.
 
 use chrono::Duration;
 
@@ -16,6 +17,8 @@ pub struct Purged {
     pub sessions: u64,
     /// Idempotency records past their retention.
     pub idempotency_keys: u64,
+    /// Abuse-limit rows that carry nothing any more: full budgets, forgotten clients.
+    pub limits: u64,
 }
 
 /// Housekeeping.
@@ -29,7 +32,7 @@ impl<'a> HousekeepingService<'a> {
         Self { ctx }
     }
 
-    /// Removes expired sessions and idempotency records.
+    /// Removes expired sessions, idempotency records and limit rows.
     ///
     /// # Errors
     /// [`InternalError`] when the store fails.
@@ -38,7 +41,8 @@ impl<'a> HousekeepingService<'a> {
         let mut tx = self.ctx.ports.store.write().await?;
         let sessions = tx.sessions().delete_expired(now).await?;
         let idempotency_keys = tx.idempotency().purge(now - IDEMPOTENCY_RETENTION).await?;
+        let limits = tx.limits().purge(now).await?;
         tx.commit().await?;
-        Ok(Purged { sessions, idempotency_keys })
+        Ok(Purged { sessions, idempotency_keys, limits })
     }
 }

@@ -14,6 +14,7 @@ pub mod email_change;
 pub mod housekeeping;
 mod idempotency;
 pub mod impersonation;
+mod limits;
 pub mod mail;
 pub mod operator;
 pub mod organisation;

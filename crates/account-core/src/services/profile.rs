@@ -4,12 +4,14 @@
 use super::auth::{check_new_password, end_all_sessions};
 use super::common::{
     Denied, acting_member, acting_member_and_organisation, locked_member, not_impersonating,
-    op_error, session_only,
+    op_error, session_only, throttled,
 };
 use super::credits::reclaim_unspent;
+use super::limits::password_checks;
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::digest::{ScheduledDigest, next_monday_morning};
+use crate::domain::limits::Exhausted;
 use crate::domain::linkedin::LinkedInUrl;
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, Profile};
@@ -92,6 +94,9 @@ pub enum ChangePasswordError {
     /// The current password is wrong.
     #[error("the current password is wrong")]
     WrongPassword,
+    /// Too many password checks (rule 24); the password was not checked.
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// The new password does not meet the policy.
     #[error(transparent)]
     Validation(ValidationErrors),
@@ -103,6 +108,7 @@ pub enum ChangePasswordError {
     Internal(InternalError),
 }
 op_error!(ChangePasswordError);
+throttled!(ChangePasswordError, DeleteAccountError);
 
 /// Deleting the account failed.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +119,9 @@ pub enum DeleteAccountError {
     /// The caller is the organisation's last enabled admin (rule 2).
     #[error("you are the last enabled admin; make another member admin first")]
     LastAdmin,
+    /// Too many password checks (rule 24); the password was not checked.
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// The caller may not (impersonating, API key).
     #[error(transparent)]
     Denied(Denied),
@@ -395,6 +404,8 @@ impl<'a> ProfileService<'a> {
             let mut tx = ctx.ports.store.read().await?;
             acting_member(tx.as_mut(), actor).await?
         };
+        // Rule 24: counted before the current password is checked.
+        ctx.take_committed(&[password_checks(member.id)]).await??;
         let attempt = PasswordAttempt::new(current).ok_or(ChangePasswordError::WrongPassword)?;
         if !ctx.ports.passwords.verify(&attempt, member.password.as_ref()).await? {
             return Err(ChangePasswordError::WrongPassword);
@@ -450,10 +461,14 @@ impl<'a> ProfileService<'a> {
             acting_member(tx.as_mut(), actor).await?
         };
         let confirmed = match confirmation {
-            DeleteConfirmation::Password(p) => match PasswordAttempt::new(p) {
-                Some(a) => ctx.ports.passwords.verify(&a, member.password.as_ref()).await?,
-                None => false,
-            },
+            DeleteConfirmation::Password(p) => {
+                // Rule 24: counted before the password is checked.
+                ctx.take_committed(&[password_checks(member.id)]).await??;
+                match PasswordAttempt::new(p) {
+                    Some(a) => ctx.ports.passwords.verify(&a, member.password.as_ref()).await?,
+                    None => false,
+                }
+            }
             DeleteConfirmation::TypedUsername(u) => {
                 u.trim().eq_ignore_ascii_case(member.username.as_str())
             }

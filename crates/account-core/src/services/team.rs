@@ -4,14 +4,18 @@
 use std::collections::HashMap;
 
 use super::auth::end_all_sessions;
-use super::common::{Denied, acting_admin, locked_admin, member_of_org, op_error, session_only};
+use super::common::{
+    Denied, acting_admin, locked_admin, member_of_org, op_error, session_only, throttled,
+};
 use super::credits::{Balance, balances_of, reclaim_unspent};
 use super::idempotency::Scope;
+use super::limits::{mails_by_member, mails_to};
 use super::profile::{AccessError, ProfileInput, StaleVersion, parse_profile, store_profile};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget};
 use crate::domain::email::EmailAddress;
 use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
+use crate::domain::limits::{Budget, Exhausted};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
 use crate::domain::organisation::{LastAdmin, NoFreeLicence, Organisation};
@@ -41,6 +45,9 @@ pub enum AddMemberError {
     /// The Idempotency-Key cannot be used for this request.
     #[error(transparent)]
     IdempotencyKey(KeyConflict),
+    /// Too many invitations to this address or by this admin (rule 24).
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// A retry with the Idempotency-Key of an earlier call: the member it added has since
     /// been deleted.
     #[error("the member this Idempotency-Key added has since been deleted")]
@@ -53,6 +60,7 @@ pub enum AddMemberError {
     Internal(InternalError),
 }
 op_error!(AddMemberError);
+throttled!(AddMemberError, ChangeMemberError);
 
 impl From<KeyConflict> for AddMemberError {
     fn from(e: KeyConflict) -> Self {
@@ -84,6 +92,9 @@ pub enum ChangeMemberError {
     /// The member has already set a password: there is no invitation to resend.
     #[error("the member has already accepted the invitation")]
     NotInvited,
+    /// Too many invitations to this address or by this admin (rule 24).
+    #[error(transparent)]
+    Throttled(Exhausted),
     /// The caller may not.
     #[error(transparent)]
     Denied(Denied),
@@ -305,6 +316,9 @@ impl<'a> TeamService<'a> {
         locked_admin(tx.as_mut(), actor, &[]).await?;
         let counts = tx.members().counts(org.id).await?;
         org.licences.ensure_free(&counts)?;
+        // Rule 24: the invitation is counted (to the address, by the admin) before anything
+        // answers whether the address already has an account.
+        ctx.take(tx.as_mut(), &invitation_budgets(ctx, actor, &email)).await??;
         let profile = Profile::named(first_name, last_name);
         let invited = invite_member(ctx, tx.as_mut(), &org, Role::SubUser, email, profile).await;
         let (member, token) = match invited {
@@ -352,6 +366,7 @@ impl<'a> TeamService<'a> {
             Token::generate(TokenKind::Invitation, member.id.as_uuid(), ctx.ports.random.as_ref());
         member.invitation = Some(new_invitation(ctx, &token));
         tx.members().update(&member).await?;
+        ctx.take(tx.as_mut(), &invitation_budgets(ctx, actor, &member.email)).await??;
         send_invitation(ctx, tx.as_mut(), &org, &member, &token).await?;
         ctx.audit_by(
             tx.as_mut(),
@@ -518,6 +533,11 @@ async fn lock_organisation_and_member(
     let locked = locked_admin(tx, actor, &[id]).await?;
     let member = locked.member(id).cloned().ok_or(ChangeMemberError::MemberNotFound)?;
     Ok((org, member))
+}
+
+/// The budgets an invitation mail spends: the recipient's and the admin's.
+fn invitation_budgets(ctx: &Context, actor: &Actor, to: &EmailAddress) -> [Budget; 2] {
+    [mails_to(ctx, to.as_str()), mails_by_member(actor.member())]
 }
 
 fn new_invitation(ctx: &Context, token: &Token) -> Invitation {

@@ -106,7 +106,7 @@ async fn rule_11_deleting_needs_confirmation_erases_personal_data_and_returns_un
 
     assert!(w.mem.store.is_erased(sam.member()).await);
     assert!(w.accounts().auth().authenticate(&sam_token).await.is_err());
-    assert!(w.accounts().auth().login("sam@acme.test", PASSWORD, None).await.is_err());
+    assert!(w.accounts().auth().login("sam@acme.test", PASSWORD, None, None).await.is_err());
     // Unspent credits (60 - 15) are back in the pool; the 15 spent stay in the team's totals.
     let export = credits.overview(&w.admin).await.unwrap()[0];
     assert_eq!((export.total, export.allocated, export.used, export.headroom), (100, 15, 15, 85));

@@ -125,7 +125,7 @@ async fn a_busy_password_hasher_is_reported_as_unavailable() {
         },
         Settings::default(),
     );
-    let r = accounts.auth().login("ada@acme.test", "a password of some length", None).await;
+    let r = accounts.auth().login("ada@acme.test", "a password of some length", None, None).await;
     let Err(LoginError::Internal(e)) = r else { panic!("{r:?}") };
     assert!(e.is_unavailable());
     let failed: account_core::InternalError = HashError::Failed("out of memory".into()).into();

@@ -11,6 +11,7 @@ mod contacts;
 mod credits;
 mod failures;
 mod impersonation;
+mod limits;
 mod membership;
 mod model;
 mod parsers;

@@ -121,7 +121,7 @@ async fn rule_03_disabling_keeps_data_ends_sessions_and_keys_at_once_until_re_en
     let auth = w.accounts().auth();
     assert!(matches!(auth.authenticate(&sam_token).await, Err(AuthError::InvalidToken)));
     assert!(matches!(auth.authenticate_api_key(&key.secret).await, Err(AuthError::InvalidToken)));
-    let login = auth.login("sam@acme.test", PASSWORD, None).await;
+    let login = auth.login("sam@acme.test", PASSWORD, None, None).await;
     assert!(matches!(login, Err(LoginError::AccountDisabled)), "{login:?}");
     // An actor built before the disable is refused by every use case too.
     assert!(w.accounts().profile().me(&sam).await.is_err());
@@ -150,17 +150,17 @@ async fn rule_04_a_new_sub_user_gets_no_credits_and_an_invitation_to_set_a_passw
     assert!(row.member.password.is_none());
 
     // Before accepting, nobody can log in as them.
-    let refused = w.accounts().auth().login("sam@acme.test", PASSWORD, None).await;
+    let refused = w.accounts().auth().login("sam@acme.test", PASSWORD, None, None).await;
     assert!(matches!(refused, Err(LoginError::InvalidCredentials)));
 
     let mail = w.mem.last_mail(MailKind::Invitation, "sam@acme.test").await.unwrap();
     let token = token_in(&mail, "aci_").unwrap();
-    let weak = w.accounts().auth().accept_invitation(&token, "short").await;
+    let weak = w.accounts().auth().accept_invitation(&token, "short", None).await;
     assert!(matches!(weak, Err(AcceptInvitationError::Validation(_))));
-    w.accounts().auth().accept_invitation(&token, PASSWORD).await.unwrap();
+    w.accounts().auth().accept_invitation(&token, PASSWORD, None).await.unwrap();
     login(w.accounts(), "sam@acme.test", PASSWORD).await;
     // Single use.
-    let again = w.accounts().auth().accept_invitation(&token, "another long password").await;
+    let again = w.accounts().auth().accept_invitation(&token, "another long password", None).await;
     assert!(matches!(again, Err(AcceptInvitationError::InvalidToken)), "{again:?}");
 }
 
@@ -172,7 +172,7 @@ async fn rule_04_invitations_expire_and_a_resend_replaces_them() {
         token_in(&w.mem.last_mail(MailKind::Invitation, "sam@acme.test").await.unwrap(), "aci_")
             .unwrap();
     w.mem.clock.advance(Duration::days(8));
-    let late = w.accounts().auth().accept_invitation(&first, PASSWORD).await;
+    let late = w.accounts().auth().accept_invitation(&first, PASSWORD, None).await;
     assert!(matches!(late, Err(AcceptInvitationError::Expired)), "{late:?}");
     w.accounts().team().resend_invitation(&w.admin, id).await.unwrap();
     let second =
@@ -180,10 +180,10 @@ async fn rule_04_invitations_expire_and_a_resend_replaces_them() {
             .unwrap();
     assert_ne!(first, second);
     assert!(matches!(
-        w.accounts().auth().accept_invitation(&first, PASSWORD).await,
+        w.accounts().auth().accept_invitation(&first, PASSWORD, None).await,
         Err(AcceptInvitationError::InvalidToken)
     ));
-    w.accounts().auth().accept_invitation(&second, PASSWORD).await.unwrap();
+    w.accounts().auth().accept_invitation(&second, PASSWORD, None).await.unwrap();
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ impl World {
         let token = token_in(&mail, "aci_").expect("token in mail");
         self.accounts()
             .auth()
-            .accept_invitation(&token, PASSWORD)
+            .accept_invitation(&token, PASSWORD, None)
             .await
             .expect("accept invitation");
     }
@@ -104,7 +104,7 @@ pub async fn create_org(
 }
 
 pub async fn login(accounts: &Accounts, email: &str, password: &str) -> (Actor, String) {
-    let logged = accounts.auth().login(email, password, Some("tests")).await.expect("login");
+    let logged = accounts.auth().login(email, password, Some("tests"), None).await.expect("login");
     let actor = accounts.auth().authenticate(&logged.token).await.expect("authenticate").actor;
     (actor, logged.token)
 }

@@ -1,7 +1,6 @@
 //! Log-in (throttled), log-out, the caller's sessions, and accepting an invitation.
 
 use account_core::ids::SessionId;
-use account_core::services::auth::LoginError;
 use poem::Request;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
@@ -16,10 +15,8 @@ use crate::dto::auth::{
     SessionPage,
 };
 use crate::pagination;
-use crate::problem::{Problem, ProblemResponse, ProblemType};
-use crate::ratelimit::LimitKey;
+use crate::problem::ProblemResponse;
 use crate::responses::responses;
-use crate::state::AppState;
 
 responses! {
     /// Responses of `login`.
@@ -78,13 +75,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<AcceptedInvitation>),
     }
-    errors: [400, 413, 415, 422]
-}
-
-fn limit_keys(state: &AppState, req: &Request, email: &str) -> Vec<LimitKey> {
-    // The same client address as the access log's: the peer, or behind a trusted proxy the
-    // address it forwards.
-    crate::ratelimit::login_keys(state, email, crate::client_addr::of(req, &state.trusted_proxies))
+    errors: [400, 413, 415, 422, 429]
 }
 
 /// Log-in, sessions and invitations.
@@ -97,8 +88,9 @@ impl AuthApi {
     ///
     /// Exchanges a login email and password for a session token (send it as
     /// `Authorization: Bearer <token>`). A wrong email and a wrong password get the same
-    /// answer. Failed log-ins are throttled per email address and per client: past the limit
-    /// the answer is 429 with `Retry-After`, whatever the password.
+    /// answer. Log-ins are limited per address and client, per client, and per address from
+    /// clients that never logged into it: past a limit the answer is 429 with `Retry-After`,
+    /// and the password is not checked.
     #[oai(path = "/auth/login", method = "post", operation_id = "login", tag = "ApiTags::Auth")]
     async fn login(
         &self,
@@ -107,35 +99,18 @@ impl AuthApi {
         body: JsonBody<LoginRequest>,
     ) -> LoginResponse {
         let state = *state;
+        let client = req.header("user-agent");
+        // The same client address as the access log's: the peer, or behind a trusted proxy the
+        // address it forwards. The core counts the attempt against it (rule 24).
+        let from = crate::client_addr::of(req, &state.trusted_proxies);
         LoginResponse::from_result(
-            async {
-                let now = state.accounts.ports().clock.now();
-                let keys = limit_keys(state, req, &body.email);
-                if let Err(wait) = state.limiter.check(&keys, now) {
-                    return Err(Box::new(
-                        Problem::new(
-                            ProblemType::TooManyRequests,
-                            "too many failed log-ins; wait before trying again",
-                        )
-                        .retry_after(wait),
-                    ));
-                }
-                let client = req.header("user-agent");
-                match state.accounts.auth().login(&body.email, &body.password, client).await {
-                    Ok(done) => {
-                        if let Some(email_key) = keys.first() {
-                            state.limiter.clear(email_key);
-                        }
-                        Ok(LoginResponse::Ok(Json(LoggedIn::new(done.token, &done.session))))
-                    }
-                    Err(LoginError::InvalidCredentials) => {
-                        state.limiter.record_failure(&keys, now);
-                        Err(LoginError::InvalidCredentials.into())
-                    }
-                    Err(other) => Err(other.into()),
-                }
-            }
-            .await,
+            state
+                .accounts
+                .auth()
+                .login(&body.email, &body.password, client, from)
+                .await
+                .map(|done| LoginResponse::Ok(Json(LoggedIn::new(done.token, &done.session))))
+                .map_err(Into::into),
         )
     }
 
@@ -266,7 +241,7 @@ impl AuthApi {
             state
                 .accounts
                 .auth()
-                .accept_invitation(&body.token, &body.password)
+                .accept_invitation(&body.token, &body.password, None)
                 .await
                 .map(|id| {
                     AcceptInvitationResponse::Ok(Json(AcceptedInvitation {

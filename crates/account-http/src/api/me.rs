@@ -123,7 +123,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 403, 413, 415, 422]
+    errors: [400, 401, 403, 413, 415, 422, 429]
 }
 
 responses! {
@@ -163,7 +163,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<EmailChange>),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422]
+    errors: [400, 401, 403, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -183,7 +183,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<EmailChanged>),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422]
+    errors: [400, 401, 403, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -203,7 +203,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 403, 409, 413, 415, 422]
+    errors: [400, 401, 403, 409, 413, 415, 422, 429]
 }
 
 responses! {

@@ -77,7 +77,7 @@ responses! {
         #[oai(status = 201)]
         Created(Json<Contact>),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422]
+    errors: [400, 401, 403, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -87,7 +87,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Contact>),
     }
-    errors: [400, 401, 403, 404, 409, 413, 415, 422]
+    errors: [400, 401, 403, 404, 409, 413, 415, 422, 429]
 }
 
 responses! {

@@ -72,7 +72,7 @@ responses! {
             Option<String>,
         ),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422]
+    errors: [400, 401, 403, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -92,7 +92,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Done>),
     }
-    errors: [400, 401, 403, 404, 409]
+    errors: [400, 401, 403, 404, 409, 429]
 }
 
 responses! {
@@ -132,7 +132,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Member>),
     }
-    errors: [400, 401, 403, 404, 409]
+    errors: [400, 401, 403, 404, 409, 429]
 }
 
 responses! {

@@ -1,10 +1,11 @@
 //! The client address over a real socket: `X-Forwarded-For` counts only from a trusted proxy,
-//! for the log-in limit per client and for the access log alike; a client that sends the
+//! for the log-in budget per client (rule 24) and for the access log alike; a client that sends the
 //! header itself (spoofing) keeps its own address.
 
 use std::net::SocketAddr;
 
-use account_http::{HttpConfig, HttpServer, LoginRateLimit, TrustedProxies};
+use account_core::domain::limits::rates::LOGIN_CLIENT;
+use account_http::{HttpConfig, HttpServer, TrustedProxies};
 use account_memory::InMemory;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -36,15 +37,7 @@ async fn failed_login(addr: SocketAddr, email: &str, forwarded: &str, request_id
 }
 
 fn config(trusted: &str) -> HttpConfig {
-    HttpConfig {
-        trusted_proxies: TrustedProxies::parse(trusted).unwrap(),
-        login_rate_limit: LoginRateLimit {
-            max_failures_per_email: 100,
-            max_failures_per_client: 2,
-            window: chrono::Duration::minutes(15),
-        },
-        ..HttpConfig::default()
-    }
+    HttpConfig { trusted_proxies: TrustedProxies::parse(trusted).unwrap(), ..HttpConfig::default() }
 }
 
 /// The `client=` of the access line of request `request_id`.
@@ -65,14 +58,17 @@ async fn a_forwarded_for_header_from_an_untrusted_peer_changes_nothing() {
     // The peer (127.0.0.1) is not among the trusted proxies: what it claims is ignored.
     let addr = serve(config("10.0.0.0/8")).await;
     let spoofs = ["203.0.113.1", "203.0.113.2", "203.0.113.3, 10.0.0.1"];
+    let burst = usize::try_from(LOGIN_CLIENT.burst).unwrap();
     let mut statuses = Vec::new();
-    for (i, spoof) in spoofs.iter().enumerate() {
+    for i in 0..=burst {
         let id = format!("spoof-{i}");
+        let spoof = spoofs[i % spoofs.len()];
         statuses.push(failed_login(addr, &format!("u{i}@acme.test"), spoof, &id).await);
         assert_eq!(logged_client(&id), "127.0.0.1");
     }
-    // Three addresses claimed, one client counted: the third failure is over its limit of 2.
-    assert_eq!(statuses, [401, 401, 429]);
+    // Many addresses claimed, one client counted: the one past its budget is refused.
+    assert!(statuses[..burst].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[burst], 429);
 }
 
 #[tokio::test]
@@ -83,7 +79,9 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_counted_and_logged() {
     let b = "203.0.113.2";
     assert_eq!(failed_login(addr, "x@acme.test", a, "fwd-a0").await, 401);
     assert_eq!(logged_client("fwd-a0"), "203.0.113.1");
-    assert_eq!(failed_login(addr, "y@acme.test", a, "fwd-a1").await, 401);
+    for i in 1..LOGIN_CLIENT.burst {
+        assert_eq!(failed_login(addr, &format!("x{i}@acme.test"), a, "fwd-a").await, 401);
+    }
     assert_eq!(failed_login(addr, "z@acme.test", a, "fwd-a2").await, 429);
     // Another client behind the same proxy is not held back by the first one's failures.
     assert_eq!(failed_login(addr, "w@acme.test", b, "fwd-b0").await, 401);

@@ -246,7 +246,7 @@ async fn org(app: &App, op: &Operator, name: &str, email: &str) -> (Organisation
         )
         .await
         .unwrap();
-    let token = app.accounts.auth().login(email, PASSWORD, None).await.unwrap().token;
+    let token = app.accounts.auth().login(email, PASSWORD, None, None).await.unwrap().token;
     (created.organisation.id, Who { id: created.admin.id, email: email.into(), token })
 }
 
@@ -268,8 +268,8 @@ async fn member(app: &App, admin: &Actor, email: &str, pending: bool) -> (Who, S
     if pending {
         return (Who { id: m.id, email: email.into(), token: String::new() }, invitation);
     }
-    app.accounts.auth().accept_invitation(&invitation, PASSWORD).await.unwrap();
-    let token = app.accounts.auth().login(email, PASSWORD, None).await.unwrap().token;
+    app.accounts.auth().accept_invitation(&invitation, PASSWORD, None).await.unwrap();
+    let token = app.accounts.auth().login(email, PASSWORD, None, None).await.unwrap().token;
     (Who { id: m.id, email: email.into(), token }, String::new())
 }
 
@@ -431,7 +431,7 @@ async fn request(fx: &Fixture, op: &str, caller: Caller) -> Req {
         "listSessions" => req("GET", "/auth/sessions"),
         "revokeSession" => {
             let own = fx.own(caller);
-            let extra = fx.app.accounts.auth().login(&own.email, PASSWORD, None).await;
+            let extra = fx.app.accounts.auth().login(&own.email, PASSWORD, None, None).await;
             let id = extra.map_or_else(|_| uuid::Uuid::nil().to_string(), |l| l.session.id.to_string());
             req("DELETE", format!("/auth/sessions/{id}"))
         }

@@ -9,6 +9,7 @@ mod credits;
 mod digests;
 mod email_changes;
 mod idempotency;
+mod limits;
 mod members;
 mod organisations;
 mod outbox;
@@ -33,10 +34,11 @@ use account_core::ids::{
 };
 use account_core::ports::{
     ApiKeyRepo, AuditRepo, CatalogueRepo, ContactRepo, CreditRepo, DigestRepo, EmailChangeRepo,
-    IdempotencyRecord, IdempotencyRepo, MemberRepo, OrganisationRepo, OutboxRepo, Page,
+    IdempotencyRecord, IdempotencyRepo, LimitRepo, MemberRepo, OrganisationRepo, OutboxRepo, Page,
     SessionRepo, Store, StoreError, Tx,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Everything the store holds.
@@ -57,6 +59,8 @@ struct State {
     products: BTreeMap<ProductId, Product>,
     digests: BTreeMap<MemberId, ScheduledDigest>,
     idempotency: BTreeMap<(String, String), IdempotencyRecord>,
+    limits: BTreeMap<String, DateTime<Utc>>,
+    known_clients: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// An in-memory store. Cloning shares the same data.
@@ -191,6 +195,9 @@ impl Tx for MemTx {
         self
     }
     fn idempotency(&mut self) -> &mut dyn IdempotencyRepo {
+        self
+    }
+    fn limits(&mut self) -> &mut dyn LimitRepo {
         self
     }
 

@@ -13,6 +13,7 @@ mod m20261123_000003_sessions_keys;
 mod m20261123_000004_contacts_audit_mail;
 mod m20261123_000005_consumption_rollups;
 mod m20261206_000001_idempotency_outcomes;
+mod m20261206_000002_limits;
 
 /// Every migration of the schema, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_contacts_audit_mail::Migration),
             Box::new(m20261123_000005_consumption_rollups::Migration),
             Box::new(m20261206_000001_idempotency_outcomes::Migration),
+            Box::new(m20261206_000002_limits::Migration),
         ]
     }
 }
@@ -252,6 +254,20 @@ pub(crate) enum IdempotencyRecords {
     ResponseBody,
     Outcome,
     CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Limits {
+    Table,
+    Key,
+    State,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum KnownClients {
+    Table,
+    Key,
+    Until,
 }
 
 /// A non-unique index `name` on `table (cols…)`, created only if missing.

@@ -17,6 +17,7 @@ mod credits;
 mod digests;
 mod email_changes;
 mod idempotency;
+mod limits;
 mod members;
 mod organisations;
 mod outbox;

@@ -9,6 +9,7 @@ use crate::harness::{Case, StoreFactory};
 mod concurrency;
 mod credits;
 mod idempotency;
+mod limits;
 mod members;
 mod misc;
 mod organisations;
@@ -87,6 +88,8 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         idempotency::a_call_that_did_not_commit_leaves_its_key_free,
         idempotency::a_key_is_refused_for_another_request,
         idempotency::a_record_without_outcome_is_unreplayable_until_it_expires,
+        limits::limit_rows_lock_put_known_remember_purge,
+        limits::concurrent_log_ins_check_exactly_the_budget,
         races::allocation_racing_deletion_strands_nothing,
         races::allocation_racing_disable_lands_nothing_after_it,
         races::consumption_racing_deletion_strands_nothing,

@@ -61,16 +61,17 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
     cases
 }
 
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     "m20261123_000001_organisations_members",
     "m20261123_000002_credits",
     "m20261123_000003_sessions_keys",
     "m20261123_000004_contacts_audit_mail",
     "m20261123_000005_consumption_rollups",
     "m20261206_000001_idempotency_outcomes",
+    "m20261206_000002_limits",
 ];
 
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 18] = [
     "allocations",
     "api_keys",
     "audit_entries",
@@ -80,7 +81,9 @@ const TABLES: [&str; 16] = [
     "digests",
     "email_changes",
     "idempotency_records",
+    "known_clients",
     "ledger_entries",
+    "limits",
     "members",
     "organisations",
     "outbox",
@@ -89,7 +92,7 @@ const TABLES: [&str; 16] = [
     "sessions",
 ];
 
-const INDEXES: [&str; 21] = [
+const INDEXES: [&str; 23] = [
     "ix_allocations_org",
     "ix_api_keys_member",
     "ix_audit_org_at",
@@ -97,9 +100,11 @@ const INDEXES: [&str; 21] = [
     "ix_contacts_org_created",
     "ix_digests_due",
     "ix_idempotency_created",
+    "ix_known_clients_until",
     "ix_ledger_member_at",
     "ix_ledger_org_at",
     "ix_ledger_spender_at",
+    "ix_limits_state",
     "ix_members_org_id",
     "ix_outbox_due",
     "ix_outbox_pending",

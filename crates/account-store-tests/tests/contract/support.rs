@@ -161,7 +161,7 @@ impl SeaFactory {
     /// before parents. `DELETE` rather than `TRUNCATE`: on tables this small it is several
     /// times faster.
     async fn empty(store: &SeaStore) {
-        const TABLES: [&str; 15] = [
+        const TABLES: [&str; 17] = [
             "allocations",
             "consumption_rollups",
             "ledger_entries",
@@ -177,6 +177,8 @@ impl SeaFactory {
             "outbox",
             "products",
             "idempotency_records",
+            "limits",
+            "known_clients",
         ];
         let sql: String = TABLES.iter().map(|t| format!("DELETE FROM {t};")).collect();
         store.connection().execute_unprepared(&sql).await.unwrap();

@@ -77,7 +77,10 @@ fn shown(e: EmailChangeError) -> Result<(FieldErrors, Option<String>), EmailChan
         }
         e @ (EmailChangeError::NoFlow
         | EmailChangeError::WrongStage { .. }
-        | EmailChangeError::Resend(_)) => (FieldErrors::none(), Some(capitalised(&e.to_string()))),
+        | EmailChangeError::Resend(_)
+        | EmailChangeError::Throttled(_)) => {
+            (FieldErrors::none(), Some(capitalised(&e.to_string())))
+        }
         e @ (EmailChangeError::Denied(_) | EmailChangeError::Internal(_)) => return Err(e),
     })
 }

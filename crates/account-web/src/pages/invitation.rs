@@ -14,6 +14,7 @@ use crate::app::Web;
 use crate::form::{FieldErrors, FormData};
 use crate::layout::{Chrome, html, html_status, see_other};
 use crate::pages::{OrFail, query};
+use crate::session::client_address;
 
 #[derive(Template)]
 #[template(path = "invitation.html")]
@@ -60,14 +61,16 @@ pub(crate) async fn submit(
     if password != form.text("password_repeat") {
         return render(FieldErrors::one("password_repeat", "The two passwords differ."), None);
     }
-    match web.accounts.auth().accept_invitation(&token, &password).await {
+    match web.accounts.auth().accept_invitation(&token, &password, client_address(req)).await {
         Ok(_) => Ok(see_other("/login?notice=invitation-accepted")),
         Err(AcceptInvitationError::Validation(v)) => {
             render(FieldErrors::from_domain(&v, &[]), None)
         }
-        Err(e @ (AcceptInvitationError::InvalidToken | AcceptInvitationError::Expired)) => {
-            render(FieldErrors::none(), Some(crate::text::capitalised(&e.to_string())))
-        }
+        Err(
+            e @ (AcceptInvitationError::InvalidToken
+            | AcceptInvitationError::Expired
+            | AcceptInvitationError::Throttled(_)),
+        ) => render(FieldErrors::none(), Some(crate::text::capitalised(&e.to_string()))),
         Err(AcceptInvitationError::Internal(e)) => Err(e).or_fail(),
     }
 }

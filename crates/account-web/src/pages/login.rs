@@ -14,7 +14,7 @@ use crate::app::Web;
 use crate::form::FormData;
 use crate::layout::{Chrome, html, html_status, see_other};
 use crate::pages::OrFail;
-use crate::session::{clear_cookie, client_name, set_cookie, viewer};
+use crate::session::{clear_cookie, client_address, client_name, set_cookie, viewer};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -46,7 +46,7 @@ pub(crate) async fn submit(
 ) -> poem::Result<Response> {
     let email = form.text("email");
     let password = form.text("password");
-    let client = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip);
+    let client = client_address(req);
     let refuse = |message: String, status| {
         let page = LoginPage {
             chrome: Chrome::public(&web, req, "Log in"),
@@ -55,23 +55,21 @@ pub(crate) async fn submit(
         };
         Ok(html_status(&page, status))
     };
-    if let Err(wait) = web.guard.check(&email, client) {
-        let minutes = wait.div_ceil(60);
-        return refuse(
-            format!("Too many failed log-ins. Try again in {minutes} minute(s)."),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    match web.accounts.auth().login(&email, &password, client_name(req)).await {
+    match web.accounts.auth().login(&email, &password, client_name(req), client).await {
         Ok(done) => {
-            web.guard.succeeded(&email);
             set_cookie(&web, req, web.cookies.session, &done.token);
             clear_cookie(&web, req, web.cookies.impersonation);
             Ok(see_other("/profile"))
         }
         Err(LoginError::InvalidCredentials) => {
-            web.guard.failed(&email, client);
             refuse("The email or password is wrong.".to_owned(), StatusCode::UNAUTHORIZED)
+        }
+        Err(LoginError::Throttled(wait)) => {
+            let minutes = wait.retry_after_secs().div_ceil(60);
+            refuse(
+                format!("Too many log-ins. Try again in {minutes} minute(s)."),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
         }
         Err(LoginError::AccountDisabled) => refuse(
             "This account is disabled. Ask an admin of your organisation to enable it.".to_owned(),

@@ -2,14 +2,13 @@
 //! the page's CSRF token, and sends forms.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use account_core::services::operator::{NewOrganisation, Operator};
 use account_core::services::team::NewMember;
 use account_core::{Accounts, Actor, Credential};
 use account_memory::InMemory;
-use account_web::{LoginGuard, WebConfig, WebConsole};
+use account_web::{WebConfig, WebConsole};
 use poem::endpoint::BoxEndpoint;
 use poem::http::header;
 use poem::test::TestClient;
@@ -17,32 +16,9 @@ use poem::test::TestClient;
 /// A password that meets the policy.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Counts what the console tells the guard; refuses when `refuse` is set.
-#[derive(Debug, Default)]
-pub struct CountingGuard {
-    pub failed: Mutex<u32>,
-    pub succeeded: Mutex<u32>,
-    pub refuse: Mutex<bool>,
-}
-
-impl LoginGuard for CountingGuard {
-    fn check(&self, _email: &str, _client: Option<IpAddr>) -> Result<(), u64> {
-        if *self.refuse.lock().unwrap() { Err(600) } else { Ok(()) }
-    }
-
-    fn failed(&self, _email: &str, _client: Option<IpAddr>) {
-        *self.failed.lock().unwrap() += 1;
-    }
-
-    fn succeeded(&self, _email: &str) {
-        *self.succeeded.lock().unwrap() += 1;
-    }
-}
-
 /// An organisation with an admin (password set) and a sub-user who accepted the invitation.
 pub struct App {
     pub mem: InMemory,
-    pub guard: Arc<CountingGuard>,
     pub console: Arc<BoxEndpoint<'static, poem::Response>>,
 }
 
@@ -84,14 +60,11 @@ impl App {
         let mail =
             mem.last_mail(account_core::domain::mail::MailKind::Invitation, SUB).await.unwrap();
         let token = account_memory::token_in(&mail, "aci_").unwrap();
-        mem.accounts.auth().accept_invitation(&token, PASSWORD).await.unwrap();
+        mem.accounts.auth().accept_invitation(&token, PASSWORD, None).await.unwrap();
         let _ = created;
-        let guard = Arc::new(CountingGuard::default());
-        let console = WebConsole::new(
-            mem.accounts.clone(),
-            WebConfig { public_url: public_url.to_owned(), login_guard: guard.clone() },
-        );
-        Self { mem, guard, console: Arc::new(console.endpoint()) }
+        let console =
+            WebConsole::new(mem.accounts.clone(), WebConfig { public_url: public_url.to_owned() });
+        Self { mem, console: Arc::new(console.endpoint()) }
     }
 
     pub fn browser(&self) -> Browser {
@@ -105,7 +78,7 @@ impl App {
 
 /// An actor for `email`, logged in through the core (as the API's log-in does).
 pub async fn login_actor(accounts: &Accounts, email: &str) -> Actor {
-    let done = accounts.auth().login(email, PASSWORD, Some("test")).await.unwrap();
+    let done = accounts.auth().login(email, PASSWORD, Some("test"), None).await.unwrap();
     Actor::new(
         done.session.member_id,
         done.session.org_id,

@@ -25,6 +25,7 @@ mod credits;
 mod digests;
 mod email_changes;
 mod idempotency;
+mod limits;
 mod members;
 mod organisations;
 mod outbox;
@@ -62,6 +63,9 @@ pub use self::email_changes::MockEmailChangeRepo;
 #[cfg(feature = "mocks")]
 pub use self::idempotency::MockIdempotencyRepo;
 pub use self::idempotency::{IdempotencyRecord, IdempotencyRepo};
+pub use self::limits::LimitRepo;
+#[cfg(feature = "mocks")]
+pub use self::limits::MockLimitRepo;
 pub use self::members::MemberRepo;
 #[cfg(feature = "mocks")]
 pub use self::members::MockMemberRepo;
@@ -235,8 +239,10 @@ pub trait Tx: Send {
     fn catalogue(&mut self) -> &mut dyn CatalogueRepo;
     /// Scheduled digests.
     fn digests(&mut self) -> &mut dyn DigestRepo;
-    /// Idempotency records of the HTTP layer.
+    /// Idempotency-Key records.
     fn idempotency(&mut self) -> &mut dyn IdempotencyRepo;
+    /// Abuse limits' state.
+    fn limits(&mut self) -> &mut dyn LimitRepo;
 
     /// A session and the (not erased) member it belongs to, as `sessions().get` then
     /// `members().get` would read them: what every authenticated request needs first. A store
