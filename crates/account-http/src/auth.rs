@@ -165,8 +165,7 @@ async fn check_operator(req: &Request, bearer: Bearer) -> poem::Result<Operator>
         )
         .into_poem_error());
     };
-    let keyring = &state.accounts.ports().keyring;
-    if keyring.verify(OPERATOR_CONTEXT, bearer.token.as_bytes(), digest) {
+    if state.accounts.verify_digest(OPERATOR_CONTEXT, bearer.token.as_bytes(), digest) {
         Ok(Operator::new("api"))
     } else {
         Err(Problem::new(ProblemType::Unauthenticated, "the operator token is not valid")

@@ -46,15 +46,14 @@ impl AppState {
         routes: Routes,
         metrics: Arc<HttpMetrics>,
     ) -> Self {
-        let keyring = &accounts.ports().keyring;
         let operator = config
             .operator_token
             .as_ref()
-            .map(|t| keyring.digest(OPERATOR_CONTEXT, t.expose().as_bytes()));
+            .map(|t| accounts.digest(OPERATOR_CONTEXT, t.expose().as_bytes()));
         let metrics_token = config
             .metrics_token
             .as_ref()
-            .map(|t| keyring.digest(METRICS_CONTEXT, t.expose().as_bytes()));
+            .map(|t| accounts.digest(METRICS_CONTEXT, t.expose().as_bytes()));
         Self {
             operator,
             metrics_token,
