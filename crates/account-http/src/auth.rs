@@ -126,7 +126,7 @@ pub(crate) fn banner(auth: &Authenticated) -> Option<String> {
             "member={}; admin={}; expires={}",
             auth.actor.member(),
             info.admin_id,
-            expires.to_rfc3339_opts(SecondsFormat::Secs, true)
+            expires.to_rfc3339_opts(SecondsFormat::Micros, true)
         )
     })
 }
