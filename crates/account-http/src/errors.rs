@@ -1,5 +1,7 @@
 //! Every domain error, mapped to its problem. Each `match` is exhaustive with no catch-all, so
 //! a new variant in `account-core` fails to compile here until it is given a status and type.
+//! Each error type also states every status it can become ([`Problems`]), which the tests
+//! prove exact and `responses.rs` holds each operation's declared statuses to.
 
 use account_core::domain::idempotency::KeyConflict;
 use account_core::domain::limits::Exhausted;

@@ -36,6 +36,7 @@ impl StatusSet {
     /// # Panics
     /// When a status is not one of ours: in a constant, a compile error.
     #[must_use]
+    #[allow(clippy::panic, reason = "evaluated in constants, where a panic is a compile error")]
     pub(crate) const fn of(statuses: &[u16]) -> Self {
         let mut bits = 0;
         let mut i = 0;
@@ -96,6 +97,7 @@ impl StatusSet {
     ///
     /// # Panics
     /// When a status is missing; called in a `const` block, so that is a compile error.
+    #[allow(clippy::panic, reason = "called in `const` blocks only: a compile error")]
     pub(crate) const fn assert_covers(self, produced: Self) {
         if self.covers(produced) {
             return;
