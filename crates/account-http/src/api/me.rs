@@ -20,10 +20,9 @@ use crate::dto::me::{
     OfferingsRequest, Preferences, Product, ProductPage, Profile,
 };
 use crate::dto::{ApiKey, ApiKeyPage, Bucket, CreatedApiKey, UsageReport};
-use crate::errors::invalid_field;
+use crate::errors::{FieldAt, invalid_field, problem};
 use crate::etag::{etag, required_version};
 use crate::pagination;
-use crate::problem::{Problem, ProblemResponse, ProblemType};
 use crate::responses::responses;
 
 responses! {
@@ -63,7 +62,7 @@ responses! {
             String,
         ),
     }
-    errors: [400, 401, 412, 413, 415, 422, 428]
+    errors: [400, 401, 403, 412, 413, 415, 422, 428]
 }
 
 responses! {
@@ -73,7 +72,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Preferences>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -83,7 +82,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Preferences>),
     }
-    errors: [400, 401, 413, 415, 422]
+    errors: [400, 401, 403, 413, 415, 422]
 }
 
 responses! {
@@ -93,7 +92,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Offerings>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -103,7 +102,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Offerings>),
     }
-    errors: [400, 401, 413, 415, 422]
+    errors: [400, 401, 403, 413, 415, 422]
 }
 
 responses! {
@@ -113,7 +112,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ProductPage>),
     }
-    errors: [400, 401]
+    errors: [400, 401, 403]
 }
 
 responses! {
@@ -133,7 +132,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<EmailChange>),
     }
-    errors: [401, 404]
+    errors: [401, 403, 404, 409, 422, 429]
 }
 
 responses! {
@@ -143,7 +142,7 @@ responses! {
         #[oai(status = 201)]
         Created(Json<EmailChange>),
     }
-    errors: [401, 403, 429]
+    errors: [401, 403, 409, 422, 429]
 }
 
 responses! {
@@ -153,7 +152,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [401, 403]
+    errors: [401, 403, 409, 422, 429]
 }
 
 responses! {
@@ -213,7 +212,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ApiKeyPage>),
     }
-    errors: [400, 401, 403]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -223,7 +222,7 @@ responses! {
         #[oai(status = 201)]
         Created(Json<CreatedApiKey>),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422]
+    errors: [400, 401, 403, 404, 409, 413, 415, 422]
 }
 
 responses! {
@@ -233,7 +232,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<CreatedApiKey>),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -243,7 +242,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -253,7 +252,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<MyCredits>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -263,7 +262,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<UsageReport>),
     }
-    errors: [400, 401, 422]
+    errors: [400, 401, 403, 404, 422]
 }
 
 responses! {
@@ -273,7 +272,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<UsageReport>),
     }
-    errors: [400, 401, 403, 422]
+    errors: [400, 401, 403, 404, 422]
 }
 
 /// A usage report request from query parameters.
@@ -538,10 +537,7 @@ impl MeApi {
             async {
                 match state.accounts.email_change().status(&auth.actor()).await? {
                     Some(view) => Ok(GetEmailChangeResponse::Ok(Json((&view).into()))),
-                    None => {
-                        Err(Problem::new(ProblemType::NotFound, "no email change is in progress")
-                            .into())
-                    }
+                    None => Err(problem!(NotFound, "no email change is in progress").into()),
                 }
             }
             .await,
@@ -730,7 +726,8 @@ impl MeApi {
                         return Err(invalid_field(
                             "password",
                             "give either your password or your username typed out (one of them)",
-                        ));
+                        )
+                        .into());
                     }
                 };
                 let field = if body.password.is_some() { "password" } else { "username" };
@@ -739,11 +736,8 @@ impl MeApi {
                     .profile()
                     .delete_account(&auth.actor(), &confirmation)
                     .await
-                    .map_err(|e| match Problem::from(e) {
-                        // The confirmation given is the field at fault.
-                        p if p.status == 422 => Box::new(crate::errors::at(field, p)),
-                        p => Box::new(p),
-                    })?;
+                    // The confirmation given is the field at fault.
+                    .map_err(|e| FieldAt::new(e, field, 422))?;
                 Ok(DeleteMyAccountResponse::NoContent)
             }
             .await,

@@ -6,6 +6,7 @@ use account_core::ids::{ApiKeyId, AuditEntryId, LedgerEntryId, MemberId};
 use account_core::ports::{LedgerCursor, LedgerFilter, Page};
 use account_core::services::audit_log::MAX_PAGE;
 use account_core::services::credits::UsageScope;
+use account_core::services::profile::AccessError;
 use account_core::services::team::NewMember;
 use chrono::NaiveDate;
 use poem_openapi::OpenApi;
@@ -23,10 +24,10 @@ use crate::dto::team::{
     LedgerPage, Member, MemberPage, PoolOverview, SetRoleRequest, TeamCredits, TeamSummary,
 };
 use crate::dto::{ApiKey, ApiKeyPage, Bucket, CreditKind, Done, EntryType, MemberStatus};
+use crate::errors::problem;
 use crate::etag::{etag, required_version};
 use crate::idempotency::{self, Replayable};
 use crate::pagination;
-use crate::problem::{Problem, ProblemResponse, ProblemType};
 use crate::responses::responses;
 
 responses! {
@@ -72,7 +73,7 @@ responses! {
             Option<String>,
         ),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422, 429]
+    errors: [400, 401, 403, 404, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -82,7 +83,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Member>),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 429]
 }
 
 responses! {
@@ -107,7 +108,7 @@ responses! {
             String,
         ),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 429]
 }
 
 responses! {
@@ -142,7 +143,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Member>),
     }
-    errors: [400, 401, 403, 404, 409, 413, 415]
+    errors: [400, 401, 403, 404, 409, 413, 415, 429]
 }
 
 responses! {
@@ -162,7 +163,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ApiKeyPage>),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -172,7 +173,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -213,7 +214,7 @@ fn member_id(id: &Path<Uuid>) -> MemberId {
 async fn plan(
     state: &crate::state::AppState,
     actor: &account_core::Actor,
-) -> Result<String, Box<Problem>> {
+) -> Result<String, AccessError> {
     Ok(state.accounts.team().summary(actor).await?.plan)
 }
 
@@ -687,11 +688,7 @@ impl TeamApi {
                     .list_for_member(&actor, self::member_id(&member_id))
                     .await?;
                 if !keys.iter().any(|k| k.id == key) {
-                    return Err(Problem::new(
-                        ProblemType::NotFound,
-                        "no such API key of this member",
-                    )
-                    .into());
+                    return Err(problem!(NotFound, "no such API key of this member").into());
                 }
                 state.accounts.api_keys().revoke(&actor, key).await?;
                 Ok(RevokeMemberApiKeyResponse::NoContent)
