@@ -28,8 +28,9 @@
 //!   `STATUSES` are every status its problem can have; that `From` holds
 //!   `const { R::DECLARED.assert_covers(E::STATUSES) }`, so a `?` or `.map_err(Into::into)` of
 //!   an error with an undeclared status does not compile: the error names
-//!   `Failure<R> as From<E>` and the missing status (`cargo build` and `cargo test` report it;
-//!   the check runs when the conversion is instantiated, which `cargo check` may skip). Each
+//!   `Failure<R> as From<E>` and the missing status. The check runs when the conversion is
+//!   instantiated, so `cargo build` and `cargo test` report it and `cargo check` and clippy do
+//!   not (they stop before instantiation). Each
 //!   `STATUSES` is proven exact by a test in `errors.rs` that builds every variant (a new
 //!   variant fails to compile until the test lists it).
 //! - **Extractors, by the document.** Credential, parameter and body errors are raised before
