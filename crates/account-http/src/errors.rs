@@ -12,6 +12,9 @@ use account_core::services::email_change::EmailChangeError;
 use account_core::services::impersonation::ImpersonationError;
 use account_core::services::operator::OperatorError;
 use account_core::services::organisation::SaveCustomerInfoError;
+use account_core::services::password_reset::{
+    CompleteResetError, RequestResetError, SendResetError,
+};
 use account_core::services::profile::{
     AccessError, ChangePasswordError, DeleteAccountError, SaveProfileError, SetOfferingsError,
     SetPreferencesError,
@@ -94,6 +97,9 @@ boxed!(
     ContactError,
     ImpersonationError,
     OperatorError,
+    RequestResetError,
+    CompleteResetError,
+    SendResetError,
 );
 
 fn not_found(detail: &str) -> Problem {
@@ -210,6 +216,51 @@ impl From<AcceptInvitationError> for Problem {
             AcceptInvitationError::Validation(v) => validation(&v),
             AcceptInvitationError::Throttled(e) => throttled(e),
             AcceptInvitationError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<RequestResetError> for Problem {
+    fn from(e: RequestResetError) -> Self {
+        match e {
+            RequestResetError::Validation(v) => validation(&v),
+            RequestResetError::Throttled(e) => throttled(e),
+            RequestResetError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<CompleteResetError> for Problem {
+    fn from(e: CompleteResetError) -> Self {
+        let detail = e.to_string();
+        match e {
+            CompleteResetError::InvalidToken => {
+                at("token", Self::new(ProblemType::PasswordResetInvalid, detail))
+            }
+            CompleteResetError::Expired => {
+                at("token", Self::new(ProblemType::PasswordResetExpired, detail))
+            }
+            CompleteResetError::Validation(v) => validation(&v),
+            CompleteResetError::Throttled(e) => throttled(e),
+            CompleteResetError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<SendResetError> for Problem {
+    fn from(e: SendResetError) -> Self {
+        let detail = e.to_string();
+        match e {
+            SendResetError::MemberNotFound => not_found(&detail),
+            SendResetError::TargetIsAdmin => {
+                at("member_id", Self::new(ProblemType::TargetIsAdmin, detail))
+            }
+            SendResetError::NotResettable => {
+                Self::new(ProblemType::PasswordResetUnavailable, detail)
+            }
+            SendResetError::Throttled(e) => throttled(e),
+            SendResetError::Denied(d) => d.into(),
+            SendResetError::Internal(i) => internal(&i),
         }
     }
 }
