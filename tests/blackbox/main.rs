@@ -12,6 +12,7 @@ mod cli;
 mod multiprocess;
 mod operations;
 mod organisation_page;
+mod password_reset;
 mod profile_page;
 mod server;
 mod smtp;

@@ -364,6 +364,17 @@ impl Mail {
             .unwrap_or_else(|| panic!("no invitation token in {}", self.body))
             .to_owned()
     }
+
+    /// The password-reset token (the code line) in a reset mail.
+    #[track_caller]
+    pub fn reset_token(&self) -> String {
+        self.body
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("acr_"))
+            .unwrap_or_else(|| panic!("no reset token in {}", self.body))
+            .to_owned()
+    }
 }
 
 /// Parses a `.eml` file as the server writes it (7bit or quoted-printable text).

@@ -169,7 +169,8 @@ pub fn no_unfinished_code(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `docs/rules.md` maps every rule 1 to 21 to at least one test, and every test it names exists.
+/// `docs/rules.md` maps every rule 1 to 22 and rule 24 to at least one test, and every test it
+/// names exists.
 pub fn rules_table(root: &Path) -> Result<(), String> {
     let path = root.join("docs/rules.md");
     let table = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -177,7 +178,7 @@ pub fn rules_table(root: &Path) -> Result<(), String> {
     for p in workspace_sources(root) {
         sources.push_str(&fs::read_to_string(p).unwrap_or_default());
     }
-    for rule in 1..=21 {
+    for rule in (1..=22).chain([24]) {
         let prefix = format!("| {rule} |");
         let row = table.lines().find(|l| l.starts_with(&prefix)).ok_or_else(|| {
             format!("docs/rules.md has no row for rule {rule} (a line starting with `{prefix}`)")

@@ -131,6 +131,13 @@ pub(crate) fn limits() -> Vec<(&'static str, &'static str, Value)> {
             json!({ "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$" }),
         ),
         ("AcceptInvitationRequest", "password", new_password()),
+        ("PasswordResetRequest", "email", email()),
+        (
+            "CompletePasswordResetRequest",
+            "token",
+            json!({ "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$" }),
+        ),
+        ("CompletePasswordResetRequest", "password", new_password()),
         ("Profile", "first_name", text(PersonName::MAX_LEN)),
         ("Profile", "last_name", optional_text(PersonName::MAX_LEN)),
         ("Profile", "phone", json!({ "maxLength": 16, "pattern": r"^(\+[1-9][0-9]{7,14})?$" })),

@@ -14,6 +14,9 @@ use account_core::services::email_change::EmailChangeError;
 use account_core::services::impersonation::ImpersonationError;
 use account_core::services::operator::OperatorError;
 use account_core::services::organisation::SaveCustomerInfoError;
+use account_core::services::password_reset::{
+    CompleteResetError, RequestResetError, SendResetError,
+};
 use account_core::services::profile::{
     AccessError, ChangePasswordError, DeleteAccountError, SaveProfileError, SetOfferingsError,
     SetPreferencesError,
@@ -90,6 +93,9 @@ statuses! {
     AuthError => [401], InternalError;
     SessionError => [404], Denied, InternalError;
     AcceptInvitationError => [422], Exhausted, InternalError;
+    RequestResetError => [422], Exhausted, InternalError;
+    CompleteResetError => [422], Exhausted, InternalError;
+    SendResetError => [404, 409, 422], Exhausted, Denied, InternalError;
     AccessError => [], Denied, InternalError;
     SaveProfileError => [412, 422], Denied, InternalError;
     SetPreferencesError => [422], Denied, InternalError;
@@ -338,6 +344,51 @@ impl From<AcceptInvitationError> for Problem {
             AcceptInvitationError::Validation(v) => validation(&v),
             AcceptInvitationError::Throttled(e) => throttled(e),
             AcceptInvitationError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<RequestResetError> for Problem {
+    fn from(e: RequestResetError) -> Self {
+        match e {
+            RequestResetError::Validation(v) => validation(&v),
+            RequestResetError::Throttled(e) => throttled(e),
+            RequestResetError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<CompleteResetError> for Problem {
+    fn from(e: CompleteResetError) -> Self {
+        let detail = e.to_string();
+        match e {
+            CompleteResetError::InvalidToken => {
+                at("token", Self::new(ProblemType::PasswordResetInvalid, detail))
+            }
+            CompleteResetError::Expired => {
+                at("token", Self::new(ProblemType::PasswordResetExpired, detail))
+            }
+            CompleteResetError::Validation(v) => validation(&v),
+            CompleteResetError::Throttled(e) => throttled(e),
+            CompleteResetError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<SendResetError> for Problem {
+    fn from(e: SendResetError) -> Self {
+        let detail = e.to_string();
+        match e {
+            SendResetError::MemberNotFound => not_found(&detail),
+            SendResetError::TargetIsAdmin => {
+                at("member_id", Self::new(ProblemType::TargetIsAdmin, detail))
+            }
+            SendResetError::NotResettable => {
+                Self::new(ProblemType::PasswordResetUnavailable, detail)
+            }
+            SendResetError::Throttled(e) => throttled(e),
+            SendResetError::Denied(d) => d.into(),
+            SendResetError::Internal(i) => internal(&i),
         }
     }
 }
@@ -799,6 +850,26 @@ mod tests {
         AcceptInvitationError::Throttled(_) => each(AcceptInvitationError::Throttled),
         AcceptInvitationError::Internal(_) => each(AcceptInvitationError::Internal),
     });
+    samples!(RequestResetError {
+        RequestResetError::Validation(_) => each(RequestResetError::Validation),
+        RequestResetError::Throttled(_) => each(RequestResetError::Throttled),
+        RequestResetError::Internal(_) => each(RequestResetError::Internal),
+    });
+    samples!(CompleteResetError {
+        CompleteResetError::InvalidToken => vec![CompleteResetError::InvalidToken],
+        CompleteResetError::Expired => vec![CompleteResetError::Expired],
+        CompleteResetError::Validation(_) => each(CompleteResetError::Validation),
+        CompleteResetError::Throttled(_) => each(CompleteResetError::Throttled),
+        CompleteResetError::Internal(_) => each(CompleteResetError::Internal),
+    });
+    samples!(SendResetError {
+        SendResetError::MemberNotFound => vec![SendResetError::MemberNotFound],
+        SendResetError::TargetIsAdmin => vec![SendResetError::TargetIsAdmin],
+        SendResetError::NotResettable => vec![SendResetError::NotResettable],
+        SendResetError::Throttled(_) => each(SendResetError::Throttled),
+        SendResetError::Denied(_) => each(SendResetError::Denied),
+        SendResetError::Internal(_) => each(SendResetError::Internal),
+    });
     samples!(AccessError {
         AccessError::Denied(_) => each(AccessError::Denied),
         AccessError::Internal(_) => each(AccessError::Internal),
@@ -1009,6 +1080,9 @@ mod tests {
         AuthError,
         SessionError,
         AcceptInvitationError,
+        RequestResetError,
+        CompleteResetError,
+        SendResetError,
         AccessError,
         SaveProfileError,
         SetPreferencesError,

@@ -71,10 +71,12 @@ impl PasswordHasher for FastPasswordHasher {
 }
 
 /// HMAC-SHA-256 digests with a fixed key; `seal` appends an HMAC tag to the plaintext, so
-/// tampering is detected but the content is not hidden. For tests only.
+/// tampering is detected but the content is not hidden. Counts digests and seals, so tests
+/// can check that an unknown address costs the same keyed work. For tests only.
 #[derive(Clone)]
 pub struct TestKeyring {
     key: Vec<u8>,
+    work: std::sync::Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for TestKeyring {
@@ -87,7 +89,13 @@ impl TestKeyring {
     /// A keyring with `key`.
     #[must_use]
     pub fn new(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+        Self { key: key.to_vec(), work: std::sync::Arc::default() }
+    }
+
+    /// How many digests and seals were made (verifications and opening are not counted).
+    #[must_use]
+    pub fn work(&self) -> u64 {
+        self.work.load(Ordering::SeqCst)
     }
 
     fn mac(&self, context: &str, secret: &[u8]) -> HmacSha256 {
@@ -103,6 +111,7 @@ impl TestKeyring {
 
 impl Keyring for TestKeyring {
     fn digest(&self, context: &str, secret: &[u8]) -> SecretDigest {
+        self.work.fetch_add(1, Ordering::SeqCst);
         SecretDigest::from_bytes(self.mac(context, secret).finalize().into_bytes().into())
     }
 

@@ -14,6 +14,7 @@ use account_core::domain::credits::CreditKind;
 use account_core::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
 use account_core::ports::Page;
 use account_core::services::operator::{NewOrganisation, Operator, OperatorError};
+use account_core::services::password_reset::SendResetError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
@@ -112,6 +113,22 @@ impl From<OperatorError> for Failure {
                 Self::Unreachable(format!("the database is unavailable: {i}"))
             }
             OperatorError::Internal(i) => Self::Failed(i.to_string()),
+        }
+    }
+}
+
+impl From<SendResetError> for Failure {
+    fn from(e: SendResetError) -> Self {
+        match e {
+            SendResetError::MemberNotFound => Self::NotFound(e.to_string()),
+            SendResetError::TargetIsAdmin
+            | SendResetError::NotResettable
+            | SendResetError::Throttled(_)
+            | SendResetError::Denied(_) => Self::Refused(e.to_string()),
+            SendResetError::Internal(i) if i.is_unavailable() => {
+                Self::Unreachable(format!("the database is unavailable: {i}"))
+            }
+            SendResetError::Internal(i) => Self::Failed(i.to_string()),
         }
     }
 }
@@ -291,6 +308,12 @@ enum MemberCommand {
     Find {
         /// A login email address or a username.
         email_or_username: String,
+    },
+    /// Mail a member a link to choose a new password (valid 30 minutes, once). Support never
+    /// sees or sets the password; disabled and still invited members get nothing.
+    SendPasswordReset {
+        /// The member's id.
+        member: MemberId,
     },
     /// Change a member's username (support only).
     RenameUsername {
@@ -521,6 +544,13 @@ async fn run(command: Command, config: Config) -> Result<Option<Shown>, Failure>
                 }
                 MemberCommand::RenameUsername { member, username } => {
                     ops.rename_username(&op, member, &username).await?
+                }
+                MemberCommand::SendPasswordReset { member } => {
+                    ops.send_password_reset(&op, member).await?;
+                    return Ok(Some(Shown::new(
+                        json!({ "member": member.to_string(), "sent": true }),
+                        format!("a password reset mail to member {member} is queued"),
+                    )));
                 }
             };
             Ok(Some(Shown::new(

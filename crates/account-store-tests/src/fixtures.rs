@@ -14,7 +14,9 @@ use account_core::domain::email::EmailAddress;
 use account_core::domain::email_change::{EmailChange, EmailChangeStage};
 use account_core::domain::linkedin::LinkedInUrl;
 use account_core::domain::mail::{MailKind, OutboxMail};
-use account_core::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
+use account_core::domain::member::{
+    Invitation, Member, MemberStatus, PasswordReset, Profile, Role,
+};
 use account_core::domain::organisation::{CustomerInfo, Licences, Organisation};
 use account_core::domain::password::PasswordHash;
 use account_core::domain::phone::PhoneNumber;
@@ -106,6 +108,7 @@ pub fn member(org: OrganisationId, n: u128) -> Member {
         email: EmailAddress::parse(&format!("User{n}@Example.com")).unwrap(),
         password: Some(PasswordHash::from_stored(format!("test-sha256$salt{n}$digest"))),
         invitation: None,
+        password_reset: None,
         profile: Profile::named(PersonName::parse(&format!("Name{n}")).unwrap(), None),
         profile_version: 1,
         preferences: Preferences::default(),
@@ -114,7 +117,7 @@ pub fn member(org: OrganisationId, n: u128) -> Member {
     }
 }
 
-/// Like [`member`], with every optional field set: invitation, full profile, non-default
+/// Like [`member`], with every optional field set: invitation, password reset, full profile, non-default
 /// preferences and offerings of both kinds.
 #[must_use]
 pub fn full_member(org: OrganisationId, n: u128, product: ProductId) -> Member {
@@ -122,6 +125,7 @@ pub fn full_member(org: OrganisationId, n: u128, product: ProductId) -> Member {
         role: Role::Admin,
         password: None,
         invitation: Some(Invitation { secret: digest(7), expires_at: at(7 * 86_400) }),
+        password_reset: Some(PasswordReset { secret: digest(8), expires_at: at(30 * 60) }),
         profile: Profile {
             first_name: PersonName::parse("Zoë").unwrap(),
             last_name: Some(PersonName::parse("Łukasiewicz").unwrap()),

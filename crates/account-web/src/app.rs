@@ -112,7 +112,8 @@ impl WebConsole {
 fn routes() -> Route {
     use pages::{
         api_keys, audit, contacts, deletion, email, home, impersonation, invitation, login, member,
-        offerings, organisation, password, preferences, profile, sessions, team, usage,
+        offerings, organisation, password, password_reset, preferences, profile, sessions, team,
+        usage,
     };
     Route::new()
         .at("/", get(home::index))
@@ -121,6 +122,8 @@ fn routes() -> Route {
         .at("/login", get(login::show).post(login::submit))
         .at("/logout", post(login::logout))
         .at("/accept-invitation", get(invitation::show).post(invitation::submit))
+        .at("/forgot-password", get(password_reset::forgot).post(password_reset::ask))
+        .at("/reset-password", get(password_reset::show).post(password_reset::submit))
         .at("/profile", get(profile::show).post(profile::save))
         .at("/profile/offerings", post(offerings::save))
         .at("/profile/preferences", post(preferences::save))
@@ -148,6 +151,7 @@ fn routes() -> Route {
         .at("/team/members/:id/disable", post(member::disable))
         .at("/team/members/:id/enable", post(member::enable))
         .at("/team/members/:id/invitation", post(member::resend_invitation))
+        .at("/team/members/:id/password-reset", post(member::send_password_reset))
         .at(
             "/team/members/:id/impersonate",
             get(impersonation::reason_form).post(impersonation::start),
@@ -223,7 +227,8 @@ async fn finish<E: Endpoint>(
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // The invitation link carries its token in the query: never send it on as a referrer.
+    // Invitation and reset links carry their token in the query: never send it on as a
+    // referrer.
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if !headers.contains_key(header::CACHE_CONTROL) {
         // Pages hold personal data and secrets shown once: never stored by a cache.

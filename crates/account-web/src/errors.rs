@@ -109,10 +109,10 @@ macro_rules! failure_from {
 use account_core::services::{
     api_keys::ApiKeyError, auth::SessionError, contacts::ContactError, credits::AllocateError,
     credits::UsageReportError, email_change::EmailChangeError, impersonation::ImpersonationError,
-    organisation::SaveCustomerInfoError, profile::AccessError, profile::ChangePasswordError,
-    profile::DeleteAccountError, profile::SaveProfileError, profile::SetOfferingsError,
-    profile::SetPreferencesError, team::AddMemberError, team::ChangeMemberError,
-    team::EditMemberProfileError,
+    organisation::SaveCustomerInfoError, password_reset::SendResetError, profile::AccessError,
+    profile::ChangePasswordError, profile::DeleteAccountError, profile::SaveProfileError,
+    profile::SetOfferingsError, profile::SetPreferencesError, team::AddMemberError,
+    team::ChangeMemberError, team::EditMemberProfileError,
 };
 
 failure_from!(
@@ -133,6 +133,7 @@ failure_from!(
     AddMemberError,
     ChangeMemberError,
     EditMemberProfileError,
+    SendResetError,
 );
 
 #[derive(Template)]

@@ -59,6 +59,11 @@ pub(crate) fn notice(code: &str) -> Option<&'static str> {
         "member-disabled" => "The user is disabled.",
         "member-enabled" => "The user is enabled.",
         "invitation-resent" => "A new invitation is on its way.",
+        "password-reset-sent" => "A password reset link is on its way to the user.",
+        "password-reset" => {
+            "Your password is set and every session of yours was logged out. Log in with your \
+             email and new password."
+        }
         "impersonating" => "You are now viewing the console as this user.",
         "impersonation-ended" => "You are back in your own session.",
         "customer-info-saved" => "The customer info is updated.",

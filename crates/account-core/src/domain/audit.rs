@@ -71,6 +71,8 @@ audit_actions! {
     PreferencesUpdated => "member.preferences_updated",
     OfferingsUpdated => "member.offerings_updated",
     PasswordChanged => "member.password_changed",
+    PasswordResetSent => "member.password_reset_sent",
+    PasswordReset => "member.password_reset",
     EmailChangeStarted => "member.email_change_started",
     EmailChangeCurrentConfirmed => "member.email_change_current_confirmed",
     EmailChangeNewSubmitted => "member.email_change_new_submitted",

@@ -21,6 +21,10 @@ pub enum MailKind {
     ContactVerification,
     /// The notice that the password changed.
     PasswordChanged,
+    /// A password-reset link and code (rule 22).
+    PasswordReset,
+    /// The notice that the password was reset (rule 22).
+    PasswordWasReset,
     /// The notice that the account was deleted.
     AccountDeleted,
     /// The weekly usage digest.
@@ -31,13 +35,15 @@ pub enum MailKind {
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Invitation,
         Self::EmailChangeCurrentCode,
         Self::EmailChangeNewCode,
         Self::EmailChanged,
         Self::ContactVerification,
         Self::PasswordChanged,
+        Self::PasswordReset,
+        Self::PasswordWasReset,
         Self::AccountDeleted,
         Self::WeeklyDigest,
         Self::LowCredits,
@@ -53,6 +59,8 @@ impl MailKind {
             Self::EmailChanged => "email_changed",
             Self::ContactVerification => "contact_verification",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordWasReset => "password_was_reset",
             Self::AccountDeleted => "account_deleted",
             Self::WeeklyDigest => "weekly_digest",
             Self::LowCredits => "low_credits",

@@ -1,4 +1,5 @@
-//! Members: role, status, identity (username, login email, password), profile and invitation.
+//! Members: role, status, identity (username, login email, password), profile, invitation and
+//! pending password reset.
 
 use std::fmt;
 
@@ -128,6 +129,27 @@ impl fmt::Debug for Invitation {
     }
 }
 
+/// How long a password-reset token works (rule 22).
+pub const PASSWORD_RESET_TTL: chrono::Duration = chrono::Duration::minutes(30);
+
+/// A pending password reset (rule 22): the digest of the mailed token's secret. The newest
+/// request replaces an older one; setting the password removes it, so a token works once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    /// Keyed digest of the reset token's secret.
+    pub secret: SecretDigest,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordReset")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A member of an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -147,6 +169,8 @@ pub struct Member {
     pub password: Option<PasswordHash>,
     /// Pending invitation, if the member has not set a password yet.
     pub invitation: Option<Invitation>,
+    /// Pending password reset, if one was asked for (rule 22).
+    pub password_reset: Option<PasswordReset>,
     /// Profile.
     pub profile: Profile,
     /// Version of the profile, for `If-Match` (rule 6).
@@ -160,6 +184,14 @@ pub struct Member {
 }
 
 impl Member {
+    /// Whether a password-reset mail may be sent to the member (rule 22): enabled, with a
+    /// password set. Disabled members get nothing; an invited member without a password yet
+    /// sets one through the invitation.
+    #[must_use]
+    pub fn may_reset_password(&self) -> bool {
+        self.status == MemberStatus::Enabled && self.password.is_some()
+    }
+
     /// True for an enabled admin.
     #[must_use]
     pub fn is_enabled_admin(&self) -> bool {

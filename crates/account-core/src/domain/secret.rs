@@ -1,5 +1,5 @@
-//! Secrets the system hands out (session tokens, API keys, invitation tokens, verification
-//! codes) and the keyed digests stored in their place. Nothing here prints a secret.
+//! Secrets the system hands out (session tokens, API keys, invitation and password-reset
+//! tokens, verification codes) and the keyed digests stored in their place. Nothing here prints a secret.
 
 use std::fmt;
 
@@ -84,6 +84,8 @@ pub enum TokenKind {
     ApiKey,
     /// An invitation to set a password: `aci_…`.
     Invitation,
+    /// A password reset (rule 22), mailed as a link and typed as a code: `acr_…`.
+    PasswordReset,
 }
 
 impl TokenKind {
@@ -92,6 +94,7 @@ impl TokenKind {
             Self::Session => "acs_",
             Self::ApiKey => "ack_",
             Self::Invitation => "aci_",
+            Self::PasswordReset => "acr_",
         }
     }
 
@@ -102,6 +105,7 @@ impl TokenKind {
             Self::Session => "session",
             Self::ApiKey => "api-key",
             Self::Invitation => "invitation",
+            Self::PasswordReset => "password-reset",
         }
     }
 }

@@ -369,6 +369,8 @@ impl<'a> EmailChangeService<'a> {
             return Err(EmailChangeError::EmailTaken);
         }
         let old_email = std::mem::replace(&mut member.email, new_email);
+        // A reset link mailed to the old address no longer opens the account.
+        member.password_reset = None;
         match tx.members().update(&member).await {
             Ok(()) => {}
             Err(StoreError::Conflict(UniqueKey::LoginEmail)) => {

@@ -160,6 +160,12 @@ pub(crate) fn mails_to(ctx: &Context, address: &str) -> Budget {
     budget(format!("mail.to:{}", ctx.limit_id(address)), rates::MAILS_TO_ADDRESS)
 }
 
+/// Mails one client makes us send without an account (password resets).
+pub(crate) fn mails_by_client(client: Option<IpAddr>) -> Budget {
+    let from = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    budget(format!("mail.client:{from}"), rates::MAILS_BY_CLIENT)
+}
+
 /// Mails one member makes us send.
 pub(crate) fn mails_by_member(member: MemberId) -> Budget {
     budget(format!("mail.by:{member}"), rates::MAILS_BY_MEMBER)

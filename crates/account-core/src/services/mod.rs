@@ -18,6 +18,7 @@ mod limits;
 pub mod mail;
 pub mod operator;
 pub mod organisation;
+pub mod password_reset;
 pub mod profile;
 pub mod team;
 mod templates;
@@ -161,6 +162,12 @@ impl Accounts {
     #[must_use]
     pub fn auth(&self) -> auth::AuthService<'_> {
         auth::AuthService::new(&self.ctx)
+    }
+
+    /// Password resets (rule 22).
+    #[must_use]
+    pub fn password_reset(&self) -> password_reset::PasswordResetService<'_> {
+        password_reset::PasswordResetService::new(&self.ctx)
     }
 
     /// The caller's own profile, preferences, products, password and account.

@@ -420,6 +420,8 @@ impl<'a> ProfileService<'a> {
             return Err(ChangePasswordError::WrongPassword);
         }
         locked.password = Some(hash);
+        // The member knows their password: a pending reset link stops working.
+        locked.password_reset = None;
         tx.members().update(&locked).await?;
         tx.sessions().delete_for_member(locked.id, actor.session()).await?;
         let mail = templates::notice(

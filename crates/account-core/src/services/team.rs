@@ -425,6 +425,8 @@ impl<'a> TeamService<'a> {
         }
         tx.members().counts(org.id).await?.ensure_admin_remains_without(&member)?;
         member.status = MemberStatus::Disabled;
+        // A pending password reset dies with the status: re-enabling does not revive it.
+        member.password_reset = None;
         tx.members().update(&member).await?;
         let ended = end_all_sessions(tx.as_mut(), member.id).await?;
         ctx.audit_by(
@@ -571,6 +573,7 @@ pub(crate) async fn invite_member(
         email,
         password: None,
         invitation: Some(new_invitation(ctx, &token)),
+        password_reset: None,
         profile,
         profile_version: 1,
         preferences: Preferences::default(),

@@ -75,3 +75,24 @@ pub(crate) fn digest(s: &Settings, to: &EmailAddress, name: &str, lines: &[Strin
     );
     message(to, format!("Your weekly usage - {}", s.product_name), body)
 }
+
+pub(crate) fn password_reset(
+    s: &Settings,
+    to: &EmailAddress,
+    name: &str,
+    token: &str,
+    expires_at: DateTime<Utc>,
+) -> MailMessage {
+    let subject = format!("Reset your password - {}", s.product_name);
+    let body = format!(
+        "Hello {name},\n\nSomeone (we hope you) asked to reset the password of your account. \
+         Choose a new one here:\n\n  {url}/reset-password?token={token}\n\nOr send this code \
+         with a new password to POST {url}/api/v1/auth/password-reset/complete:\n\n  {token}\n\n\
+         The link works once, until {expires} UTC (30 minutes). If you did not ask for it, \
+         ignore this mail: your password stays as it is.{footer}",
+        url = s.public_url,
+        expires = expires_at.format("%Y-%m-%d %H:%M"),
+        footer = footer(s),
+    );
+    message(to, subject, body)
+}

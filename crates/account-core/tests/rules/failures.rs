@@ -33,6 +33,7 @@ fn member(actor: &Actor, role: Role) -> Member {
         email: EmailAddress::parse("ada@acme.test").unwrap(),
         password: None,
         invitation: None,
+        password_reset: None,
         profile: Profile::named(PersonName::parse("Ada").unwrap(), None),
         profile_version: 3,
         preferences: Preferences::default(),

@@ -15,6 +15,7 @@ mod limits;
 mod membership;
 mod model;
 mod parsers;
+mod password_reset;
 mod profile;
 mod security;
 mod support;

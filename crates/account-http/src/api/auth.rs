@@ -1,4 +1,5 @@
-//! Log-in (throttled), log-out, the caller's sessions, and accepting an invitation.
+//! Log-in (throttled), log-out, the caller's sessions, accepting an invitation, and password
+//! reset (rule 22).
 
 use account_core::ids::SessionId;
 use poem::Request;
@@ -10,9 +11,10 @@ use uuid::Uuid;
 use super::{ApiTags, State};
 use crate::auth::SessionAuth;
 use crate::body::JsonBody;
+use crate::dto::Done;
 use crate::dto::auth::{
-    AcceptInvitationRequest, AcceptedInvitation, LoggedIn, LoginRequest, RevokedSessions, Session,
-    SessionPage,
+    AcceptInvitationRequest, AcceptedInvitation, CompletePasswordResetRequest, LoggedIn,
+    LoginRequest, PasswordResetDone, PasswordResetRequest, RevokedSessions, Session, SessionPage,
 };
 use crate::pagination;
 use crate::responses::responses;
@@ -76,6 +78,31 @@ responses! {
     }
     errors: [400, 413, 415, 422, 429]
 }
+
+responses! {
+    /// Responses of `requestPasswordReset`.
+    pub enum RequestPasswordResetResponse {
+        /// Taken: if an account may reset with this address, a mail is on its way. The same
+        /// answer whether or not it exists.
+        #[oai(status = 202)]
+        Accepted(Json<Done>),
+    }
+    errors: [400, 413, 415, 422, 429]
+}
+
+responses! {
+    /// Responses of `completePasswordReset`.
+    pub enum CompletePasswordResetResponse {
+        /// The password is set; every session of the member ended (API keys still work).
+        #[oai(status = 200)]
+        Ok(Json<PasswordResetDone>),
+    }
+    errors: [400, 413, 415, 422, 429]
+}
+
+/// The answer to every accepted reset request, known address or not.
+pub(crate) const RESET_REQUESTED: &str =
+    "if an account uses this address, a mail with a link to reset its password is on its way";
 
 /// Log-in, sessions and invitations.
 #[derive(Debug)]
@@ -245,6 +272,74 @@ impl AuthApi {
                 .map(|id| {
                     AcceptInvitationResponse::Ok(Json(AcceptedInvitation {
                         member_id: id.as_uuid(),
+                    }))
+                })
+                .map_err(Into::into),
+        )
+    }
+
+    /// Ask for a password reset
+    ///
+    /// Mails a link (and the same token as a code) to reset the password of the account whose
+    /// login is `email`. The answer is the same, in about the same time, whether or not such an
+    /// account exists; disabled members and members still invited get no mail. The token works
+    /// once, for 30 minutes; a new request replaces it. Requests are limited per address and
+    /// per client: past a limit the answer is 429 with `Retry-After`, for known and unknown
+    /// addresses alike.
+    #[oai(
+        path = "/auth/password-reset",
+        method = "post",
+        operation_id = "requestPasswordReset",
+        tag = "ApiTags::Auth"
+    )]
+    async fn request_password_reset(
+        &self,
+        state: State<'_>,
+        req: &Request,
+        body: JsonBody<PasswordResetRequest>,
+    ) -> RequestPasswordResetResponse {
+        let state = *state;
+        let from = crate::client_addr::of(req, &state.trusted_proxies);
+        RequestPasswordResetResponse::from_result(
+            state
+                .accounts
+                .password_reset()
+                .request(&body.email, from)
+                .await
+                .map(|()| RequestPasswordResetResponse::Accepted(Json(Done::new(RESET_REQUESTED))))
+                .map_err(Into::into),
+        )
+    }
+
+    /// Reset a password
+    ///
+    /// Sets a new password with the token from the reset mail. The password follows the same
+    /// policy as a change; every session of the member ends (log in again), API keys keep
+    /// working, and a notice is mailed. Tokens tried are limited per client.
+    #[oai(
+        path = "/auth/password-reset/complete",
+        method = "post",
+        operation_id = "completePasswordReset",
+        tag = "ApiTags::Auth"
+    )]
+    async fn complete_password_reset(
+        &self,
+        state: State<'_>,
+        req: &Request,
+        body: JsonBody<CompletePasswordResetRequest>,
+    ) -> CompletePasswordResetResponse {
+        let state = *state;
+        let from = crate::client_addr::of(req, &state.trusted_proxies);
+        CompletePasswordResetResponse::from_result(
+            state
+                .accounts
+                .password_reset()
+                .complete(&body.token, &body.password, from)
+                .await
+                .map(|done| {
+                    CompletePasswordResetResponse::Ok(Json(PasswordResetDone {
+                        member_id: done.member.as_uuid(),
+                        sessions_ended: done.sessions_ended,
                     }))
                 })
                 .map_err(Into::into),

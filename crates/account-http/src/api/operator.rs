@@ -1,5 +1,5 @@
 //! Support staff, with the operator token: organisations (create, list, licences, plan,
-//! registration number, credits), members (find, rename, API keys), the products catalogue,
+//! registration number, credits), members (find, rename, password reset, API keys), the products catalogue,
 //! the mail outbox and weekly digests.
 
 use account_core::domain::credits::EntryType;
@@ -22,7 +22,7 @@ use crate::dto::operator::{
 };
 use crate::dto::organisation::{Organisation, OrganisationPage};
 use crate::dto::team::Pool;
-use crate::dto::{ApiKey, ApiKeyPage, CreatedApiKey};
+use crate::dto::{ApiKey, ApiKeyPage, CreatedApiKey, Done};
 use crate::idempotency::{self, Replayable};
 use crate::pagination;
 use crate::responses::responses;
@@ -100,6 +100,16 @@ responses! {
         Ok(Json<OperatorMember>),
     }
     errors: [400, 401, 404, 409, 413, 415, 422]
+}
+
+responses! {
+    /// Responses of `sendPasswordResetAsOperator`.
+    pub enum SendPasswordResetAsOperatorResponse {
+        /// A reset mail was sent to the member; an older reset link stopped working.
+        #[oai(status = 200)]
+        Ok(Json<Done>),
+    }
+    errors: [400, 401, 403, 404, 409, 422, 429]
 }
 
 responses! {
@@ -487,6 +497,38 @@ impl OperatorApi {
                 .rename_username(auth.operator(), MemberId::from_uuid(member_id.0), &body.username)
                 .await
                 .map(|m| RenameUsernameResponse::Ok(Json((&m).into())))
+                .map_err(Into::into),
+        )
+    }
+
+    /// Send a member a password reset
+    ///
+    /// Mails the member a link to choose a new password (valid 30 minutes, once); support
+    /// never sees or sets it. Not for disabled members or members still invited.
+    #[oai(
+        path = "/operator/members/:member_id/password-reset",
+        method = "post",
+        operation_id = "sendPasswordResetAsOperator",
+        tag = "ApiTags::Operator"
+    )]
+    async fn send_password_reset(
+        &self,
+        state: State<'_>,
+        auth: OperatorAuth,
+        /// The member.
+        member_id: Path<Uuid>,
+    ) -> SendPasswordResetAsOperatorResponse {
+        SendPasswordResetAsOperatorResponse::from_result(
+            state
+                .accounts
+                .operator()
+                .send_password_reset(auth.operator(), MemberId::from_uuid(member_id.0))
+                .await
+                .map(|()| {
+                    SendPasswordResetAsOperatorResponse::Ok(Json(Done::new(
+                        "a password reset mail was sent",
+                    )))
+                })
                 .map_err(Into::into),
         )
     }

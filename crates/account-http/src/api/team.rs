@@ -97,6 +97,16 @@ responses! {
 }
 
 responses! {
+    /// Responses of `sendMemberPasswordReset`.
+    pub enum SendMemberPasswordResetResponse {
+        /// A reset mail was sent to the member; an older reset link stopped working.
+        #[oai(status = 200)]
+        Ok(Json<Done>),
+    }
+    errors: [400, 401, 403, 404, 409, 422, 429]
+}
+
+responses! {
     /// Responses of `getMemberProfile`.
     pub enum GetMemberProfileResponse {
         /// The member's profile; `ETag` names its version.
@@ -404,6 +414,39 @@ impl TeamApi {
                 .await
                 .map(|()| {
                     ResendInvitationResponse::Ok(Json(Done::new("a new invitation was sent")))
+                })
+                .map_err(Into::into),
+        )
+    }
+
+    /// Send a sub-user a password reset
+    ///
+    /// Mails the sub-user a link to choose a new password (valid 30 minutes, once); the admin
+    /// never sees or sets it. Not for admins (they use "forgot password" themselves), disabled
+    /// members, or members who have not accepted their invitation yet.
+    #[oai(
+        path = "/team/members/:member_id/password-reset",
+        method = "post",
+        operation_id = "sendMemberPasswordReset",
+        tag = "ApiTags::Team"
+    )]
+    async fn send_member_password_reset(
+        &self,
+        state: State<'_>,
+        auth: SessionAuth,
+        /// The member.
+        member_id: Path<Uuid>,
+    ) -> SendMemberPasswordResetResponse {
+        SendMemberPasswordResetResponse::from_result(
+            state
+                .accounts
+                .password_reset()
+                .send_by_admin(&auth.actor(), self::member_id(&member_id))
+                .await
+                .map(|()| {
+                    SendMemberPasswordResetResponse::Ok(Json(Done::new(
+                        "a password reset mail was sent",
+                    )))
                 })
                 .map_err(Into::into),
         )

@@ -1,4 +1,4 @@
-//! Bodies of log-in, sessions and invitations.
+//! Bodies of log-in, sessions, invitations and password resets.
 
 use std::fmt;
 
@@ -128,4 +128,45 @@ impl fmt::Debug for AcceptInvitationRequest {
 pub(crate) struct AcceptedInvitation {
     /// The member.
     pub member_id: Uuid,
+}
+
+/// The address of the account whose password was forgotten.
+#[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
+pub(crate) struct PasswordResetRequest {
+    /// The login email.
+    pub email: String,
+}
+
+impl fmt::Debug for PasswordResetRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordResetRequest { .. }")
+    }
+}
+
+/// The reset token from the mail (link or code), and the new password.
+#[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
+pub(crate) struct CompletePasswordResetRequest {
+    /// The token (`acr_…`) from the reset mail.
+    pub token: String,
+    /// The new password: 12 to 128 characters, not a common one, not containing the email
+    /// or username.
+    pub password: String,
+}
+
+impl fmt::Debug for CompletePasswordResetRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CompletePasswordResetRequest { .. }")
+    }
+}
+
+/// The password is set; every session ended, API keys still work.
+#[derive(Object, Debug, Clone)]
+#[oai(skip_serializing_if_is_none)]
+pub(crate) struct PasswordResetDone {
+    /// The member, who can now log in with the new password.
+    pub member_id: Uuid,
+    /// How many of the member's sessions ended.
+    pub sessions_ended: u64,
 }

@@ -19,6 +19,7 @@ mod openapi;
 mod operator;
 mod organisation;
 mod panics;
+mod password_reset;
 mod profile;
 mod server;
 mod sessions;

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     App, Auth, Fault, OPERATOR_TOKEN, PASSWORD, app, faulty_app, invitation_token, operations,
+    reset_token,
 };
 
 /// Who calls.
@@ -110,6 +111,8 @@ const MATRIX: &[(&str, [Outcome; 8])] = &[
     ("revokeSession", [U, A, A, A, F, U, U, U]),
     ("revokeOtherSessions", [U, A, A, A, F, U, U, U]),
     ("acceptInvitation", [A, A, A, A, A, A, A, A]),
+    ("requestPasswordReset", [A, A, A, A, A, A, A, A]),
+    ("completePasswordReset", [A, A, A, A, A, A, A, A]),
     // me
     ("getMe", [U, A, A, A, A, U, U, U]),
     ("getMyProfile", [U, A, A, A, A, U, U, U]),
@@ -141,6 +144,7 @@ const MATRIX: &[(&str, [Outcome; 8])] = &[
     ("addMember", [U, F, A, A, F, U, U, U]),
     ("getMember", [U, F, A, N, F, U, U, U]),
     ("resendInvitation", [U, F, A, N, F, U, U, U]),
+    ("sendMemberPasswordReset", [U, F, A, N, F, U, U, U]),
     ("getMemberProfile", [U, F, A, N, F, U, U, U]),
     ("editMemberProfile", [U, F, A, N, F, U, U, U]),
     ("disableMember", [U, F, A, N, F, U, U, U]),
@@ -182,6 +186,7 @@ const MATRIX: &[(&str, [Outcome; 8])] = &[
     ("expireCredits", [U, U, U, U, U, U, U, A]),
     ("findMember", [U, U, U, U, U, U, U, A]),
     ("renameUsername", [U, U, U, U, U, U, U, A]),
+    ("sendPasswordResetAsOperator", [U, U, U, U, U, U, U, A]),
     ("listMemberApiKeysAsOperator", [U, U, U, U, U, U, U, A]),
     ("rotateApiKeyAsOperator", [U, U, U, U, U, U, U, A]),
     ("revokeApiKeyAsOperator", [U, U, U, U, U, U, U, A]),
@@ -439,6 +444,14 @@ async fn request(fx: &Fixture, op: &str, caller: Caller) -> Req {
         "acceptInvitation" => {
             req("POST", "/auth/invitation").body(json!({"token": fx.tina_invitation, "password": PASSWORD}))
         }
+        "requestPasswordReset" => req("POST", "/auth/password-reset").body(json!({"email": "sam@acme.test"})),
+        "completePasswordReset" => {
+            let mark = fx.app.mark().await;
+            fx.app.accounts.password_reset().request("sam@acme.test", None).await.unwrap();
+            let token = reset_token(&fx.app.mail_to("sam@acme.test", &mark).await);
+            req("POST", "/auth/password-reset/complete")
+                .body(json!({"token": token, "password": "a brand new passphrase"}))
+        }
         "getMe" => req("GET", "/me"),
         "getMyProfile" => req("GET", "/me/profile"),
         "saveMyProfile" => req("PUT", "/me/profile").if_match("\"1\"").body(json!({"first_name": "Renamed"})),
@@ -495,6 +508,7 @@ async fn request(fx: &Fixture, op: &str, caller: Caller) -> Req {
         "addMember" => req("POST", "/team/members").body(json!({"first_name": "Newbie", "email": "newbie@corp.test"})),
         "getMember" => req("GET", format!("/team/members/{sam}")),
         "resendInvitation" => req("POST", format!("/team/members/{}/invitation", fx.tina)),
+        "sendMemberPasswordReset" => req("POST", format!("/team/members/{sam}/password-reset")),
         "getMemberProfile" => req("GET", format!("/team/members/{sam}/profile")),
         "editMemberProfile" => {
             req("PUT", format!("/team/members/{sam}/profile")).if_match("\"1\"").body(json!({"first_name": "Samuel"}))
@@ -554,6 +568,7 @@ async fn request(fx: &Fixture, op: &str, caller: Caller) -> Req {
             .body(json!({"kind": "export", "amount": 1, "reason": "end of term"})),
         "findMember" => req("POST", "/operator/members/lookup").body(json!({"query": "sam@acme.test"})),
         "renameUsername" => req("PUT", format!("/operator/members/{sam}/username")).body(json!({"username": "sammy"})),
+        "sendPasswordResetAsOperator" => req("POST", format!("/operator/members/{sam}/password-reset")),
         "listMemberApiKeysAsOperator" => req("GET", format!("/operator/members/{sam}/api-keys")),
         "rotateApiKeyAsOperator" => req("POST", format!("/operator/api-keys/{}/rotate", fx.sam_key_id)),
         "revokeApiKeyAsOperator" => req("DELETE", format!("/operator/api-keys/{}", fx.sam_key_id)),

@@ -600,6 +600,12 @@ pub fn invitation_token(mail: &MailMessage) -> String {
     mail.body[at..].split_whitespace().next().unwrap().to_owned()
 }
 
+/// The password-reset token (the code, which the link repeats) in a reset mail.
+pub fn reset_token(mail: &MailMessage) -> String {
+    let at = mail.body.find("acr_").expect("no token in the mail");
+    mail.body[at..].split_whitespace().next().unwrap().to_owned()
+}
+
 #[test]
 fn operation_matching_prefers_literal_segments() {
     let op = operation_for("POST", "/api/v1/auth/sessions/revoke-others").unwrap();

@@ -33,6 +33,8 @@ pub(crate) struct Model {
     pub offerings: String,
     pub created_at: DateTimeUtc,
     pub erased_at: Option<DateTimeUtc>,
+    pub reset_digest: Option<Vec<u8>>,
+    pub reset_expires_at: Option<DateTimeUtc>,
 }
 
 debug_keys_only!(id, org_id);

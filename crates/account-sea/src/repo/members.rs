@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use account_core::domain::email::EmailAddress;
 use account_core::domain::linkedin::LinkedInUrl;
-use account_core::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
+use account_core::domain::member::{
+    Invitation, Member, MemberStatus, PasswordReset, Profile, Role,
+};
 use account_core::domain::organisation::Organisation;
 use account_core::domain::password::PasswordHash;
 use account_core::domain::phone::PhoneNumber;
@@ -96,6 +98,8 @@ fn row(m: &Member) -> Result<ActiveModel, StoreError> {
         offerings: Set(offerings_json(&m.offerings)),
         created_at: Set(micros(m.created_at)),
         erased_at: Set(None),
+        reset_digest: Set(m.password_reset.as_ref().map(|r| r.secret.as_bytes().to_vec())),
+        reset_expires_at: Set(micros_opt(m.password_reset.as_ref().map(|r| r.expires_at))),
     })
 }
 
@@ -106,6 +110,13 @@ fn member(m: Model) -> Result<Member, StoreError> {
         }
         (None, None) => None,
         _ => return Err(corrupt("members.invitation_*")),
+    };
+    let password_reset = match (m.reset_digest, m.reset_expires_at) {
+        (Some(d), Some(expires_at)) => {
+            Some(PasswordReset { secret: digest("members.reset_digest", &d)?, expires_at })
+        }
+        (None, None) => None,
+        _ => return Err(corrupt("members.reset_*")),
     };
     let first_name = required("members.first_name", m.first_name.as_deref())?;
     Ok(Member {
@@ -123,6 +134,7 @@ fn member(m: Model) -> Result<Member, StoreError> {
         )?,
         password: m.password_hash.map(PasswordHash::from_stored),
         invitation,
+        password_reset,
         profile: Profile {
             first_name: parse("members.first_name", PersonName::from_stored(first_name))?,
             last_name: parse_opt(
@@ -325,6 +337,8 @@ impl MemberRepo for SeaTx {
             timezone: Set(defaults.timezone.name().to_owned()),
             offerings: Set("[]".to_owned()),
             erased_at: Set(Some(now)),
+            reset_digest: Set(None),
+            reset_expires_at: Set(None),
             ..ActiveModel::default()
         };
         let done = Entity::update_many()

@@ -61,7 +61,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
     cases
 }
 
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     "m20261123_000001_organisations_members",
     "m20261123_000002_credits",
     "m20261123_000003_sessions_keys",
@@ -69,6 +69,7 @@ const MIGRATIONS: [&str; 7] = [
     "m20261123_000005_consumption_rollups",
     "m20261206_000001_idempotency_outcomes",
     "m20261206_000002_limits",
+    "m20261206_000003_password_resets",
 ];
 
 const TABLES: [&str; 18] = [
@@ -467,9 +468,9 @@ async fn erasure_leaves_no_personal_data_at_rest(f: F) {
     let row = db
         .query_one_raw(sql(
             backend,
-            "SELECT username, email, email_key, password_hash, invitation_digest, first_name, last_name, phone, \
+            "SELECT username, email, email_key, password_hash, invitation_digest, reset_digest, first_name, last_name, phone, \
              company, job_title, linkedin, offerings, timezone, erased_at IS NOT NULL AS erased FROM members",
-            "SELECT username, email, email_key, password_hash, invitation_digest, first_name, last_name, phone, \
+            "SELECT username, email, email_key, password_hash, invitation_digest, reset_digest, first_name, last_name, phone, \
              company, job_title, linkedin, offerings, timezone, erased_at IS NOT NULL AS erased FROM members",
         ))
         .await
@@ -494,6 +495,7 @@ async fn erasure_leaves_no_personal_data_at_rest(f: F) {
         );
     }
     assert_eq!(row.try_get::<Option<Vec<u8>>>("", "invitation_digest").unwrap(), None);
+    assert_eq!(row.try_get::<Option<Vec<u8>>>("", "reset_digest").unwrap(), None, "reset kept");
     assert_eq!(row.try_get::<String>("", "offerings").unwrap(), "[]");
     assert_eq!(row.try_get::<String>("", "timezone").unwrap(), "UTC");
     assert!(row.try_get::<bool>("", "erased").unwrap());

@@ -308,6 +308,18 @@ fn refused(e: ChangeMemberError) -> poem::Result<Response> {
     Err(e).or_fail()
 }
 
+/// `POST /team/members/:id/password-reset`: mails the sub-user a reset link (rule 22).
+#[handler]
+pub(crate) async fn send_password_reset(
+    web: Data<&Arc<Web>>,
+    Admin(viewer): Admin,
+    Path(raw): Path<String>,
+) -> poem::Result<Response> {
+    let member: MemberId = id(&raw)?;
+    web.accounts.password_reset().send_by_admin(&viewer.actor(), member).await.or_fail()?;
+    Ok(see_other("/team?notice=password-reset-sent"))
+}
+
 /// `POST /team/members/:id/disable`.
 #[handler]
 pub(crate) async fn disable(

@@ -14,6 +14,7 @@ pub(crate) mod member;
 pub(crate) mod offerings;
 pub(crate) mod organisation;
 pub(crate) mod password;
+pub(crate) mod password_reset;
 pub(crate) mod preferences;
 pub(crate) mod profile;
 pub(crate) mod sessions;

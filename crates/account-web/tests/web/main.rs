@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod pages;
+mod password_reset;
 mod profile;
 mod security;
 mod support;

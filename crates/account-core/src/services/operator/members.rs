@@ -1,5 +1,5 @@
-//! Members and their API keys, for support: find a member, rename a username (rule 7), list, rotate
-//! and revoke API keys.
+//! Members and their API keys, for support: find a member, rename a username (rule 7), send a
+//! password-reset mail (rule 22), list, rotate and revoke API keys.
 
 use super::{Operator, OperatorError, OperatorService, validation};
 use crate::domain::audit::{AuditAction, AuditTarget};
@@ -10,6 +10,7 @@ use crate::domain::username::Username;
 use crate::ids::{ApiKeyId, MemberId};
 use crate::ports::{StoreError, UniqueKey};
 use crate::services::api_keys::{CreatedApiKey, issue_key};
+use crate::services::password_reset::{SendResetError, send_by_support};
 
 impl OperatorService<'_> {
     /// Finds a member by login email or username.
@@ -69,6 +70,23 @@ impl OperatorService<'_> {
         .await?;
         tx.commit().await?;
         Ok(member)
+    }
+
+    /// Sends a password-reset mail to a member (rule 22): support never sees or sets the
+    /// password. Disabled and invited members get nothing.
+    ///
+    /// # Errors
+    /// [`SendResetError`] (never `Denied` or `TargetIsAdmin`).
+    pub async fn send_password_reset(
+        &self,
+        _op: &Operator,
+        id: MemberId,
+    ) -> Result<(), SendResetError> {
+        let mut tx = self.ctx.ports.store.write().await?;
+        let member = tx.members().lock(id).await?.ok_or(SendResetError::MemberNotFound)?;
+        send_by_support(self.ctx, tx.as_mut(), member).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A member's API keys.
