@@ -108,6 +108,11 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     run(test)?;
+    // The opt-in OTLP export (off in the default build above): its set-up and an export to a
+    // stand-in collector, joined to the caller's trace.
+    let mut otlp = cargo();
+    otlp.args(["test", "-p", "account-server", "--features", "otlp", "--lib", "--", "otlp"]);
+    run(otlp)?;
     // Rustdoc of every crate, warnings refused (broken links, bad code blocks); the examples
     // in it ran with the tests above.
     let mut doc = cargo();
@@ -121,7 +126,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   ci                fmt --check, clippy -D warnings, the whole test suite (doc examples
-                    included), cargo doc -D warnings, openapi --check, tidy
+                    included), account-server's OTLP tests with `--features otlp`,
+                    cargo doc -D warnings, openapi --check, tidy
   tidy              the project's own lints (core dependencies, module docs, rules table, …)
   openapi [--check] write docs/openapi.json from the code (or fail if it differs)
   screenshots       a PNG of every web console page, desktop and phone width, in docs/console/

@@ -91,6 +91,10 @@ pub struct HttpConfig {
     /// Longest a connection stays open without a request in progress (keep-alive), and
     /// longest a write to a client that does not read may stall.
     pub idle_timeout: std::time::Duration,
+    /// Called with each request's span and valid `traceparent` before the span is entered,
+    /// so that an exporter of spans can parent it to the caller's; `None` (the default): the
+    /// trace id is only logged.
+    pub span_parent: Option<crate::SpanParentHook>,
 }
 
 impl Default for HttpConfig {
@@ -105,6 +109,7 @@ impl Default for HttpConfig {
             header_timeout: std::time::Duration::from_secs(10),
             body_timeout: std::time::Duration::from_secs(30),
             idle_timeout: std::time::Duration::from_secs(75),
+            span_parent: None,
         }
     }
 }

@@ -34,3 +34,4 @@ pub use metrics::Metrics;
 pub use panics::install_panic_hook;
 pub use problem::{PROBLEM_BASE, ProblemType};
 pub use server::{BoundServer, HttpServer, openapi_json};
+pub use trace::{SpanParentHook, TraceParent};

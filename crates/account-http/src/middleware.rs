@@ -91,7 +91,7 @@ pub(crate) async fn observe<E: Endpoint>(
         .header(REQUEST_ID)
         .filter(|v| sane_request_id(v))
         .map_or_else(|| new_request_id(&state), str::to_owned);
-    let trace_id = crate::trace::trace_id(req.header(crate::trace::TRACEPARENT), &state);
+    let (parent, trace_id) = crate::trace::trace_id(req.header(crate::trace::TRACEPARENT), &state);
     let context = RequestContext { impersonation: Arc::new(OnceLock::new()) };
     req.set_data(context.clone());
     // The client's address as the access log names it (the peer, or behind a trusted proxy
@@ -101,6 +101,9 @@ pub(crate) async fn observe<E: Endpoint>(
         req.extensions_mut().insert(ip);
     }
     let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace_id);
+    if let (Some(hook), Some(parent)) = (&state.span_parent, &parent) {
+        hook.call(&span, parent);
+    }
 
     let body = req.take_body();
     let read = body.into_bytes_limit(state.config.max_body_bytes);

@@ -38,6 +38,7 @@ pub(crate) struct AppState {
     pub routes: Routes,
     pub headers: SecurityHeaders,
     pub trusted_proxies: TrustedProxies,
+    pub span_parent: Option<crate::trace::SpanParentHook>,
 }
 
 impl AppState {
@@ -67,6 +68,7 @@ impl AppState {
             routes,
             headers: SecurityHeaders::new(config.hsts_max_age),
             trusted_proxies: config.trusted_proxies.clone(),
+            span_parent: config.span_parent.clone(),
         }
     }
 

@@ -411,6 +411,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,
             idle_timeout: config.idle_timeout,
+            span_parent: crate::telemetry::span_parent_hook(),
             ..HttpConfig::default()
         },
         metrics,

@@ -401,12 +401,22 @@ pub fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return failed(&Failure::Config(e.to_string())),
     };
-    crate::telemetry::init(config.log_format, &config.log_filter);
+    if let Err(e) = crate::telemetry::init(
+        config.log_format,
+        &config.log_filter,
+        config.otlp_endpoint.as_deref(),
+    ) {
+        return failed(&Failure::Failed(e));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return failed(&Failure::Failed(format!("starting the async runtime: {e}"))),
     };
-    match runtime.block_on(run(cli.command, config)) {
+    let outcome = runtime.block_on(run(cli.command, config));
+    // After graceful shutdown (or any command): the last spans go to the collector.
+    drop(runtime);
+    crate::telemetry::shutdown();
+    match outcome {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(shown)) => {
             if json {

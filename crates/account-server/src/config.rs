@@ -158,6 +158,9 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Longest a connection stays open between requests (or a write stalls).
     pub idle_timeout: Duration,
+    /// Base URL of the OTLP/HTTP collector spans are exported to (the `otlp` feature);
+    /// `None`: no export.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The settings of the TOML file; every key is optional.
@@ -196,6 +199,7 @@ struct FileConfig {
     header_timeout_seconds: Option<u64>,
     body_timeout_seconds: Option<u64>,
     idle_timeout_seconds: Option<u64>,
+    otlp_endpoint: Option<String>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -542,6 +546,11 @@ impl Config {
             None => account_http::TrustedProxies::default(),
         };
 
+        let otlp_endpoint = src
+            .get("ACCOUNTS_OTLP_ENDPOINT", f.otlp_endpoint.clone())
+            .map(|(setting, url)| otlp_endpoint(&setting, &url))
+            .transpose()?;
+
         // The demo is for a newcomer's first run: only on the embedded default, never when a
         // database was chosen explicitly, and never with --no-demo.
         let demo = !overrides.no_demo
@@ -576,6 +585,7 @@ impl Config {
             header_timeout,
             body_timeout,
             idle_timeout,
+            otlp_endpoint,
         })
     }
 
@@ -668,8 +678,59 @@ impl Config {
             ),
             ("demo", self.demo.to_string()),
             ("log", format!("{} ({:?})", self.log_filter, self.log_format)),
+            (
+                "otlp",
+                self.otlp_endpoint
+                    .as_ref()
+                    .map_or_else(|| "off".to_owned(), |url| format!("spans to {url}")),
+            ),
         ]
     }
+}
+
+/// The OTLP collector's base URL, `http://host[:port][/path]`, without a trailing `/`;
+/// refused when this binary cannot export (built without the `otlp` feature).
+fn otlp_endpoint(setting: &str, url: &str) -> Result<String, ConfigError> {
+    if !cfg!(feature = "otlp") {
+        return Err(err(
+            setting,
+            "this accounts binary was built without OTLP export: build it with \
+             `cargo build --release -p account-server --features otlp`, or unset the setting",
+        ));
+    }
+    let malformed = || {
+        err(
+            setting,
+            "must be the http:// base URL of an OTLP/HTTP collector, like \
+             http://collector:4318 (spans go to its /v1/traces; https is not supported: \
+             export to a collector beside the server)",
+        )
+    };
+    let rest = url.strip_prefix("http://").ok_or_else(malformed)?;
+    let (authority, _path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']').ok_or_else(malformed)?;
+            if host.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(malformed());
+            }
+            (host, after.strip_prefix(':'))
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let host_ok = authority.starts_with('[')
+        || (!host.is_empty()
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.')));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    let rest_ok = !url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        && !url.contains(['?', '#', '@']);
+    if !(host_ok && port_ok && rest_ok) {
+        return Err(malformed());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 /// Hides every credential in a database URL or connection string (see [`crate::redact`]).
@@ -905,6 +966,48 @@ mod tests {
             let text = format!("{:?} {:?}", c.summary(), c);
             assert!(!text.contains(secret), "{secret} shown: {text}");
             assert!(text.contains("db/accounts"), "the database is still named: {text}");
+        }
+    }
+
+    #[test]
+    fn otlp_endpoint_needs_the_feature_and_an_http_url() {
+        let endpoint = |url: &str| {
+            load(&[("ACCOUNTS_OTLP_ENDPOINT", url)], &Overrides::default())
+                .map(|c| c.otlp_endpoint)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(load(&[], &Overrides::default()).unwrap().otlp_endpoint, None);
+        if cfg!(feature = "otlp") {
+            assert_eq!(
+                endpoint("http://collector:4318/").unwrap().as_deref(),
+                Some("http://collector:4318")
+            );
+            assert!(endpoint("http://[::1]:4318/otlp").is_ok());
+            assert!(endpoint("http://10.0.0.7").is_ok());
+            for bad in [
+                "collector:4318",
+                "https://collector:4318",
+                "http://",
+                "http://:4318",
+                "http://collector:port",
+                "http://collector:0",
+                "http://collector:70000",
+                "http://user:pass@collector:4318",
+                "http://collector 4318",
+                "http://[zz]:4318",
+            ] {
+                let e = endpoint(bad).unwrap_err();
+                assert!(
+                    e.contains("ACCOUNTS_OTLP_ENDPOINT") && e.contains("http://collector:4318"),
+                    "{bad}: {e}"
+                );
+            }
+        } else {
+            let e = endpoint("http://collector:4318").unwrap_err();
+            assert!(
+                e.contains("built without OTLP export") && e.contains("--features otlp"),
+                "{e}"
+            );
         }
     }
 }

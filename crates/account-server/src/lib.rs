@@ -10,6 +10,8 @@ pub mod config;
 pub mod demo;
 pub mod mail;
 pub mod metrics;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod private_fs;
 pub mod redact;
 pub mod telemetry;

@@ -213,3 +213,23 @@ async fn pages_beside_the_api_keep_their_own_policy() {
     let csp = api.0.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
     assert!(csp.contains("form-action 'none'"), "{csp}");
 }
+
+#[tokio::test]
+async fn a_valid_traceparent_is_handed_to_the_span_parent_hook() {
+    use std::sync::{Arc, Mutex};
+
+    use account_http::{SpanParentHook, TraceParent};
+
+    let seen: Arc<Mutex<Vec<TraceParent>>> = Arc::default();
+    let hook = {
+        let seen = Arc::clone(&seen);
+        SpanParentHook::new(move |_span, parent| seen.lock().unwrap().push(*parent))
+    };
+    let app = app_with(HttpConfig { span_parent: Some(hook), ..HttpConfig::default() });
+    let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    app.cli.get("/healthz").header("traceparent", header).send().await.assert_status_is_ok();
+    app.cli.get("/healthz").header("traceparent", "00-bad").send().await.assert_status_is_ok();
+    app.cli.get("/healthz").send().await.assert_status_is_ok();
+    // Only the valid header, once, as parsed.
+    assert_eq!(*seen.lock().unwrap(), vec![TraceParent::parse(header).unwrap()]);
+}
