@@ -75,7 +75,7 @@ fn parse_everything(s: &str) {
     }
     let _ = PasswordAttempt::new(s);
     let _ = ProductName::parse(s).map(|p| p.key());
-    let _ = normalise_offerings(&[OfferingInput::Text(s.to_owned())], &[]);
+    let _ = normalise_offerings(&[OfferingInput::Text(s.to_owned())], &[], &[]);
     for kind in [TokenKind::Session, TokenKind::ApiKey, TokenKind::Invitation] {
         if let Some(token) = Token::parse(kind, s) {
             let _ = (token.display_prefix(), token.reveal(), format!("{token:?}"));

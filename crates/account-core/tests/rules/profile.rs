@@ -179,3 +179,41 @@ async fn rule_20_products_and_services_are_deduplicated_against_the_catalogue() 
     let refused = w.accounts().profile().set_offerings(&w.admin, &too_many).await;
     assert!(matches!(refused, Err(SetOfferingsError::Validation(_))), "{refused:?}");
 }
+
+#[tokio::test]
+async fn rule_20_a_retired_product_stays_with_who_holds_it_but_cannot_be_picked_anew() {
+    let w = World::new().await;
+    let ops = w.accounts().operator();
+    let held = ops.create_product(&op(), "Lead Generation").await.unwrap();
+    let other = ops.create_product(&op(), "Data Cleaning").await.unwrap();
+    let profiles = w.accounts().profile();
+    profiles.set_offerings(&w.admin, &[OfferingInput::Catalogue(held.id)]).await.unwrap();
+    for id in [held.id, other.id] {
+        ops.update_product(&op(), id, None, Some(false)).await.unwrap();
+    }
+    assert!(profiles.catalogue(&w.admin).await.unwrap().is_empty(), "retired: not offered");
+    // Saving the list again keeps the retired product the member already holds.
+    let saved = profiles
+        .set_offerings(
+            &w.admin,
+            &[OfferingInput::Catalogue(held.id), OfferingInput::Text("Cold calling".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved[0], Offering::Catalogue(held.id));
+    // Picking a retired product anew is refused, naming the entry; nothing is saved.
+    let refused = profiles
+        .set_offerings(
+            &w.admin,
+            &[OfferingInput::Catalogue(held.id), OfferingInput::Catalogue(other.id)],
+        )
+        .await;
+    let Err(SetOfferingsError::Validation(errors)) = refused else { panic!("{refused:?}") };
+    assert_eq!(errors.fields()[0].field, "offerings[1]");
+    assert!(errors.fields()[0].message.contains("retired"), "{errors:?}");
+    assert_eq!(profiles.me(&w.admin).await.unwrap().member.offerings, saved);
+    // Once dropped from the list, a retired product cannot come back.
+    profiles.set_offerings(&w.admin, &[]).await.unwrap();
+    let again = profiles.set_offerings(&w.admin, &[OfferingInput::Catalogue(held.id)]).await;
+    assert!(matches!(again, Err(SetOfferingsError::Validation(_))), "{again:?}");
+}

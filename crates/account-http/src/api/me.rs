@@ -430,7 +430,9 @@ impl MeApi {
     /// Save my products and services
     ///
     /// Replaces the list: catalogue entries and free text, de-duplicated, bounded in length
-    /// and count.
+    /// and count. A retired catalogue entry (gone from `GET /catalogue/products`) is refused
+    /// with 422 naming the entry (`offerings[i]`), unless the caller's saved list already
+    /// holds it: what one listed before it was retired stays through later saves.
     #[oai(
         path = "/me/offerings",
         method = "put",
