@@ -14,6 +14,7 @@ mod m20261123_000004_contacts_audit_mail;
 mod m20261123_000005_consumption_rollups;
 mod m20261206_000001_idempotency_outcomes;
 mod m20261206_000002_limits;
+mod m20261215_000001_idna_email_domains;
 
 /// Every migration of the schema, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_consumption_rollups::Migration),
             Box::new(m20261206_000001_idempotency_outcomes::Migration),
             Box::new(m20261206_000002_limits::Migration),
+            Box::new(m20261215_000001_idna_email_domains::Migration),
         ]
     }
 }

@@ -61,7 +61,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
     cases
 }
 
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     "m20261123_000001_organisations_members",
     "m20261123_000002_credits",
     "m20261123_000003_sessions_keys",
@@ -69,6 +69,7 @@ const MIGRATIONS: [&str; 7] = [
     "m20261123_000005_consumption_rollups",
     "m20261206_000001_idempotency_outcomes",
     "m20261206_000002_limits",
+    "m20261215_000001_idna_email_domains",
 ];
 
 const TABLES: [&str; 18] = [
