@@ -297,6 +297,13 @@ async fn rule_17_api_keys_are_shown_once_stored_hashed_listed_by_prefix_rotated_
     assert!(auth.authenticate_api_key(&created.secret).await.is_err());
     assert!(auth.authenticate_api_key(&rotated.secret).await.is_ok());
     assert_eq!(rotated.key.label.as_ref().unwrap().as_str(), "crm sync");
+    // The key keeps its id (a client that stored it finds it again); secret and prefix change.
+    assert_eq!(rotated.key.id, created.key.id);
+    assert_ne!(rotated.key.prefix, created.key.prefix);
+    assert!(rotated.secret.starts_with(&rotated.key.prefix));
+    let listed = keys.list(&sam).await.unwrap();
+    assert_eq!((listed.len(), listed[0].id), (1, created.key.id));
+    assert_eq!(listed[0].prefix, rotated.key.prefix);
 
     // Another sub-user cannot revoke it; the admin can.
     let (bob, _) = w.sub_user("bob").await;

@@ -816,8 +816,8 @@ impl MeApi {
 
     /// Rotate an API key
     ///
-    /// Replaces one of the caller's keys with a new one (same label); the old one stops
-    /// working at once.
+    /// Gives one of the caller's keys a new secret: the key keeps its id and label, its
+    /// prefix changes with the secret, and the old secret stops working at once.
     #[oai(
         path = "/me/api-keys/:key_id/rotate",
         method = "post",

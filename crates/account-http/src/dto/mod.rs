@@ -301,7 +301,9 @@ pub(crate) struct ApiKey {
     /// The owner's label.
     #[oai(skip_serializing_if_is_none)]
     pub label: Option<String>,
-    /// The non-secret prefix that identifies it (`ack_0193a1b2c3d4`).
+    /// The start of the secret that identifies it: `ack_`, the key's id in hex and the
+    /// secret's first 4 hex digits (a key an older server made, and not rotated since,
+    /// shows `ack_` and 12 hex digits). It changes when the key is rotated; the id does not.
     pub prefix: String,
     /// When it was created.
     pub created_at: Timestamp,
