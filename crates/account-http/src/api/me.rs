@@ -888,7 +888,8 @@ impl MeApi {
     ///
     /// Credits the caller spent per kind, data type and provider over `from`..=`to` (local
     /// days, at most 731), bucketed by day, week or month in the caller's time zone (or
-    /// `timezone`).
+    /// `timezone`), and under `credits` what the caller holds now per kind (allocated, used,
+    /// available), as `GET /me/credits` gives it.
     #[oai(path = "/me/usage", method = "get", operation_id = "getMyUsage", tag = "ApiTags::Me")]
     async fn get_my_usage(
         &self,

@@ -463,6 +463,11 @@ pub(crate) struct UsageReport {
     pub series: Vec<UsagePoint>,
     /// Per member (team reports only).
     pub members: Vec<MemberUsage>,
+    /// One member's report only (`/me/usage`, a member's usage, an integration's): what the
+    /// member holds now per kind: `allocated`, `used`, and `available` (what remains), as
+    /// `GET /me/credits` gives them. Absent from team reports.
+    #[oai(skip_serializing_if_is_none)]
+    pub credits: Option<me::MyCredits>,
 }
 
 impl From<&CoreUsageReport> for UsageReport {
@@ -493,6 +498,7 @@ impl From<&CoreUsageReport> for UsageReport {
                 .iter()
                 .map(|p| UsagePoint { start: p.start, total: p.total })
                 .collect(),
+            credits: r.credits.as_ref().map(Into::into),
             members: r
                 .members
                 .iter()
