@@ -217,3 +217,38 @@ async fn rule_20_a_retired_product_stays_with_who_holds_it_but_cannot_be_picked_
     let again = profiles.set_offerings(&w.admin, &[OfferingInput::Catalogue(held.id)]).await;
     assert!(matches!(again, Err(SetOfferingsError::Validation(_))), "{again:?}");
 }
+
+#[tokio::test]
+async fn rule_05_a_postal_address_is_bounded_lines_and_a_bad_line_is_named() {
+    use account_core::services::organisation::{CustomerInfoInput, SaveCustomerInfoError};
+    let w = World::new().await;
+    let orgs = w.accounts().organisation();
+    let lines = |l: &[&str]| CustomerInfoInput {
+        postal_address: l.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    };
+    let saved = orgs
+        .save_customer_info(&w.admin, &lines(&["Acme AB", " Box 1 ", "", "111 22 Stockholm"]), 1)
+        .await
+        .unwrap();
+    let address = saved.customer_info.postal_address.as_ref().unwrap();
+    assert_eq!(address.lines(), ["Acme AB", "Box 1", "111 22 Stockholm"]);
+    assert_eq!(
+        orgs.get(&w.admin).await.unwrap().customer_info.postal_address.as_ref(),
+        Some(address)
+    );
+
+    let long = "x".repeat(101);
+    for (input, field) in [
+        (lines(&["ok", &long]), "postal_address[1]"),
+        (lines(&["a", "b", "c", "d", "e", "f", "g"]), "postal_address"),
+        (lines(&["Box 1\nStockholm"]), "postal_address[0]"),
+    ] {
+        let r = orgs.save_customer_info(&w.admin, &input, 2).await;
+        let Err(SaveCustomerInfoError::Validation(e)) = r else { panic!("{field}: {r:?}") };
+        assert_eq!(e.fields()[0].field, field);
+    }
+    // No line clears it.
+    let cleared = orgs.save_customer_info(&w.admin, &lines(&[]), 2).await.unwrap();
+    assert!(cleared.customer_info.postal_address.is_none());
+}
