@@ -27,7 +27,7 @@ fn organisation_flow(backend: Backend) {
     info.expect(200);
     let etag = info.header("etag").unwrap();
     let body = json!({
-        "contact_person": "Ada Admin", "postal_address": "Storgatan 1, Stockholm",
+        "contact_person": "Ada Admin", "postal_address": ["Storgatan 1", "Stockholm"],
         "company_name": "Acme AB", "purchase_order_number": "PO-42",
     });
     let saved = app.put_if("/api/v1/organisation/customer-info", &admin, &etag, body.clone());

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 /// The operator credential every server of the suite is configured with.
 pub const OPERATOR_TOKEN: &str = "blackbox-operator-token-0123456789abcdef";
 /// A password that meets the policy.
-pub const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "quartz wombat ferry lantern";
 /// Where the PostgreSQL admin URL comes from.
 pub const PG_VAR: &str = "ACCOUNTS_TEST_POSTGRES_URL";
 

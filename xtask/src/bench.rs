@@ -26,7 +26,7 @@ use seed::{Bulk, Db, SeededOrg};
 const CONNECTIONS: u32 = 64;
 const THREADS: u32 = 2;
 /// Every seeded member's password (they share the admins' hash).
-const PASSWORD: &str = "bench correct horse battery staple";
+const PASSWORD: &str = "bench quartz wombat ferry lantern";
 const OPERATOR_TOKEN: &str = "bench-operator-token-0123456789abcdef0123";
 const SECRET_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 /// What each organisation's export pool is granted (the largest single grant).

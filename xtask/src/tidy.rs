@@ -25,9 +25,10 @@ pub fn check_all(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The dependencies `account-core` may have: the pure list of the brief.
+/// The dependencies `account-core` may have: the pure list of the brief, plus chrono-tz and idna
+/// (pure data and computation; why: `docs/decisions/0001-dependencies.md`).
 const CORE_ALLOWED: &[&str] =
-    &["thiserror", "serde", "chrono", "chrono-tz", "uuid", "async-trait", "mockall"];
+    &["thiserror", "serde", "chrono", "chrono-tz", "idna", "uuid", "async-trait", "mockall"];
 
 fn section<'a>(manifest: &'a str, name: &str) -> Vec<&'a str> {
     let header = format!("[{name}]");

@@ -173,7 +173,14 @@ pub(crate) fn limits() -> Vec<(&'static str, &'static str, Value)> {
         ("ConsumptionRequest", "event_id", text(EventId::MAX_LEN)),
         ("StartImpersonationRequest", "reason", text(Reason::MAX_LEN)),
         ("CustomerInfo", "contact_person", optional_text(FullName::MAX_LEN)),
-        ("CustomerInfo", "postal_address", optional_text(PostalAddress::MAX_LEN)),
+        (
+            "CustomerInfo",
+            "postal_address",
+            json!({
+                "maxItems": PostalAddress::MAX_LINES,
+                "items": { "type": "string", "maxLength": PostalAddress::MAX_LINE_LEN, "pattern": no_refused() },
+            }),
+        ),
         ("CustomerInfo", "company_name", optional_text(CompanyName::MAX_LEN)),
         ("CustomerInfo", "purchase_order_number", optional_text(PurchaseOrderNumber::MAX_LEN)),
         ("AddContactRequest", "email", email()),

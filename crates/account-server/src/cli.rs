@@ -606,7 +606,7 @@ async fn run(command: Command, config: Config) -> Result<Option<Shown>, Failure>
                     Shown {
                         text: vec![
                             format!(
-                                "rotated: the old key no longer works; new key {} (shown once):",
+                                "rotated: key {} keeps its id; the old secret no longer works; new secret (shown once):",
                                 created.key.id
                             ),
                             created.secret.clone(),

@@ -76,7 +76,7 @@ pub fn organisation(n: u128) -> Organisation {
         licences: Licences::new(10).unwrap(),
         customer_info: CustomerInfo {
             contact_person: Some(FullName::parse("Åsa Öberg").unwrap()),
-            postal_address: Some(PostalAddress::parse("Box 1, 111 22 Stockholm").unwrap()),
+            postal_address: PostalAddress::parse(&["Box 1", "111 22 Stockholm"]).unwrap(),
             company_name: Some(CompanyName::parse("Org Holding AB").unwrap()),
             purchase_order_number: Some(PurchaseOrderNumber::parse("PO-77").unwrap()),
         },

@@ -52,7 +52,7 @@ fn argon2_rate(seconds: f64) -> Result<f64, String> {
     let mut hashes = 0u32;
     while hashes < 3 || start.elapsed() < budget {
         argon2
-            .hash_password(b"correct horse battery staple", &salt)
+            .hash_password(b"quartz wombat ferry lantern", &salt)
             .map_err(|e| format!("hashing: {e}"))?;
         hashes += 1;
     }

@@ -1,4 +1,5 @@
-//! `EmailAddress`: a syntactically valid address, compared case-insensitively.
+//! `EmailAddress`: a syntactically valid address with its domain in IDNA ASCII form,
+//! compared case-insensitively.
 
 use std::fmt;
 
@@ -21,9 +22,12 @@ pub enum EmailError {
     Invalid,
 }
 
-/// An email address as the user typed it (trimmed), valid by construction.
+/// An email address: the local part as the user typed it (trimmed), the domain normalised
+/// by IDNA (UTS 46) to its ASCII form, valid by construction.
 ///
-/// Two addresses that differ only in letter case are the same login: compare with
+/// `ada@bücher.example`, `ada@BÜCHER.example` and `ada@xn--bcher-kva.example` are one
+/// address, kept as `ada@xn--bcher-kva.example`: the form every mail server accepts. Two
+/// addresses that differ only in letter case are the same login: compare with
 /// [`EmailAddress::key`], which is what stores index uniquely.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -33,11 +37,13 @@ impl EmailAddress {
     /// The longest address accepted (RFC 5321's path limit).
     pub const MAX_LEN: usize = 254;
 
-    /// Parses and trims an address.
+    /// Parses and trims an address, and normalises its domain to IDNA's ASCII form
+    /// (lower case, Punycode for other scripts).
     ///
     /// The check is deliberately pragmatic: one `@`, a local part of printable characters
-    /// without spaces (at most 64), and a domain of at least two dot-separated labels of
-    /// letters, digits and hyphens. Ownership is proven by a code, not by syntax.
+    /// without spaces (at most 64), and a domain of at least two dot-separated labels that
+    /// IDNA accepts (letters, digits and hyphens once in ASCII form). Ownership is proven by a
+    /// code, not by syntax. The length limit applies to the address as typed and as kept.
     ///
     /// # Errors
     /// [`EmailError`] naming what is wrong.
@@ -49,7 +55,8 @@ impl EmailAddress {
         if s.chars().count() > Self::MAX_LEN {
             return Err(EmailError::TooLong { max: Self::MAX_LEN });
         }
-        let (local, domain) = s.split_once('@').ok_or(EmailError::Invalid)?;
+        let (local, typed_domain) = s.split_once('@').ok_or(EmailError::Invalid)?;
+        let domain = idna::domain_to_ascii_strict(typed_domain).map_err(|_| EmailError::Invalid)?;
         if local.is_empty()
             || local.len() > 64
             || local.starts_with('.')
@@ -66,7 +73,11 @@ impl EmailAddress {
         if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
             return Err(EmailError::Invalid);
         }
-        Ok(Self(s.to_owned()))
+        let address = format!("{local}@{domain}");
+        if address.chars().count() > Self::MAX_LEN {
+            return Err(EmailError::TooLong { max: Self::MAX_LEN });
+        }
+        Ok(Self(address))
     }
 
     /// The address as given.
@@ -103,7 +114,7 @@ fn is_domain_label(label: &str) -> bool {
         && label.len() <= 63
         && !label.starts_with('-')
         && !label.ends_with('-')
-        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 impl fmt::Display for EmailAddress {
@@ -141,6 +152,25 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong { max: 254 }));
+    }
+
+    #[test]
+    fn domains_are_normalised_by_idna_so_unicode_and_punycode_forms_are_one_address() {
+        let unicode = EmailAddress::parse("Ada@Bücher.example").unwrap();
+        let capitals = EmailAddress::parse("ada@BÜCHER.EXAMPLE").unwrap();
+        let punycode = EmailAddress::parse("ada@xn--bcher-kva.example").unwrap();
+        assert_eq!(unicode.as_str(), "Ada@xn--bcher-kva.example", "the local part as typed");
+        assert!(unicode.same_as(&capitals) && unicode.same_as(&punycode));
+        assert_eq!(unicode.key(), punycode.key());
+        // Full-width letters and other compatibility forms fold too.
+        assert_eq!(EmailAddress::parse("a@ｅｘａｍｐｌｅ.com").unwrap().as_str(), "a@example.com");
+        for bad in ["a@exa_mple.com", "a@xn--zz.example", "a@ex ample.com", "a@\u{202E}x.com"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+        // Punycode can make a typed address too long: the limit holds for the kept form.
+        let long = format!("{}@{}.example", "a".repeat(60), "ü".repeat(60));
+        assert!(long.chars().count() <= EmailAddress::MAX_LEN);
+        assert!(EmailAddress::parse(&long).is_err());
     }
 
     #[test]

@@ -26,12 +26,65 @@ pub enum PasswordError {
     ContainsIdentity,
 }
 
+/// Common and breached passwords, lower-cased, one a line, sorted by byte: the 100,000 most
+/// common passwords of SecLists' `10-million-password-list-top-1000000.txt` (Mark Burnett's
+/// ten million leaked passwords, counted by Xato; SecLists is MIT-licensed, see
+/// `common_passwords.LICENSE`) of 6 characters or more, plus every password of 12 characters
+/// or more among the list's million: 127,473 lines. Shorter entries are left out: a password
+/// under 12 characters is refused for its length, and a 6-character word is the shortest
+/// that [`is_common`] looks for inside a padded password.
 const COMMON: &str = include_str!("common_passwords.txt");
+
+/// Passwords published as examples of good ones, which is what makes them bad: a hand-kept
+/// list, compared with letters and digits only (`correct horse battery staple` is xkcd 936's).
+const PUBLISHED_EXAMPLES: &[&str] = &[
+    "correcthorsebatterystaple",
+    "tr0ub4dor3",
+    "thequickbrownfoxjumpsoverthelazydog",
+    "loremipsumdolorsitamet",
+    "iloveyouiloveyou",
+];
+
+/// Sequences people type instead of choosing: a password made of one stretch of any of them
+/// (forwards or backwards, wrapping round) is trivial.
+const SEQUENCES: &[&str] = &[
+    "0123456789",
+    "abcdefghijklmnopqrstuvwxyz",
+    "qwertyuiopasdfghjklzxcvbnm",
+    "qwertzuiopasdfghjklyxcvbnm",
+    "azertyuiopqsdfghjklmwxcvbn",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+    "1q2w3e4r5t6y7u8i9o0p",
+];
+
+fn common_list() -> &'static [&'static str] {
+    static LIST: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| COMMON.lines().collect());
+    &LIST
+}
+
+fn listed(lower: &str) -> bool {
+    common_list().binary_search(&lower).is_ok()
+}
+
+/// True when `lower` is one stretch of a [`SEQUENCES`] row, forwards or backwards.
+fn is_sequence(lower: &str) -> bool {
+    let n = lower.chars().count();
+    SEQUENCES.iter().any(|row| {
+        let len = row.chars().count();
+        let wrapped = row.repeat(n / len + 2);
+        let backwards: String = wrapped.chars().rev().collect();
+        wrapped.contains(lower) || backwards.contains(lower)
+    })
+}
 
 fn is_common(candidate: &str) -> bool {
     let lower = candidate.to_lowercase();
-    let listed = |s: &str| COMMON.lines().any(|line| line == s);
-    if listed(&lower) {
+    if listed(&lower) || is_sequence(&lower) {
+        return true;
+    }
+    let compact: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    if PUBLISHED_EXAMPLES.contains(&compact.as_str()) {
         return true;
     }
     // A common password with digits or symbols around it ("password1234!", "2024qwertyuiop")
@@ -181,9 +234,21 @@ mod tests {
 
     #[test]
     fn common_passwords_and_padded_common_words_are_refused() {
-        for common in
-            ["qwertyuiop12", "123qweasdzxc", "Password1234", "!!sunshine2024", "abcabcabcabc"]
-        {
+        for common in [
+            "qwertyuiop12",
+            "123qweasdzxc",
+            "Password1234",
+            "!!sunshine2024",
+            "abcabcabcabc",
+            "123456789012",
+            "1234567890123",
+            "abcdefghijkl",
+            "ABCDEFGHIJKL",
+            "zyxwvutsrqpo",
+            "qwertyuiopasdf",
+            "correct horse battery staple",
+            "Correct-Horse-Battery-Staple",
+        ] {
             assert_eq!(
                 Password::parse(common).map(|_| ()),
                 Err(PasswordError::TooCommon),
@@ -191,6 +256,39 @@ mod tests {
             );
         }
         assert!(Password::parse("tangerine-lamp-42").is_ok());
+        assert!(Password::parse("quartz wombat ferry lantern").is_ok());
+    }
+
+    #[test]
+    fn every_long_entry_of_the_list_is_refused_in_any_case() {
+        let long: Vec<&str> = common_list()
+            .iter()
+            .copied()
+            .filter(|p| (Password::MIN_LEN..=Password::MAX_LEN).contains(&p.chars().count()))
+            .collect();
+        assert!(long.len() > 40_000, "{}", long.len());
+        // A sample spread over the whole list, also typed in capitals.
+        for entry in long.iter().step_by(997) {
+            assert_eq!(
+                Password::parse(entry).map(|_| ()),
+                Err(PasswordError::TooCommon),
+                "{entry}"
+            );
+            let upper = entry.to_uppercase();
+            assert_eq!(
+                Password::parse(&upper).map(|_| ()),
+                Err(PasswordError::TooCommon),
+                "{upper}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_list_is_sorted_lower_cased_and_of_the_stated_size() {
+        let list = common_list();
+        assert_eq!(list.len(), 127_473);
+        assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted by byte, no duplicates");
+        assert!(list.iter().all(|p| *p == p.to_lowercase() && p.chars().count() >= 6));
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub struct Product {
     pub id: ProductId,
     /// Its name, unique case-insensitively.
     pub name: ProductName,
-    /// Inactive entries can no longer be picked, but members who listed them keep them.
+    /// Inactive (retired) entries can no longer be picked, but members who listed them keep
+    /// them, also when they save their list again.
     pub active: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -86,12 +87,17 @@ fn collapse_spaces(s: &str) -> String {
 /// Validates and de-duplicates a member's list against the catalogue, keeping first
 /// occurrences in order. Errors name the offending entry as `offerings[i]`.
 ///
+/// A retired (inactive) catalogue entry is accepted only when `held` (the member's saved
+/// list) already has it: a member keeps what they listed before it was retired, and can save
+/// their list again with it, but nobody picks it anew.
+///
 /// # Errors
-/// [`ValidationErrors`] for unknown catalogue ids, bad text, or more than [`MAX_OFFERINGS`]
-/// distinct entries.
+/// [`ValidationErrors`] for unknown catalogue ids, retired entries newly picked, bad text, or
+/// more than [`MAX_OFFERINGS`] distinct entries.
 pub fn normalise_offerings(
     inputs: &[OfferingInput],
     catalogue: &[Product],
+    held: &[Offering],
 ) -> Result<Vec<Offering>, ValidationErrors> {
     let mut errors = ValidationErrors::new();
     let mut out: Vec<Offering> = Vec::new();
@@ -99,14 +105,22 @@ pub fn normalise_offerings(
     for (i, input) in inputs.iter().enumerate() {
         let field = format!("offerings[{i}]");
         let offering = match input {
-            OfferingInput::Catalogue(id) => {
-                if catalogue.iter().any(|p| p.id == *id) {
+            OfferingInput::Catalogue(id) => match catalogue.iter().find(|p| p.id == *id) {
+                Some(p) if p.active || held.contains(&Offering::Catalogue(*id)) => {
                     Offering::Catalogue(*id)
-                } else {
+                }
+                Some(_) => {
+                    errors.push(
+                        &field,
+                        "is a retired entry of the products catalogue and can no longer be picked",
+                    );
+                    continue;
+                }
+                None => {
                     errors.push(&field, "is not an entry of the products catalogue");
                     continue;
                 }
-            }
+            },
             OfferingInput::Text(text) => {
                 let Some(name) = errors.check(&field, ProductName::parse(text)) else { continue };
                 match catalogue.iter().find(|p| p.active && p.name.key() == name.key()) {
@@ -156,6 +170,7 @@ mod tests {
                 OfferingInput::Text("crm consulting".into()),
             ],
             &cat,
+            &[],
         )
         .unwrap();
         assert_eq!(out.len(), 2);
@@ -166,13 +181,14 @@ mod tests {
     #[test]
     fn bounds_count_and_length_and_refuses_unknown_ids() {
         let many: Vec<_> = (0..21).map(|i| OfferingInput::Text(format!("service {i}"))).collect();
-        let err = normalise_offerings(&many, &[]).unwrap_err();
+        let err = normalise_offerings(&many, &[], &[]).unwrap_err();
         assert_eq!(err.fields()[0].field, "offerings");
         let err = normalise_offerings(
             &[
                 OfferingInput::Text("x".repeat(81)),
                 OfferingInput::Catalogue(ProductId::from_uuid(Uuid::nil())),
             ],
+            &[],
             &[],
         )
         .unwrap_err();
@@ -181,13 +197,19 @@ mod tests {
     }
 
     #[test]
-    fn inactive_entries_are_kept_by_id_but_text_does_not_match_them() {
+    fn retired_entries_are_kept_when_held_but_never_picked_anew() {
         let cat = [product(1, "Old thing", false)];
+        let held = [Offering::Catalogue(cat[0].id)];
         let out = normalise_offerings(
             &[OfferingInput::Catalogue(cat[0].id), OfferingInput::Text("old thing".into())],
             &cat,
+            &held,
         )
         .unwrap();
-        assert_eq!(out.len(), 2);
+        assert_eq!(out.len(), 2, "kept by id; the text does not match a retired entry");
+        let err =
+            normalise_offerings(&[OfferingInput::Catalogue(cat[0].id)], &cat, &[]).unwrap_err();
+        assert_eq!(err.fields()[0].field, "offerings[0]");
+        assert!(err.fields()[0].message.contains("retired"));
     }
 }

@@ -167,11 +167,13 @@ impl Token {
         format!("{}{}{}", self.kind.prefix(), to_hex(self.id.as_bytes()), to_hex(&self.secret))
     }
 
-    /// A short, non-secret prefix that identifies the token in lists (`ack_0193a1b2c3d4`).
+    /// The start of the token that identifies it in lists: the kind, the record's id and the
+    /// secret's first two bytes (`ack_0193a1b2…e4f5` + 4 hex digits). The id names the record,
+    /// which a rotation keeps; the secret's digits tell the new secret from the old, so that
+    /// an owner can see which one a client still holds. 240 bits of the secret stay unknown.
     #[must_use]
     pub fn display_prefix(&self) -> String {
-        let id = self.id.as_bytes();
-        format!("{}{}", self.kind.prefix(), to_hex(&id[..6]))
+        format!("{}{}{}", self.kind.prefix(), to_hex(self.id.as_bytes()), to_hex(&self.secret[..2]))
     }
 }
 
@@ -252,7 +254,7 @@ mod tests {
         assert_eq!(Token::parse(TokenKind::ApiKey, &text), None);
         assert_eq!(Token::parse(TokenKind::Session, &text[..90]), None);
         assert!(!format!("{t:?}").contains(&text[40..]));
-        assert_eq!(t.display_prefix(), &text[..16]);
+        assert_eq!(t.display_prefix(), &text[..40]);
     }
 
     #[test]

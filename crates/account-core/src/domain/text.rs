@@ -186,12 +186,6 @@ bounded_text!(
     64
 );
 bounded_text!(
-    /// A postal address (may span several lines in the UI; stored as one line here, with
-    /// lines separated by `, `).
-    PostalAddress,
-    500
-);
-bounded_text!(
     /// A customer purchase-order number.
     PurchaseOrderNumber,
     64
@@ -239,6 +233,128 @@ impl ClientName {
             .take(Self::MAX_LEN)
             .collect();
         Self::parse(&cleaned).ok()
+    }
+}
+
+/// Why a postal address is not acceptable; [`PostalAddressError::field`] names the field at
+/// fault (`postal_address[2]` for a line, `postal_address` for the count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PostalAddressError {
+    /// A line is too long or holds a control or invisible character.
+    #[error("{error}")]
+    Line {
+        /// The line's index as sent (blank lines count).
+        index: usize,
+        /// What is wrong with it.
+        error: TextError,
+    },
+    /// More non-blank lines than allowed.
+    #[error("must have at most {max} lines")]
+    TooManyLines {
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl PostalAddressError {
+    /// The field to name: `{field}[index]` for a line, `{field}` for the count.
+    #[must_use]
+    pub fn field(&self, field: &str) -> String {
+        match self {
+            Self::Line { index, .. } => format!("{field}[{index}]"),
+            Self::TooManyLines { .. } => field.to_owned(),
+        }
+    }
+}
+
+/// A postal address: 1 to [`PostalAddress::MAX_LINES`] lines, each trimmed, not blank, at
+/// most [`PostalAddress::MAX_LINE_LEN`] characters, without control or invisible characters
+/// (so a line never holds a line break: lines are the breaks).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PostalAddress(Vec<String>);
+
+impl PostalAddress {
+    /// Most lines.
+    pub const MAX_LINES: usize = 6;
+    /// Longest line, in characters.
+    pub const MAX_LINE_LEN: usize = 100;
+
+    /// Validates the lines as sent: blank lines are dropped; `None` when none is left (the
+    /// address is cleared).
+    ///
+    /// # Errors
+    /// [`PostalAddressError`] for the first line at fault, or for too many lines.
+    pub fn parse<S: AsRef<str>>(lines: &[S]) -> Result<Option<Self>, PostalAddressError> {
+        let mut kept = Vec::new();
+        for (index, line) in lines.iter().enumerate() {
+            match bounded(line.as_ref(), Self::MAX_LINE_LEN) {
+                Ok(line) => kept.push(line),
+                Err(TextError::Empty) => {}
+                Err(error) => return Err(PostalAddressError::Line { index, error }),
+            }
+        }
+        if kept.len() > Self::MAX_LINES {
+            return Err(PostalAddressError::TooManyLines { max: Self::MAX_LINES });
+        }
+        Ok((!kept.is_empty()).then_some(Self(kept)))
+    }
+
+    /// Splits typed text (a form's textarea) into lines and validates them as [`Self::parse`].
+    ///
+    /// # Errors
+    /// As [`Self::parse`]; a line's index counts the typed lines.
+    pub fn parse_text(text: &str) -> Result<Option<Self>, PostalAddressError> {
+        Self::parse(&text.lines().collect::<Vec<_>>())
+    }
+
+    /// The stored form: the lines joined by `\n`, which no line can hold.
+    #[must_use]
+    pub fn to_stored(&self) -> String {
+        self.0.join("\n")
+    }
+
+    /// Reads back [`Self::to_stored`]'s form, cleaning lines as [`bounded_stored`] does. An
+    /// address stored as one line of up to 500 characters (the form before addresses had
+    /// lines) reads as that line, cut into lines of [`Self::MAX_LINE_LEN`] characters where
+    /// it is longer; its owner can break it properly on the next save.
+    ///
+    /// # Errors
+    /// [`TextError`] when the stored text is damaged.
+    pub fn from_stored(stored: &str) -> Result<Self, TextError> {
+        let mut lines = Vec::new();
+        for line in stored.split('\n') {
+            let line = bounded_stored(line, 500)?;
+            let chars: Vec<char> = line.chars().collect();
+            for chunk in chars.chunks(Self::MAX_LINE_LEN) {
+                let piece: String = chunk.iter().collect();
+                lines.push(bounded(&piece, Self::MAX_LINE_LEN).unwrap_or(piece));
+            }
+        }
+        if lines.is_empty() || lines.len() > Self::MAX_LINES {
+            return Err(TextError::TooLong { max: Self::MAX_LINES });
+        }
+        Ok(Self(lines))
+    }
+
+    /// The lines.
+    #[must_use]
+    pub fn lines(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// One line per line, for a text area or a mail.
+impl fmt::Display for PostalAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+/// Business or personal data: `Debug` shows the shape only.
+impl fmt::Debug for PostalAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostalAddress({} lines)", self.0.len())
     }
 }
 
@@ -327,7 +443,10 @@ mod tests {
                 JobTitle::parse(trick).map(|_| ()),
                 OrganisationName::parse(trick).map(|_| ()),
                 PlanName::parse(trick).map(|_| ()),
-                PostalAddress::parse(trick).map(|_| ()),
+                PostalAddress::parse(&[trick]).map(|_| ()).map_err(|e| match e {
+                    PostalAddressError::Line { error, .. } => error,
+                    PostalAddressError::TooManyLines { .. } => TextError::Empty,
+                }),
                 PurchaseOrderNumber::parse(trick).map(|_| ()),
                 Reason::parse(trick).map(|_| ()),
                 KeyLabel::parse(trick).map(|_| ()),
@@ -364,6 +483,47 @@ mod tests {
         assert_eq!(name.as_str().chars().count(), ClientName::MAX_LEN);
         assert!(ClientName::lossy("\u{1}").is_none());
         assert_eq!(ClientName::lossy("curl\u{202E}/8").unwrap().as_str(), "curl/8");
+    }
+
+    #[test]
+    fn postal_addresses_are_bounded_lines() {
+        let a = PostalAddress::parse(&["  Acme AB ", "", "Box 1", "111 22 Stockholm"]).unwrap();
+        let a = a.unwrap();
+        assert_eq!(a.lines(), ["Acme AB", "Box 1", "111 22 Stockholm"], "trimmed, blanks dropped");
+        assert_eq!(PostalAddress::from_stored(&a.to_stored()).unwrap(), a);
+        assert_eq!(
+            PostalAddress::parse_text("Acme AB\r\nBox 1\n").unwrap().unwrap().lines().len(),
+            2
+        );
+        assert_eq!(PostalAddress::parse(&["", " "]), Ok(None));
+        let seven = ["l"; 7];
+        let err = PostalAddress::parse(&seven).unwrap_err();
+        assert_eq!(
+            (err, err.field("postal_address")),
+            (PostalAddressError::TooManyLines { max: 6 }, "postal_address".to_owned())
+        );
+        let long = "x".repeat(101);
+        let err = PostalAddress::parse(&["ok", &long]).unwrap_err();
+        assert_eq!(err.field("postal_address"), "postal_address[1]");
+        assert_eq!(err.to_string(), "must be at most 100 characters");
+        // A line break inside a line is a control character: lines are the breaks.
+        assert!(PostalAddress::parse(&["a\nb"]).is_err());
+        assert_eq!(format!("{a:?}"), "PostalAddress(3 lines)");
+    }
+
+    #[test]
+    fn a_one_line_address_stored_before_lines_reads_back_whole() {
+        let old = "Storgatan 1, 111 22 Stockholm";
+        assert_eq!(PostalAddress::from_stored(old).unwrap().lines(), [old]);
+        let long = format!("{}, Stockholm", "Långgatan 1".repeat(40))
+            .chars()
+            .take(500)
+            .collect::<String>();
+        let read = PostalAddress::from_stored(&long).unwrap();
+        assert_eq!(read.lines().len(), 5);
+        assert!(read.lines().iter().all(|l| l.chars().count() <= PostalAddress::MAX_LINE_LEN));
+        let visible = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        assert_eq!(visible(&read.lines().concat()), visible(&long), "nothing is lost");
     }
 
     #[test]

@@ -117,8 +117,9 @@ impl<'a> ApiKeyService<'a> {
         Ok(tx.api_keys().list_for_member(member.id).await?)
     }
 
-    /// Replaces one of the caller's keys by a new one with the same label; the old one stops
-    /// working at once.
+    /// Gives one of the caller's keys a new secret: the key keeps its id and label (a client
+    /// that stored the id finds it again), its prefix changes with the secret, and the old
+    /// secret stops working at once.
     ///
     /// # Errors
     /// [`ApiKeyError`].
@@ -130,15 +131,14 @@ impl<'a> ApiKeyService<'a> {
             .await?
             .filter(|k| k.member_id == member.id)
             .ok_or(ApiKeyError::NotFound)?;
-        tx.api_keys().delete(old.id).await?;
-        let created = issue_key(self.ctx, tx.as_mut(), &member, old.label).await?;
+        let created = reissue_key(self.ctx, tx.as_mut(), &old).await?;
         self.ctx
             .audit_by(
                 tx.as_mut(),
                 actor,
                 AuditAction::ApiKeyRotated,
                 AuditTarget::ApiKey(old.id),
-                format!("new={}", created.key.id),
+                "",
             )
             .await?;
         tx.commit().await?;
@@ -201,6 +201,27 @@ pub(crate) async fn issue_key(
         created_at: ctx.now(),
         last_used_at: None,
     };
+    tx.api_keys().insert(&key).await?;
+    Ok(CreatedApiKey { key, secret: token.reveal() })
+}
+
+/// Replaces `old`'s secret (rule 17): same id, owner and label; a new secret, prefix and
+/// creation time (`created_at` dates the secret in use); never used yet. The old secret's
+/// digest is gone when this unit commits, so it stops working at once.
+pub(crate) async fn reissue_key(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    old: &ApiKey,
+) -> Result<CreatedApiKey, crate::ports::StoreError> {
+    let token = Token::generate(TokenKind::ApiKey, old.id.as_uuid(), ctx.ports.random.as_ref());
+    let key = ApiKey {
+        prefix: token.display_prefix(),
+        secret: ctx.ports.keyring.digest(TokenKind::ApiKey.context(), token.secret()),
+        created_at: ctx.now(),
+        last_used_at: None,
+        ..old.clone()
+    };
+    tx.api_keys().delete(old.id).await?;
     tx.api_keys().insert(&key).await?;
     Ok(CreatedApiKey { key, secret: token.reveal() })
 }

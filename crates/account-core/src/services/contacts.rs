@@ -13,6 +13,7 @@ use crate::domain::contact::{ContactAddress, ContactRole, ContactRoles, unheld_r
 use crate::domain::email::EmailAddress;
 use crate::domain::limits::{Budget, Exhausted};
 use crate::domain::mail::MailKind;
+use crate::domain::organisation::Organisation;
 use crate::domain::verification::{CodeError, PendingCode, ResendError};
 use crate::error::{InternalError, ValidationErrors};
 use crate::ids::ContactId;
@@ -98,14 +99,14 @@ impl<'a> ContactService<'a> {
     async fn begin(
         &self,
         actor: &Actor,
-    ) -> Result<(Box<dyn Tx>, Vec<ContactAddress>), ContactError> {
+    ) -> Result<(Box<dyn Tx>, Organisation, Vec<ContactAddress>), ContactError> {
         session_only(actor)?;
         let mut tx = self.ctx.ports.store.write().await?;
         // Lock order: the organisation (its contacts change under it), then the admin.
         let org = lock_organisation(tx.as_mut(), actor.org()).await?;
         locked_admin(tx.as_mut(), actor, &[]).await?;
         let contacts = tx.contacts().list(org.id).await?;
-        Ok((tx, contacts))
+        Ok((tx, org, contacts))
     }
 
     /// Adds an address and sends it a verification code; it holds no role until verified.
@@ -116,7 +117,7 @@ impl<'a> ContactService<'a> {
         let ctx = self.ctx;
         let email = EmailAddress::parse(email)
             .map_err(|e| ContactError::Validation(ValidationErrors::single("email", e)))?;
-        let (mut tx, contacts) = self.begin(actor).await?;
+        let (mut tx, org, contacts) = self.begin(actor).await?;
         if contacts.iter().any(|c| c.email.same_as(&email)) {
             return Err(ContactError::AlreadyExists);
         }
@@ -148,7 +149,7 @@ impl<'a> ContactService<'a> {
             Err(other) => return Err(other.into()),
         }
         ctx.take(tx.as_mut(), &code_mail_budgets(ctx, actor, &contact)).await??;
-        send_code(ctx, tx.as_mut(), &contact, &code).await?;
+        send_code(ctx, tx.as_mut(), &org, &contact, &code).await?;
         ctx.audit_by(
             tx.as_mut(),
             actor,
@@ -171,7 +172,7 @@ impl<'a> ContactService<'a> {
         id: ContactId,
     ) -> Result<ContactAddress, ContactError> {
         let ctx = self.ctx;
-        let (mut tx, contacts) = self.begin(actor).await?;
+        let (mut tx, org, contacts) = self.begin(actor).await?;
         let mut contact = find(contacts, id)?;
         let Some(old) = contact.pending.as_ref().filter(|_| !contact.is_verified()) else {
             return Err(ContactError::AlreadyVerified);
@@ -187,7 +188,7 @@ impl<'a> ContactService<'a> {
         contact.pending = Some(pending);
         tx.contacts().update(&contact).await?;
         ctx.take(tx.as_mut(), &code_mail_budgets(ctx, actor, &contact)).await??;
-        send_code(ctx, tx.as_mut(), &contact, &code).await?;
+        send_code(ctx, tx.as_mut(), &org, &contact, &code).await?;
         ctx.audit_by(
             tx.as_mut(),
             actor,
@@ -212,7 +213,7 @@ impl<'a> ContactService<'a> {
         code: &str,
     ) -> Result<ContactAddress, ContactError> {
         let ctx = self.ctx;
-        let (mut tx, contacts) = self.begin(actor).await?;
+        let (mut tx, _, contacts) = self.begin(actor).await?;
         let mut contact = find(contacts, id)?;
         if contact.is_verified() {
             return Err(ContactError::AlreadyVerified);
@@ -259,7 +260,7 @@ impl<'a> ContactService<'a> {
         roles: &[ContactRole],
     ) -> Result<ContactAddress, ContactError> {
         let ctx = self.ctx;
-        let (mut tx, mut contacts) = self.begin(actor).await?;
+        let (mut tx, _, mut contacts) = self.begin(actor).await?;
         let before = unheld_roles(&contacts);
         let index = contacts.iter().position(|c| c.id == id).ok_or(ContactError::NotFound)?;
         if !contacts[index].is_verified() && !roles.is_empty() {
@@ -288,7 +289,7 @@ impl<'a> ContactService<'a> {
     /// [`ContactError`].
     pub async fn remove(&self, actor: &Actor, id: ContactId) -> Result<(), ContactError> {
         let ctx = self.ctx;
-        let (mut tx, mut contacts) = self.begin(actor).await?;
+        let (mut tx, _, mut contacts) = self.begin(actor).await?;
         let before = unheld_roles(&contacts);
         let index = contacts.iter().position(|c| c.id == id).ok_or(ContactError::NotFound)?;
         contacts.swap_remove(index);
@@ -317,17 +318,26 @@ fn check_coverage(before: &[ContactRole], after: &[ContactAddress]) -> Result<()
     if lost.is_empty() { Ok(()) } else { Err(ContactError::RolesUnheld { roles: lost }) }
 }
 
+/// The code mail names the organisation, so that the recipient knows whose contact they are
+/// asked to become. Not its registration number: for an individual that is a personal number,
+/// and the address is not verified yet.
 async fn send_code(
     ctx: &Context,
     tx: &mut dyn Tx,
+    org: &Organisation,
     contact: &ContactAddress,
     code: &crate::domain::secret::VerificationCode,
 ) -> Result<(), Failure> {
+    let purpose = format!(
+        "This address was added as a contact address of the organisation \"{name}\". To \
+         confirm it, enter this code:",
+        name = org.name,
+    );
     let mail = templates::code(
         &ctx.settings,
         &contact.email,
         "Please confirm your new address",
-        "This address was added as a contact address of an organisation. To confirm it, enter this code:",
+        &purpose,
         code,
     );
     ctx.send_mail(tx, MailKind::ContactVerification, &mail).await

@@ -36,8 +36,8 @@ op_error!(SaveCustomerInfoError);
 pub struct CustomerInfoInput {
     /// Contact person.
     pub contact_person: Option<String>,
-    /// Postal address.
-    pub postal_address: Option<String>,
+    /// Postal address, line by line (blank lines are dropped; none clears it).
+    pub postal_address: Vec<String>,
     /// Company name.
     pub company_name: Option<String>,
     /// Purchase-order number.
@@ -84,8 +84,13 @@ impl<'a> OrganisationService<'a> {
         let mut e = ValidationErrors::new();
         let contact_person =
             e.check_opt("contact_person", present(&input.contact_person).map(FullName::parse));
-        let postal_address =
-            e.check_opt("postal_address", present(&input.postal_address).map(PostalAddress::parse));
+        let postal_address = match PostalAddress::parse(&input.postal_address) {
+            Ok(address) => Some(address),
+            Err(err) => {
+                e.push(&err.field("postal_address"), err);
+                None
+            }
+        };
         let company_name =
             e.check_opt("company_name", present(&input.company_name).map(CompanyName::parse));
         let purchase_order_number = e.check_opt(

@@ -370,8 +370,8 @@ impl<'a> ProfileService<'a> {
         let mut tx = ctx.ports.store.write().await?;
         let mut member = locked_member(tx.as_mut(), actor).await?;
         let catalogue = tx.catalogue().list().await?;
-        let offerings =
-            normalise_offerings(inputs, &catalogue).map_err(SetOfferingsError::Validation)?;
+        let offerings = normalise_offerings(inputs, &catalogue, &member.offerings)
+            .map_err(SetOfferingsError::Validation)?;
         member.offerings.clone_from(&offerings);
         tx.members().update(&member).await?;
         ctx.audit_by(

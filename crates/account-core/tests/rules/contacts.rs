@@ -86,3 +86,23 @@ async fn rule_15_unverified_addresses_can_go_and_duplicates_are_refused() {
     let (sam, _) = w.sub_user("sam").await;
     assert!(matches!(contacts.list(&sam).await, Err(ContactError::Denied(Denied::NotAdmin))));
 }
+
+#[tokio::test]
+async fn rule_15_the_code_mail_names_the_organisation_but_not_its_number() {
+    let w = World::new().await;
+    let contacts = w.accounts().contacts();
+    let added = contacts.add(&w.admin, "dpo@acme.test").await.unwrap();
+    let first = w.mem.last_mail(MailKind::ContactVerification, "dpo@acme.test").await.unwrap();
+    w.mem.clock.advance(chrono::Duration::minutes(2));
+    contacts.resend_code(&w.admin, added.id).await.unwrap();
+    let resent = w.mem.last_mail(MailKind::ContactVerification, "dpo@acme.test").await.unwrap();
+    for mail in [first, resent] {
+        assert!(
+            mail.body.contains("a contact address of the organisation \"Acme\""),
+            "{}",
+            mail.body
+        );
+        // The registration number may be a personal number; the address is not verified yet.
+        assert!(!mail.body.contains("556677-8899"), "{}", mail.body);
+    }
+}

@@ -385,6 +385,23 @@ fn january(scope: UsageScope, bucket: Bucket) -> UsageQuery {
 }
 
 #[tokio::test]
+async fn rule_14_one_members_report_carries_what_they_hold_per_kind() {
+    let w = World::new().await;
+    let ((sam, _), (bob, _)) = sam_and_bob_spent(&w).await;
+    let credits = w.accounts().credits();
+    let q = |scope| january(scope, Bucket::Month);
+    let own = credits.usage_report(&sam, &q(UsageScope::Own)).await.unwrap();
+    let held = own.credits.expect("a member's report carries their credits");
+    assert_eq!(held, credits.my_credits(&sam).await.unwrap());
+    let export = held.balances.iter().find(|b| b.kind == CreditKind::Export).unwrap();
+    assert_eq!((export.allocated, export.used, export.available), (10, 7, 3));
+    assert_eq!(held.balances.len(), CreditKind::ALL.len());
+    let bobs = credits.usage_report(&w.admin, &q(UsageScope::Member(bob.member()))).await.unwrap();
+    assert_eq!(bobs.credits, Some(credits.my_credits(&bob).await.unwrap()));
+    assert_eq!(credits.usage_report(&w.admin, &q(UsageScope::Team)).await.unwrap().credits, None);
+}
+
+#[tokio::test]
 async fn rule_14_admins_see_the_team_and_each_member_sub_users_only_themselves() {
     let w = World::new().await;
     let ((sam, _), (bob, _)) = sam_and_bob_spent(&w).await;
@@ -449,11 +466,12 @@ async fn rule_14_a_session_report_is_the_callers_report_with_the_member_authenti
     }
 
     // The viewer is not read again: on a store whose units refuse any member read, a report
-    // of one's own usage is the sums alone.
+    // of one's own usage is the sums and the caller's allocations alone.
     let mut tx = MockTx::default();
     tx.members.expect_get().never();
     tx.members.expect_lock().never();
     tx.credits.expect_consumption_totals().times(1).returning(|_, _, _| Ok(Vec::new()));
+    tx.credits.expect_allocations_of_member().times(1).returning(|_| Ok(Vec::new()));
     let mut store = MockStore::new();
     let mut tx = Some(tx);
     store.expect_lookup().times(1).returning(move || Ok(Box::new(tx.take().expect("one unit"))));

@@ -209,6 +209,26 @@ async fn rule_04_only_admins_add_members_and_emails_are_unique() {
 }
 
 #[tokio::test]
+async fn rule_04_an_email_domain_typed_in_unicode_or_punycode_is_one_login() {
+    let w = World::new().await;
+    let team = w.accounts().team();
+    let added = team.add_member(&w.admin, &new_member("ada@bücher.example"), None).await.unwrap();
+    assert_eq!(added.member.email.as_str(), "ada@xn--bcher-kva.example", "kept in ASCII form");
+    for same in ["ada@xn--bcher-kva.example", "Ada@BÜCHER.example"] {
+        let dup = team.add_member(&w.admin, &new_member(same), None).await;
+        assert!(matches!(dup, Err(AddMemberError::EmailTaken)), "{same}: {dup:?}");
+    }
+    // The contacts of an organisation are unique the same way.
+    let contacts = w.accounts().contacts();
+    contacts.add(&w.admin, "billing@bücher.example").await.unwrap();
+    let dup = contacts.add(&w.admin, "billing@xn--bcher-kva.example").await;
+    assert!(
+        matches!(dup, Err(account_core::services::contacts::ContactError::AlreadyExists)),
+        "{dup:?}"
+    );
+}
+
+#[tokio::test]
 async fn rule_07_only_support_changes_a_username() {
     let w = World::new().await;
     let (sam, _) = w.sub_user("sam").await;

@@ -75,7 +75,7 @@ fn parse_everything(s: &str) {
     }
     let _ = PasswordAttempt::new(s);
     let _ = ProductName::parse(s).map(|p| p.key());
-    let _ = normalise_offerings(&[OfferingInput::Text(s.to_owned())], &[]);
+    let _ = normalise_offerings(&[OfferingInput::Text(s.to_owned())], &[], &[]);
     for kind in [TokenKind::Session, TokenKind::ApiKey, TokenKind::Invitation] {
         if let Some(token) = Token::parse(kind, s) {
             let _ = (token.display_prefix(), token.reveal(), format!("{token:?}"));
@@ -84,7 +84,12 @@ fn parse_everything(s: &str) {
     let _ = VerificationCode::parse(s);
     let _ = (PersonName::parse(s), FullName::parse(s), CompanyName::parse(s));
     let _ = (JobTitle::parse(s), OrganisationName::parse(s), PlanName::parse(s));
-    let _ = (PostalAddress::parse(s), PurchaseOrderNumber::parse(s), Reason::parse(s));
+    let _ = (
+        PostalAddress::parse(&[s]),
+        PostalAddress::parse_text(s),
+        PurchaseOrderNumber::parse(s),
+        Reason::parse(s),
+    );
     let _ = (KeyLabel::parse(s), DataType::parse(s), Provider::parse(s), EventId::parse(s));
     let _ = (ClientName::parse(s), ClientName::lossy(s), RegistrationNumber::parse(s));
     let _ = (PersonName::from_stored(s), ProductName::from_stored(s));

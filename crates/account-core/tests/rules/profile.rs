@@ -179,3 +179,76 @@ async fn rule_20_products_and_services_are_deduplicated_against_the_catalogue() 
     let refused = w.accounts().profile().set_offerings(&w.admin, &too_many).await;
     assert!(matches!(refused, Err(SetOfferingsError::Validation(_))), "{refused:?}");
 }
+
+#[tokio::test]
+async fn rule_20_a_retired_product_stays_with_who_holds_it_but_cannot_be_picked_anew() {
+    let w = World::new().await;
+    let ops = w.accounts().operator();
+    let held = ops.create_product(&op(), "Lead Generation").await.unwrap();
+    let other = ops.create_product(&op(), "Data Cleaning").await.unwrap();
+    let profiles = w.accounts().profile();
+    profiles.set_offerings(&w.admin, &[OfferingInput::Catalogue(held.id)]).await.unwrap();
+    for id in [held.id, other.id] {
+        ops.update_product(&op(), id, None, Some(false)).await.unwrap();
+    }
+    assert!(profiles.catalogue(&w.admin).await.unwrap().is_empty(), "retired: not offered");
+    // Saving the list again keeps the retired product the member already holds.
+    let saved = profiles
+        .set_offerings(
+            &w.admin,
+            &[OfferingInput::Catalogue(held.id), OfferingInput::Text("Cold calling".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved[0], Offering::Catalogue(held.id));
+    // Picking a retired product anew is refused, naming the entry; nothing is saved.
+    let refused = profiles
+        .set_offerings(
+            &w.admin,
+            &[OfferingInput::Catalogue(held.id), OfferingInput::Catalogue(other.id)],
+        )
+        .await;
+    let Err(SetOfferingsError::Validation(errors)) = refused else { panic!("{refused:?}") };
+    assert_eq!(errors.fields()[0].field, "offerings[1]");
+    assert!(errors.fields()[0].message.contains("retired"), "{errors:?}");
+    assert_eq!(profiles.me(&w.admin).await.unwrap().member.offerings, saved);
+    // Once dropped from the list, a retired product cannot come back.
+    profiles.set_offerings(&w.admin, &[]).await.unwrap();
+    let again = profiles.set_offerings(&w.admin, &[OfferingInput::Catalogue(held.id)]).await;
+    assert!(matches!(again, Err(SetOfferingsError::Validation(_))), "{again:?}");
+}
+
+#[tokio::test]
+async fn rule_05_a_postal_address_is_bounded_lines_and_a_bad_line_is_named() {
+    use account_core::services::organisation::{CustomerInfoInput, SaveCustomerInfoError};
+    let w = World::new().await;
+    let orgs = w.accounts().organisation();
+    let lines = |l: &[&str]| CustomerInfoInput {
+        postal_address: l.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    };
+    let saved = orgs
+        .save_customer_info(&w.admin, &lines(&["Acme AB", " Box 1 ", "", "111 22 Stockholm"]), 1)
+        .await
+        .unwrap();
+    let address = saved.customer_info.postal_address.as_ref().unwrap();
+    assert_eq!(address.lines(), ["Acme AB", "Box 1", "111 22 Stockholm"]);
+    assert_eq!(
+        orgs.get(&w.admin).await.unwrap().customer_info.postal_address.as_ref(),
+        Some(address)
+    );
+
+    let long = "x".repeat(101);
+    for (input, field) in [
+        (lines(&["ok", &long]), "postal_address[1]"),
+        (lines(&["a", "b", "c", "d", "e", "f", "g"]), "postal_address"),
+        (lines(&["Box 1\nStockholm"]), "postal_address[0]"),
+    ] {
+        let r = orgs.save_customer_info(&w.admin, &input, 2).await;
+        let Err(SaveCustomerInfoError::Validation(e)) = r else { panic!("{field}: {r:?}") };
+        assert_eq!(e.fields()[0].field, field);
+    }
+    // No line clears it.
+    let cleared = orgs.save_customer_info(&w.admin, &lines(&[]), 2).await.unwrap();
+    assert!(cleared.customer_info.postal_address.is_none());
+}

@@ -3,6 +3,7 @@
 
 use account_core::Denied;
 use account_core::domain::mail::MailKind;
+use account_core::domain::password::{Password, PasswordError};
 use account_core::domain::verification::{CodeError, ResendError};
 use account_core::services::api_keys::ApiKeyError;
 use account_core::services::auth::{AuthError, LoginError};
@@ -58,6 +59,36 @@ async fn rule_08_password_policy_length_common_lists_identity_and_no_truncation(
     let almost = format!("{}B", &max[..127]);
     assert!(w.accounts().auth().login(ADMIN_EMAIL, &almost, None, None).await.is_err());
     assert!(w.accounts().auth().login(ADMIN_EMAIL, &max, None, None).await.is_ok());
+}
+
+#[tokio::test]
+async fn rule_08_passwords_on_the_breached_list_or_trivial_sequences_are_refused() {
+    let w = World::new().await;
+    let profiles = w.accounts().profile();
+    // Through the use case (each try spends the member's password budget, rule 24)…
+    for common in ["1234567890123", "correct horse battery staple", "Voponakapysel"] {
+        let r = profiles.change_password(&w.admin, PASSWORD, common).await;
+        let Err(ChangePasswordError::Validation(e)) = r else { panic!("{common}: {r:?}") };
+        assert_eq!(e.fields()[0].field, "new_password", "{common}");
+        assert!(e.fields()[0].message.contains("too common"), "{common}: {e:?}");
+    }
+    // …and the policy itself for more samples.
+    for common in [
+        // Trivial sequences (the first two are on the list as well).
+        "123456789012",
+        "abcdefghijkl",
+        "9876543210987",
+        // xkcd 936's example, however it is spaced or capitalised.
+        "CorrectHorseBatteryStaple",
+        // Entries of the list, as typed and in other cases.
+        "yaroslav1991",
+        "FKTRCFYLHJDRF",
+        "iloveyou1234",
+    ] {
+        assert_eq!(Password::parse(common).map(|_| ()), Err(PasswordError::TooCommon), "{common}");
+    }
+    // The suites' own password is on none of them.
+    profiles.change_password(&w.admin, PASSWORD, "plum violin harbour tractor").await.unwrap();
 }
 
 #[tokio::test]
@@ -266,6 +297,13 @@ async fn rule_17_api_keys_are_shown_once_stored_hashed_listed_by_prefix_rotated_
     assert!(auth.authenticate_api_key(&created.secret).await.is_err());
     assert!(auth.authenticate_api_key(&rotated.secret).await.is_ok());
     assert_eq!(rotated.key.label.as_ref().unwrap().as_str(), "crm sync");
+    // The key keeps its id (a client that stored it finds it again); secret and prefix change.
+    assert_eq!(rotated.key.id, created.key.id);
+    assert_ne!(rotated.key.prefix, created.key.prefix);
+    assert!(rotated.secret.starts_with(&rotated.key.prefix));
+    let listed = keys.list(&sam).await.unwrap();
+    assert_eq!((listed.len(), listed[0].id), (1, created.key.id));
+    assert_eq!(listed[0].prefix, rotated.key.prefix);
 
     // Another sub-user cannot revoke it; the admin can.
     let (bob, _) = w.sub_user("bob").await;

@@ -10,7 +10,7 @@ use account_core::{Accounts, Actor};
 use account_memory::{InMemory, code_in, token_in};
 
 pub const ADMIN_EMAIL: &str = "ada@acme.test";
-pub const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "quartz wombat ferry lantern";
 
 /// An organisation with one logged-in admin.
 pub struct World {

@@ -429,7 +429,9 @@ impl MeApi {
     /// Save my products and services
     ///
     /// Replaces the list: catalogue entries and free text, de-duplicated, bounded in length
-    /// and count.
+    /// and count. A retired catalogue entry (gone from `GET /catalogue/products`) is refused
+    /// with 422 naming the entry (`offerings[i]`), unless the caller's saved list already
+    /// holds it: what one listed before it was retired stays through later saves.
     #[oai(
         path = "/me/offerings",
         method = "put",
@@ -808,8 +810,8 @@ impl MeApi {
 
     /// Rotate an API key
     ///
-    /// Replaces one of the caller's keys with a new one (same label); the old one stops
-    /// working at once.
+    /// Gives one of the caller's keys a new secret: the key keeps its id and label, its
+    /// prefix changes with the secret, and the old secret stops working at once.
     #[oai(
         path = "/me/api-keys/:key_id/rotate",
         method = "post",
@@ -880,7 +882,8 @@ impl MeApi {
     ///
     /// Credits the caller spent per kind, data type and provider over `from`..=`to` (local
     /// days, at most 731), bucketed by day, week or month in the caller's time zone (or
-    /// `timezone`).
+    /// `timezone`), and under `credits` what the caller holds now per kind (allocated, used,
+    /// available), as `GET /me/credits` gives it.
     #[oai(path = "/me/usage", method = "get", operation_id = "getMyUsage", tag = "ApiTags::Me")]
     async fn get_my_usage(
         &self,

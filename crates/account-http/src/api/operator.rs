@@ -575,7 +575,8 @@ impl OperatorApi {
 
     /// Regenerate an API key
     ///
-    /// The old key stops working; the new secret is returned once, for support to hand over.
+    /// The key keeps its id and label; its old secret stops working; the new secret (and
+    /// prefix) is returned once, for support to hand over.
     #[oai(
         path = "/operator/api-keys/:key_id/rotate",
         method = "post",

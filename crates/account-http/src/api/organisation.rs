@@ -256,8 +256,8 @@ impl OrganisationApi {
 
     /// Add a contact address
     ///
-    /// A verification code is mailed to it ("Please confirm your new address"); it holds no
-    /// role until verified.
+    /// A verification code is mailed to it ("Please confirm your new address", naming the
+    /// organisation); it holds no role until verified.
     #[oai(
         path = "/organisation/contacts",
         method = "post",

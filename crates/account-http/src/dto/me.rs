@@ -284,7 +284,7 @@ pub(crate) struct Offerings {
 #[derive(Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct OfferingInput {
-    /// A catalogue entry.
+    /// An active catalogue entry, or a retired one the caller already holds.
     pub product_id: Option<Uuid>,
     /// Free text; it becomes the catalogue entry when it names an active one.
     pub text: Option<String>,

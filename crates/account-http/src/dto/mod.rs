@@ -303,7 +303,9 @@ pub(crate) struct ApiKey {
     /// The owner's label.
     #[oai(skip_serializing_if_is_none)]
     pub label: Option<String>,
-    /// The non-secret prefix that identifies it (`ack_0193a1b2c3d4`).
+    /// The start of the secret that identifies it: `ack_`, the key's id in hex and the
+    /// secret's first 4 hex digits (a key an older server made, and not rotated since,
+    /// shows `ack_` and 12 hex digits). It changes when the key is rotated; the id does not.
     pub prefix: String,
     /// When it was created.
     pub created_at: Timestamp,
@@ -463,6 +465,11 @@ pub(crate) struct UsageReport {
     pub series: Vec<UsagePoint>,
     /// Per member (team reports only).
     pub members: Vec<MemberUsage>,
+    /// One member's report only (`/me/usage`, a member's usage, an integration's): what the
+    /// member holds now per kind: `allocated`, `used`, and `available` (what remains), as
+    /// `GET /me/credits` gives them. Absent from team reports.
+    #[oai(skip_serializing_if_is_none)]
+    pub credits: Option<me::MyCredits>,
 }
 
 impl From<&CoreUsageReport> for UsageReport {
@@ -493,6 +500,7 @@ impl From<&CoreUsageReport> for UsageReport {
                 .iter()
                 .map(|p| UsagePoint { start: p.start, total: p.total })
                 .collect(),
+            credits: r.credits.as_ref().map(Into::into),
             members: r
                 .members
                 .iter()

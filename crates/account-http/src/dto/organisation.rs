@@ -54,8 +54,9 @@ page!(
 pub(crate) struct CustomerInfo {
     /// The person to contact about the account.
     pub contact_person: Option<String>,
-    /// The postal address.
-    pub postal_address: Option<String>,
+    /// The postal address, one string per line (at most 6 lines of 100 characters; blank
+    /// lines are dropped; absent or empty clears it).
+    pub postal_address: Option<Vec<String>>,
     /// The company name used on invoices.
     pub company_name: Option<String>,
     /// The purchase-order number printed on invoices.
@@ -67,7 +68,7 @@ impl From<&CoreOrganisation> for CustomerInfo {
         let c = &o.customer_info;
         Self {
             contact_person: c.contact_person.as_ref().map(|v| v.as_str().to_owned()),
-            postal_address: c.postal_address.as_ref().map(|v| v.as_str().to_owned()),
+            postal_address: c.postal_address.as_ref().map(|v| v.lines().to_vec()),
             company_name: c.company_name.as_ref().map(|v| v.as_str().to_owned()),
             purchase_order_number: c.purchase_order_number.as_ref().map(|v| v.as_str().to_owned()),
         }
@@ -78,7 +79,7 @@ impl CustomerInfo {
     pub(crate) fn to_input(&self) -> CustomerInfoInput {
         CustomerInfoInput {
             contact_person: self.contact_person.clone(),
-            postal_address: self.postal_address.clone(),
+            postal_address: self.postal_address.clone().unwrap_or_default(),
             company_name: self.company_name.clone(),
             purchase_order_number: self.purchase_order_number.clone(),
         }

@@ -488,3 +488,39 @@ async fn idempotency_keys_expire_after_a_day() {
     assert!(fresh.header("idempotent-replayed").is_none());
     assert_eq!(fresh.int("/balance/allocated"), 3);
 }
+
+#[tokio::test]
+async fn a_sub_users_usage_report_carries_their_balances_per_kind() {
+    let app = app();
+    let (org, sam) = setup(&app).await;
+    app.allocate(&org, &sam, "export", 50).await.expect(200);
+    let key = Auth::Key(app.api_key(&sam).await);
+    app.post(
+        "/api/v1/integrations/consumptions",
+        &key,
+        json!({"kind": "export", "amount": 12, "data_type": "email", "provider": "apollo", "event_id": "u1"}),
+    )
+    .await
+    .expect(201);
+    let q = "from=2026-01-01&to=2026-01-31";
+    let own = app.get(&format!("/api/v1/me/usage?{q}"), &Auth::bearer(&sam.token)).await;
+    own.expect(200);
+    assert_eq!(own.body["credits"]["spends_from_pool"], false, "{}", own.text);
+    let balances = own.body["credits"]["balances"].as_array().unwrap();
+    assert_eq!(balances.len(), 4, "one per kind: {}", own.text);
+    let of = |kind: &str| {
+        let b = balances.iter().find(|b| b["kind"] == kind).unwrap();
+        (b["allocated"].as_i64(), b["used"].as_i64(), b["available"].as_i64())
+    };
+    assert_eq!(of("export"), (Some(50), Some(12), Some(38)));
+    assert_eq!(of("direct_dial"), (Some(0), Some(0), Some(0)));
+    // The same numbers as GET /me/credits.
+    let credits = app.get("/api/v1/me/credits", &Auth::bearer(&sam.token)).await;
+    assert_eq!(own.body["credits"], credits.body);
+    // An admin reading Sam's report sees Sam's balances; the team report has none.
+    let admin = Auth::bearer(&org.admin.token);
+    let member = app.get(&format!("/api/v1/team/members/{}/usage?{q}", sam.id), &admin).await;
+    assert_eq!(member.body["credits"], credits.body);
+    let team = app.get(&format!("/api/v1/team/usage?{q}"), &admin).await;
+    assert!(team.body.get("credits").is_none(), "{}", team.text);
+}

@@ -23,7 +23,7 @@ async fn customer_info_is_versioned_and_the_registration_number_read_only() {
     let etag = info.header("etag").unwrap();
     let body = json!({
         "contact_person": "Ada Admin",
-        "postal_address": "Storgatan 1, 111 22 Stockholm",
+        "postal_address": ["Storgatan 1", "111 22 Stockholm"],
         "company_name": "Acme AB",
         "purchase_order_number": "PO-42",
         "registration_number": "000000-0000",
@@ -72,6 +72,52 @@ async fn customer_info_is_versioned_and_the_registration_number_read_only() {
     app.get("/api/v1/organisation/customer-info", &Auth::bearer(&sam.token))
         .await
         .expect_problem(403, "admin-only");
+}
+
+#[tokio::test]
+async fn a_postal_address_is_saved_and_returned_as_lines() {
+    let app = app();
+    let org = app.org("Acme", "ada@acme.test", 5).await;
+    let admin = Auth::bearer(&org.admin.token);
+    let path = "/api/v1/organisation/customer-info";
+    let etag = app.get(path, &admin).await.header("etag").unwrap();
+    let lines =
+        json!(["Acme AB", "Attn: Accounts payable", "Box 1", "", "111 22 Stockholm", "Sweden"]);
+    let saved = app.put_if(path, &admin, &etag, json!({"postal_address": lines})).await;
+    saved.expect(200);
+    let expected =
+        json!(["Acme AB", "Attn: Accounts payable", "Box 1", "111 22 Stockholm", "Sweden"]);
+    assert_eq!(saved.body["postal_address"], expected, "blank lines dropped");
+    let read = app.get(path, &admin).await;
+    assert_eq!(read.body["postal_address"], expected);
+    assert_eq!(
+        app.get("/api/v1/organisation", &admin).await.body["customer_info"]["postal_address"],
+        expected
+    );
+
+    let etag = read.header("etag").unwrap();
+    for (body, field) in [
+        (json!({"postal_address": ["ok", "x".repeat(101)]}), "postal_address[1]"),
+        (json!({"postal_address": ["Box 1\nStockholm"]}), "postal_address[0]"),
+    ] {
+        let r = app.put_if(path, &admin, &etag, body).await;
+        r.expect_problem(422, "validation-failed");
+        assert_eq!(r.invalid_fields(), [field], "{}", r.text);
+    }
+    // Seven lines break the document's maxItems: refused before the domain sees them.
+    let seven = app
+        .put_if(path, &admin, &etag, json!({"postal_address": ["a", "b", "c", "d", "e", "f", "g"]}))
+        .await;
+    assert!(matches!(seven.status, 400 | 422), "{}", seven.text);
+    assert_eq!(seven.invalid_fields(), ["postal_address"], "{}", seven.text);
+    // A string is not a list of lines.
+    app.put_if(path, &admin, &etag, json!({"postal_address": "Box 1"}))
+        .await
+        .expect_problem(400, "malformed-request");
+    // No lines clear it.
+    let cleared = app.put_if(path, &admin, &etag, json!({"postal_address": []})).await;
+    cleared.expect(200);
+    assert!(cleared.body.get("postal_address").is_none(), "{}", cleared.text);
 }
 
 #[tokio::test]

@@ -215,3 +215,38 @@ async fn preferences_and_offerings() {
     unknown.expect_problem(422, "validation-failed");
     assert_eq!(unknown.invalid_fields(), ["offerings[0]"]);
 }
+
+#[tokio::test]
+async fn a_retired_product_is_kept_by_who_holds_it_and_refused_to_anyone_picking_it_anew() {
+    let app = app();
+    let org = app.org("Acme", "ada@acme.test", 5).await;
+    let ada = Auth::bearer(&org.admin.token);
+    let tina = app.member(&org, "Tina", "tina@acme.test").await;
+    let tina = Auth::bearer(&tina.token);
+    let product = app
+        .post("/api/v1/operator/products", &Auth::operator(), json!({"name": "Lead Generation"}))
+        .await;
+    let product_id = product.str("/id");
+    let pick = json!({"offerings": [{"text": "Consulting"}, {"product_id": product_id}]});
+    app.put("/api/v1/me/offerings", &ada, pick.clone()).await.expect(200);
+
+    let path = format!("/api/v1/operator/products/{product_id}");
+    app.send("PATCH", &path, &Auth::operator(), &[], Some(&json!({"active": false})))
+        .await
+        .expect(200);
+    let catalogue = app.get("/api/v1/catalogue/products", &tina).await;
+    assert!(catalogue.body["items"].as_array().unwrap().is_empty());
+
+    // Tina never held it: picking it by id is refused, naming the entry.
+    let refused = app.put("/api/v1/me/offerings", &tina, pick.clone()).await;
+    refused.expect_problem(422, "validation-failed");
+    assert_eq!(refused.invalid_fields(), ["offerings[1]"], "{}", refused.text);
+    assert!(refused.text.contains("retired"), "{}", refused.text);
+    let read = app.get("/api/v1/me/offerings", &tina).await;
+    assert!(read.body["offerings"].as_array().unwrap().is_empty(), "{}", read.text);
+
+    // Ada held it before it was retired: saving her list again keeps it.
+    let again = app.put("/api/v1/me/offerings", &ada, pick).await;
+    again.expect(200);
+    assert_eq!(again.body["offerings"][1]["name"], "Lead Generation", "{}", again.text);
+}

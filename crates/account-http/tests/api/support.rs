@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 /// The operator token every test app is configured with.
 pub const OPERATOR_TOKEN: &str = "op-token-0123456789abcdef0123456789abcdef";
 /// A password that meets the policy.
-pub const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "quartz wombat ferry lantern";
 
 /// How a request authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]

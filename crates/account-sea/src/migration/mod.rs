@@ -15,6 +15,7 @@ mod m20261123_000005_consumption_rollups;
 mod m20261206_000001_idempotency_outcomes;
 mod m20261206_000002_limits;
 mod m20261206_000003_password_resets;
+mod m20261206_000004_idna_email_domains;
 
 /// Every migration of the schema, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_idempotency_outcomes::Migration),
             Box::new(m20261206_000002_limits::Migration),
             Box::new(m20261206_000003_password_resets::Migration),
+            Box::new(m20261206_000004_idna_email_domains::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ fn row(org: &Organisation) -> Result<ActiveModel, StoreError> {
         plan: Set(org.plan.as_str().to_owned()),
         licences: Set(i64::from(org.licences.count())),
         contact_person: Set(info.contact_person.as_ref().map(|v| v.as_str().to_owned())),
-        postal_address: Set(info.postal_address.as_ref().map(|v| v.as_str().to_owned())),
+        postal_address: Set(info.postal_address.as_ref().map(PostalAddress::to_stored)),
         company_name: Set(info.company_name.as_ref().map(|v| v.as_str().to_owned())),
         purchase_order_number: Set(info
             .purchase_order_number

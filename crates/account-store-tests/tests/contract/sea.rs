@@ -61,7 +61,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
     cases
 }
 
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     "m20261123_000001_organisations_members",
     "m20261123_000002_credits",
     "m20261123_000003_sessions_keys",
@@ -70,6 +70,7 @@ const MIGRATIONS: [&str; 8] = [
     "m20261206_000001_idempotency_outcomes",
     "m20261206_000002_limits",
     "m20261206_000003_password_resets",
+    "m20261206_000004_idna_email_domains",
 ];
 
 const TABLES: [&str; 18] = [

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use account_core::domain::organisation::Organisation;
+use account_core::error::ValidationErrors;
 use account_core::services::organisation::{CustomerInfoInput, SaveCustomerInfoError};
 use askama::Template;
 use poem::http::StatusCode;
@@ -47,7 +48,7 @@ impl InfoForm {
     fn submitted(form: &FormData) -> Self {
         Self {
             contact_person: form.text("contact_person"),
-            postal_address: form.text("postal_address"),
+            postal_address: form.text("postal_address").replace("\r\n", "\n"),
             company_name: form.text("company_name"),
             purchase_order_number: form.text("purchase_order_number"),
             version: form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
@@ -58,7 +59,8 @@ impl InfoForm {
         let opt = |s: &String| Some(s.clone()).filter(|v| !v.trim().is_empty());
         CustomerInfoInput {
             contact_person: opt(&self.contact_person),
-            postal_address: opt(&self.postal_address),
+            // The text area's lines are the address's lines.
+            postal_address: self.postal_address.lines().map(str::to_owned).collect(),
             company_name: opt(&self.company_name),
             purchase_order_number: opt(&self.purchase_order_number),
         }
@@ -76,6 +78,31 @@ impl InfoForm {
         .map(|(label, s, t)| Change { label, saved: s.clone(), yours: t.clone() })
         .collect()
     }
+}
+
+/// The domain's errors for the form: a line of the address (`postal_address[2]`) is named by
+/// its line number on the address's one text area.
+fn address_errors(v: &ValidationErrors) -> FieldErrors {
+    let mut lines = ValidationErrors::new();
+    let mut others = ValidationErrors::new();
+    for e in v.fields() {
+        let line = e
+            .field
+            .strip_prefix("postal_address[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok());
+        match line {
+            Some(i) => lines.push("postal_address", format!("line {}: {}", i + 1, e.message)),
+            None => others.push(&e.field, &e.message),
+        }
+    }
+    let mut errors = FieldErrors::from_domain(&others, &[]);
+    for e in lines.fields() {
+        if errors.get("postal_address").is_none() {
+            errors.push("postal_address", format!("Address, {}.", e.message));
+        }
+    }
+    errors
 }
 
 #[derive(Template)]
@@ -135,7 +162,7 @@ pub(crate) async fn save(
         Err(SaveCustomerInfoError::Validation(v)) => {
             let org = web.accounts.organisation().get(&actor).await.or_fail()?;
             let mut page = page(&web, req, &viewer, &org);
-            page.errors = FieldErrors::from_domain(&v, &[]);
+            page.errors = address_errors(&v);
             page.form = typed;
             Ok(html_status(&page, StatusCode::UNPROCESSABLE_ENTITY))
         }

@@ -239,3 +239,51 @@ async fn the_usage_report_downloads_as_csv_and_checks_its_period() {
     assert_eq!(bad.status, 422);
     assert!(bad.html.contains("To must not be before from"), "{}", bad.html);
 }
+
+#[tokio::test]
+async fn the_postal_address_is_edited_line_by_line_in_a_text_area() {
+    let app = App::new("http://127.0.0.1:8080").await;
+    let mut b = app.browser();
+    b.log_in(ADMIN, PASSWORD).await;
+    let page = b.get("/organisation").await;
+    assert!(page.html.contains("<textarea id=\"postal_address\""), "{}", page.html);
+    let version = {
+        let at = page.html.find("name=\"version\" value=\"").unwrap()
+            + "name=\"version\" value=\"".len();
+        page.html[at..].split('"').next().unwrap().to_owned()
+    };
+    let saved = b
+        .post(
+            "/organisation",
+            Some(&page.csrf()),
+            &[
+                ("version", &version),
+                ("postal_address", "Acme AB\r\nBox 1\r\n\r\n111 22 Stockholm"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.location.as_deref(), Some("/organisation?notice=customer-info-saved"));
+    let admin = crate::support::login_actor(&app.mem.accounts, ADMIN).await;
+    let org = app.mem.accounts.organisation().get(&admin).await.unwrap();
+    let address = org.customer_info.postal_address.unwrap();
+    assert_eq!(address.lines(), ["Acme AB", "Box 1", "111 22 Stockholm"]);
+    let page = b.get("/organisation").await;
+    assert!(page.html.contains(">Acme AB\nBox 1\n111 22 Stockholm</textarea>"), "{}", page.html);
+
+    // A line too long is named by its number; what was typed stays.
+    let long = format!("Acme AB\r\n{}", "x".repeat(101));
+    let refused = b
+        .post(
+            "/organisation",
+            Some(&page.csrf()),
+            &[("version", &org.customer_info_version.to_string()), ("postal_address", &long)],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.html.contains("Address, line 2: must be at most 100 characters."),
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains(&"x".repeat(101)));
+}

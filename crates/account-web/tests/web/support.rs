@@ -14,7 +14,7 @@ use poem::http::header;
 use poem::test::TestClient;
 
 /// A password that meets the policy.
-pub const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "quartz wombat ferry lantern";
 
 /// An organisation with an admin (password set) and a sub-user who accepted the invitation.
 pub struct App {

@@ -11,7 +11,7 @@ use crate::domain::audit::Principal;
 use crate::domain::credits::{
     Allocation, ConsumptionDetail, CreditKind, CreditPool, EntryType, LedgerEntry,
 };
-use crate::domain::member::Role;
+use crate::domain::member::{Member, Role};
 use crate::domain::text::Reason;
 use crate::ids::{MemberId, OrganisationId};
 use crate::ports::{LedgerCursor, LedgerFilter, Page, StoreError, Tx};
@@ -95,24 +95,7 @@ impl<'a> CreditService<'a> {
     ) -> Result<MyCredits, super::profile::AccessError> {
         let mut tx = self.ctx.ports.store.read().await?;
         let member = integration_member(tx.as_mut(), actor).await?;
-        if member.role == Role::Admin {
-            let pools = tx.credits().pools(member.org_id).await?;
-            let balances = pools
-                .iter()
-                .map(|p| Balance {
-                    kind: p.kind(),
-                    allocated: p.total() - p.allocated(),
-                    used: p.spent_from_pool(),
-                    available: p.headroom(),
-                })
-                .collect();
-            return Ok(MyCredits { spends_from_pool: true, balances });
-        }
-        let allocations = tx.credits().allocations_of_member(member.id).await?;
-        Ok(MyCredits {
-            spends_from_pool: false,
-            balances: balances_of(member.id, member.org_id, &allocations),
-        })
+        Ok(credits_of(tx.as_mut(), &member).await?)
     }
 
     /// A page of the organisation's ledger, oldest first (admins).
@@ -132,6 +115,29 @@ impl<'a> CreditService<'a> {
 }
 
 /// Balances of one member for every kind, zeros included.
+/// What `member` can spend, per kind: a sub-user their allocation, an admin the team pool's
+/// unallocated credits.
+pub(crate) async fn credits_of(tx: &mut dyn Tx, member: &Member) -> Result<MyCredits, StoreError> {
+    if member.role == Role::Admin {
+        let pools = tx.credits().pools(member.org_id).await?;
+        let balances = pools
+            .iter()
+            .map(|p| Balance {
+                kind: p.kind(),
+                allocated: p.total() - p.allocated(),
+                used: p.spent_from_pool(),
+                available: p.headroom(),
+            })
+            .collect();
+        return Ok(MyCredits { spends_from_pool: true, balances });
+    }
+    let allocations = tx.credits().allocations_of_member(member.id).await?;
+    Ok(MyCredits {
+        spends_from_pool: false,
+        balances: balances_of(member.id, member.org_id, &allocations),
+    })
+}
+
 pub(crate) fn balances_of(
     member: MemberId,
     org: OrganisationId,

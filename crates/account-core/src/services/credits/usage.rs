@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
-use super::CreditService;
+use super::{CreditService, MyCredits, credits_of};
 use crate::domain::credits::{ConsumptionTotal, CreditKind};
 use crate::domain::member::{Member, Role};
 use crate::domain::text::{DataType, Provider};
@@ -120,6 +120,10 @@ pub struct UsageReport {
     pub series: Vec<UsagePoint>,
     /// Per member, for team reports; empty otherwise.
     pub members: Vec<MemberUsage>,
+    /// For one member's report (their own, or a member's for an admin): what they hold now,
+    /// per kind (allocated, used, available), as `my_credits` gives it; `None` for team
+    /// reports. Read beside the sums, not in one snapshot with them.
+    pub credits: Option<MyCredits>,
 }
 
 impl CreditService<'_> {
@@ -141,7 +145,7 @@ impl CreditService<'_> {
 
     /// [`Self::usage_report`] for a session's caller, with the member authentication read
     /// and checked: the viewer is not read again, so a report of one's own usage is the sums'
-    /// statement alone.
+    /// statement and the caller's balances.
     ///
     /// # Errors
     /// [`UsageReportError`].
@@ -175,23 +179,26 @@ async fn report_for(
         return Err(UsageReportError::Validation(e));
     };
     let spender = match query.scope {
-        UsageScope::Own => Some(viewer.id),
-        UsageScope::Member(id) if id == viewer.id => Some(viewer.id),
+        UsageScope::Own => Some(viewer.clone()),
+        UsageScope::Member(id) if id == viewer.id => Some(viewer.clone()),
         UsageScope::Team | UsageScope::Member(_) if viewer.role != Role::Admin => {
             return Err(Denied::NotAdmin.into());
         }
         UsageScope::Team => None,
-        UsageScope::Member(id) => {
-            member_of_org(tx, viewer.org_id, id).await?.ok_or(UsageReportError::MemberNotFound)?;
-            Some(id)
-        }
+        UsageScope::Member(id) => Some(
+            member_of_org(tx, viewer.org_id, id).await?.ok_or(UsageReportError::MemberNotFound)?,
+        ),
     };
     let starts = series_starts(query);
     let bounds = series_bounds(query, timezone, &starts);
-    let totals = tx.credits().consumption_totals(viewer.org_id, spender, &bounds).await?;
+    let totals = tx
+        .credits()
+        .consumption_totals(viewer.org_id, spender.as_ref().map(|m| m.id), &bounds)
+        .await?;
     let mut report = build_report(query, timezone, &starts, &totals);
-    if query.scope == UsageScope::Team {
-        report.members = member_breakdown(tx, &totals).await?;
+    match &spender {
+        Some(member) => report.credits = Some(credits_of(tx, member).await?),
+        None => report.members = member_breakdown(tx, &totals).await?,
     }
     Ok(report)
 }
@@ -315,6 +322,7 @@ pub(crate) fn build_report(
         by_provider: by_provider.into_values().collect(),
         series,
         members: Vec::new(),
+        credits: None,
     }
 }
 

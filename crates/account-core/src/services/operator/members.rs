@@ -9,7 +9,7 @@ use crate::domain::session::ApiKey;
 use crate::domain::username::Username;
 use crate::ids::{ApiKeyId, MemberId};
 use crate::ports::{StoreError, UniqueKey};
-use crate::services::api_keys::{CreatedApiKey, issue_key};
+use crate::services::api_keys::{CreatedApiKey, reissue_key};
 use crate::services::password_reset::{SendResetError, send_by_support};
 
 impl OperatorService<'_> {
@@ -103,8 +103,8 @@ impl OperatorService<'_> {
         Ok(tx.api_keys().list_for_member(member).await?)
     }
 
-    /// Regenerates a member's API key: the old one stops working; the new secret is returned
-    /// once, for support to hand over.
+    /// Regenerates a member's API key: same id and label, a new secret and prefix; the old
+    /// secret stops working; the new one is returned once, for support to hand over.
     ///
     /// # Errors
     /// [`OperatorError::ApiKeyNotFound`].
@@ -118,14 +118,13 @@ impl OperatorService<'_> {
         // The key's owner must still exist when the new key is issued: locked until the end.
         let member =
             tx.members().lock(old.member_id).await?.ok_or(OperatorError::MemberNotFound)?;
-        tx.api_keys().delete(id).await?;
-        let created = issue_key(self.ctx, tx.as_mut(), &member, old.label).await?;
+        let created = reissue_key(self.ctx, tx.as_mut(), &old).await?;
         self.audit(
             tx.as_mut(),
             Some(member.org_id),
             AuditAction::ApiKeyRotated,
             AuditTarget::ApiKey(id),
-            format!("new={}", created.key.id),
+            String::new(),
         )
         .await?;
         tx.commit().await?;
