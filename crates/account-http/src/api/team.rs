@@ -814,6 +814,7 @@ impl TeamApi {
                     member: member_id.0.map(MemberId::from_uuid),
                     kind: kind.0.map(Into::into),
                     entry_type: entry_type.0.map(Into::into),
+                    naming: None,
                 };
                 let rows = state
                     .accounts

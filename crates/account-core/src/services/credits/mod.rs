@@ -11,7 +11,7 @@ use crate::domain::audit::Principal;
 use crate::domain::credits::{
     Allocation, ConsumptionDetail, CreditKind, CreditPool, EntryType, LedgerEntry,
 };
-use crate::domain::member::Role;
+use crate::domain::member::{Member, Role};
 use crate::domain::text::Reason;
 use crate::ids::{MemberId, OrganisationId};
 use crate::ports::{LedgerCursor, LedgerFilter, Page, StoreError, Tx};
@@ -19,6 +19,7 @@ use crate::ports::{LedgerCursor, LedgerFilter, Page, StoreError, Tx};
 pub(crate) use allocation::reclaim_unspent;
 pub use allocation::{AllocateError, AllocationOutcome};
 pub use consumption::{ConsumeError, ConsumeInput, ConsumeOutcome};
+pub(crate) use usage::monthly_periods;
 pub use usage::{
     Bucket, MAX_REPORT_DAYS, MemberUsage, UsagePoint, UsageQuery, UsageReport, UsageReportError,
     UsageScope,
@@ -95,24 +96,7 @@ impl<'a> CreditService<'a> {
     ) -> Result<MyCredits, super::profile::AccessError> {
         let mut tx = self.ctx.ports.store.read().await?;
         let member = integration_member(tx.as_mut(), actor).await?;
-        if member.role == Role::Admin {
-            let pools = tx.credits().pools(member.org_id).await?;
-            let balances = pools
-                .iter()
-                .map(|p| Balance {
-                    kind: p.kind(),
-                    allocated: p.total() - p.allocated(),
-                    used: p.spent_from_pool(),
-                    available: p.headroom(),
-                })
-                .collect();
-            return Ok(MyCredits { spends_from_pool: true, balances });
-        }
-        let allocations = tx.credits().allocations_of_member(member.id).await?;
-        Ok(MyCredits {
-            spends_from_pool: false,
-            balances: balances_of(member.id, member.org_id, &allocations),
-        })
+        Ok(credits_of(tx.as_mut(), &member).await?)
     }
 
     /// A page of the organisation's ledger, oldest first (admins).
@@ -129,6 +113,29 @@ impl<'a> CreditService<'a> {
         let admin = acting_admin(tx.as_mut(), actor).await?;
         Ok(tx.credits().ledger(admin.org_id, filter, page).await?)
     }
+}
+
+/// What `member` can spend, per kind: an admin the pool's unallocated credits, anyone else
+/// their allocations.
+pub(crate) async fn credits_of(tx: &mut dyn Tx, member: &Member) -> Result<MyCredits, StoreError> {
+    if member.role == Role::Admin {
+        let pools = tx.credits().pools(member.org_id).await?;
+        let balances = pools
+            .iter()
+            .map(|p| Balance {
+                kind: p.kind(),
+                allocated: p.total() - p.allocated(),
+                used: p.spent_from_pool(),
+                available: p.headroom(),
+            })
+            .collect();
+        return Ok(MyCredits { spends_from_pool: true, balances });
+    }
+    let allocations = tx.credits().allocations_of_member(member.id).await?;
+    Ok(MyCredits {
+        spends_from_pool: false,
+        balances: balances_of(member.id, member.org_id, &allocations),
+    })
 }
 
 /// Balances of one member for every kind, zeros included.
