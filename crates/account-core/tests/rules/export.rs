@@ -135,10 +135,10 @@ async fn rule_21_admins_export_the_ledger_and_audit_log_as_csv_and_sub_users_can
     let w = World::new().await;
     w.grant(CreditKind::Export, 100).await;
     let (sam, _) = w.sub_user("sam").await;
-    let reason = Some("=HYPERLINK(\"http://x\"), \"quoted\"");
+    let reason = "=HYPERLINK(\"http://x\"), \"quoted\"";
     w.accounts()
         .credits()
-        .allocate(&w.admin, sam.member(), CreditKind::Export, 5, reason, None)
+        .allocate(&w.admin, sam.member(), CreditKind::Export, 5, Some(reason), None)
         .await
         .unwrap();
     w.mem.clock.advance(Duration::minutes(1));
@@ -160,7 +160,7 @@ async fn rule_21_admins_export_the_ledger_and_audit_log_as_csv_and_sub_users_can
     assert_eq!(&allocation[5], sam.member().to_string());
     assert_eq!(&allocation[6], format!("member:{}", w.admin.member()));
     // Quoted as RFC 4180 says, and defused so that a spreadsheet does not run it.
-    assert_eq!(&allocation[8], format!("'{}", reason.unwrap()));
+    assert_eq!(&allocation[8], format!("'{reason}"));
 
     let (text, _) = drain(export.audit_csv(&w.admin).await.unwrap()).await;
     let mut reader = csv::Reader::from_reader(text.as_bytes());
