@@ -1,8 +1,8 @@
 //! Three `accounts serve` processes on one PostgreSQL database, driven at once over HTTP, as
 //! the normal scale-out deployment runs: the guarantees that live in the unit of work must
 //! hold across processes. Pool headroom, licences, one Idempotency-Key sent to every process,
-//! allocation racing an account deletion and a disable, and a process killed with `kill -9`
-//! under load. Each case runs [`REPEATS`] times on fresh organisations. PostgreSQL only (one
+//! allocation racing an account deletion and a disable, a process killed with `kill -9`
+//! under load, and a wave of wrong log-ins against the abuse budgets. Each case runs [`REPEATS`] times on fresh organisations. PostgreSQL only (one
 //! SQLite file is served by one process): runs when `ACCOUNTS_TEST_POSTGRES_URL` is set, says
 //! loudly that it did not run otherwise, and fails under `CI=true` without it.
 
@@ -22,12 +22,23 @@ const PROCESSES: usize = 3;
 /// Three servers on one fresh PostgreSQL database; `None` (after saying so) when PostgreSQL
 /// is not configured, outside CI.
 fn processes(test: &str) -> Option<(Site, Vec<Server>)> {
+    processes_with(test, &[])
+}
+
+/// [`processes`], each server with `env` set.
+fn processes_with(test: &str, env: &[(&str, &str)]) -> Option<(Site, Vec<Server>)> {
     if !backends(test).contains(&Backend::Postgres) {
         return None;
     }
     let site = Site::new(Backend::Postgres);
     // One after the other: the first creates the server key the others read.
-    let servers = (0..PROCESSES).map(|_| site.serve()).collect();
+    let servers = (0..PROCESSES)
+        .map(|_| {
+            let mut cmd = site.serve_command();
+            cmd.envs(env.iter().copied());
+            site.start(cmd)
+        })
+        .collect();
     Some((site, servers))
 }
 
@@ -378,5 +389,93 @@ fn a_process_killed_under_load_leaves_no_stuck_key() {
         // Back to three processes for the next round.
         let mut s = servers.write().unwrap();
         s[victim] = site.serve();
+    }
+}
+
+const METRICS_TOKEN: &str = "multiprocess-metrics-token-0123456789abcdef";
+
+/// Password verifications (argon2id runs) all `servers` have completed, from their metrics.
+fn verifications(servers: &[Server]) -> u64 {
+    servers
+        .iter()
+        .map(|server| {
+            let r = server.send("GET", "/metrics", &Auth::Bearer(METRICS_TOKEN.into()), &[], None);
+            assert_eq!(r.status, 200, "{}", r.text);
+            let series = "accounts_password_hashes_total{op=\"verify\"} ";
+            r.text
+                .lines()
+                .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("no {series} in the metrics"))
+        })
+        .sum::<f64>() as u64
+}
+
+fn log_in(server: &Server, email: &str, password: &str, client: &str) -> Resp {
+    server.send(
+        "POST",
+        "/api/v1/auth/login",
+        &Auth::None,
+        &[("X-Forwarded-For", client)],
+        Some(&json!({"email": email, "password": password})),
+    )
+}
+
+/// Rule 24 across processes: 200 wrong log-ins for one address at once from one client, then
+/// 200 from 200 clients, spread over three processes, check exactly the budgets' number of
+/// passwords (counted from the processes' own hash metrics); the owner's known client still
+/// logs in while a new client is refused.
+#[test]
+fn wrong_log_ins_check_only_the_budget_across_processes() {
+    const PAIR: usize = 10; // rates::LOGIN_PAIR.burst
+    const ADDRESS: usize = 30; // rates::LOGIN_ADDRESS.burst
+    let env =
+        [("ACCOUNTS_TRUSTED_PROXIES", "127.0.0.1"), ("ACCOUNTS_METRICS_TOKEN", METRICS_TOKEN)];
+    let Some((_site, servers)) =
+        processes_with("wrong_log_ins_check_only_the_budget_across_processes", &env)
+    else {
+        return;
+    };
+    let servers = Arc::new(servers);
+    // Fewer repeats than the other cases: each spends an hour's budget of argon2id runs.
+    for rep in 0..3 {
+        let email = format!("admin{rep}@guarded.test");
+        servers[0].org(&format!("Guarded {rep}"), &email, 2);
+        // The owner's own client logs in once: it is known for the address from now on.
+        log_in(&servers[1], &email, PASSWORD, "198.51.100.1").expect(200);
+        let before = verifications(&servers);
+
+        let (s, e) = (Arc::clone(&servers), email.clone());
+        let one_client =
+            at_once(200, move |i| log_in(&s[i % PROCESSES], &e, "a wrong guess", "203.0.113.7"));
+        let (s, e) = (Arc::clone(&servers), email.clone());
+        let many_clients = at_once(200, move |i| {
+            let client = format!("203.0.{}.{}", 114 + i / 250, i % 250 + 1);
+            log_in(&s[i % PROCESSES], &e, "a wrong guess", &client)
+        });
+        let checked = verifications(&servers) - before;
+        let (one, many) = (statuses(&one_client), statuses(&many_clients));
+        say(&format!(
+            "multiprocess: 200 wrong log-ins from one client {one:?}, then from 200 clients \
+             {many:?}; passwords checked: {checked}"
+        ));
+        assert_eq!(
+            one,
+            BTreeMap::from([
+                ("401 invalid-credentials".to_owned(), PAIR),
+                ("429 too-many-requests".to_owned(), 200 - PAIR),
+            ])
+        );
+        assert_eq!(
+            many,
+            BTreeMap::from([
+                ("401 invalid-credentials".to_owned(), ADDRESS - PAIR),
+                ("429 too-many-requests".to_owned(), 200 - (ADDRESS - PAIR)),
+            ])
+        );
+        assert_eq!(checked, ADDRESS as u64, "a hash for each admitted guess, none for the rest");
+        // The attacker cannot lock the owner out; a new client is held until the budget refills.
+        log_in(&servers[2], &email, PASSWORD, "198.51.100.2")
+            .expect_problem(429, "too-many-requests");
+        log_in(&servers[rep % PROCESSES], &email, PASSWORD, "198.51.100.1").expect(200);
     }
 }

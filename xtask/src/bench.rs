@@ -1,10 +1,10 @@
-//! `cargo xtask bench [--quick]`: builds the release server, seeds it (SQLite, and PostgreSQL
-//! when `ACCOUNTS_TEST_POSTGRES_URL` is set), loads each scenario with wrk at 64 connections,
-//! measures the baselines (a bare poem endpoint, pgbench running the allocation's SQL,
-//! argon2id's hash rate) in the same run, checks the credit invariants after the load, and
-//! writes `<target>/bench/results.json` (and, in full mode, the table in
-//! `docs/benchmarks.md`). It fails when a request errored or an invariant broke; it asserts
-//! no performance thresholds (those are reported against the targets in the docs).
+//! `cargo xtask bench [--quick]`: builds the server with the `dist` profile, seeds it (SQLite, and
+//! PostgreSQL when `ACCOUNTS_TEST_POSTGRES_URL` is set), loads each scenario with wrk at 64
+//! connections, measures the baselines (a bare poem endpoint, pgbench running the allocation's SQL,
+//! argon2id's hash rate) in the same run, checks the credit invariants after the load, and writes
+//! `<target>/bench/results.json` (and, in full mode, the table in `docs/benchmarks.md`). It fails
+//! when a request errored or an invariant broke; it asserts no performance thresholds (those are
+//! reported against the targets in the docs).
 
 mod http;
 mod report;
@@ -815,11 +815,11 @@ pub fn bench(root: &Path, quick: bool, keep: bool) -> Result<(), String> {
     // build would unify tokio's features across both and rebuild the server's tree).
     for package in ["account-server", "poem-baseline"] {
         let mut build = cargo();
-        build.current_dir(root).args(["build", "--release", "--package", package]);
+        build.current_dir(root).args(["build", "--profile", "dist", "--package", package]);
         run(build)?;
     }
     let target = target_dir(root);
-    let bin_dir = target.join("release");
+    let bin_dir = target.join("dist");
     let out_dir = target.join("bench");
     fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
 

@@ -126,7 +126,7 @@ commands:
   openapi [--check] write docs/openapi.json from the code (or fail if it differs)
   screenshots       a PNG of every web console page, desktop and phone width, in docs/console/
   bench [--quick] [--keep]
-                    load the release server with wrk against its baselines (docs/benchmarks.md);
+                    load the `dist` server with wrk against its baselines (docs/benchmarks.md);
                     --keep leaves the PostgreSQL database for profiling";
 
 fn main() -> ExitCode {

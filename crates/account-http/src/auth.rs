@@ -12,9 +12,26 @@ use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
 
+use account_core::services::auth::AuthError;
+
+use crate::errors::{Problems, problem};
 use crate::middleware::RequestContext;
-use crate::problem::{Problem, ProblemType};
 use crate::state::{AppState, OPERATOR_CONTEXT};
+use crate::status::StatusSet;
+
+/// Every status a credential can be refused with before an operation's handler runs: the
+/// checkers' errors, and 401 for a missing or unreadable credential (poem-openapi's own
+/// refusal, turned into `unauthenticated` by `Problem::from_poem_status`). Every operation
+/// with a security scheme declares them (a test in `responses.rs` walks the document).
+pub(crate) const CREDENTIAL_STATUSES: StatusSet =
+    <AuthError as Problems>::STATUSES.with(StatusSet::of(&[401, 500]));
+
+/// A checker's refusal; `error`'s statuses must be among [`CREDENTIAL_STATUSES`] (checked at
+/// compile time).
+fn reject<E: Problems>(error: E) -> poem::Error {
+    const { CREDENTIAL_STATUSES.assert_covers(E::STATUSES) };
+    error.into().into_poem_error()
+}
 
 /// A member's log-in session (or an impersonation session), from `POST /auth/login`.
 #[derive(SecurityScheme)]
@@ -99,7 +116,7 @@ impl OperatorAuth {
 }
 
 fn state(req: &Request) -> poem::Result<&Arc<AppState>> {
-    AppState::of(req).map_err(|p| p.into_poem_error())
+    AppState::of(req).map_err(reject)
 }
 
 /// The `Accounts-Impersonation` header value of an impersonation session.
@@ -109,7 +126,7 @@ pub(crate) fn banner(auth: &Authenticated) -> Option<String> {
             "member={}; admin={}; expires={}",
             auth.actor.member(),
             info.admin_id,
-            expires.to_rfc3339_opts(SecondsFormat::Secs, true)
+            expires.to_rfc3339_opts(SecondsFormat::Micros, true)
         )
     })
 }
@@ -124,52 +141,34 @@ fn note_impersonation(req: &Request, auth: &Authenticated) {
 
 async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Authenticated> {
     let state = state(req)?;
-    let auth = state
-        .accounts
-        .auth()
-        .authenticate(&bearer.token)
-        .await
-        .map_err(|e| Problem::from(e).into_poem_error())?;
+    let auth = state.accounts.auth().authenticate(&bearer.token).await.map_err(reject)?;
     note_impersonation(req, &auth);
     Ok(auth)
 }
 
 async fn check_session_me(req: &Request, bearer: Bearer) -> poem::Result<(Authenticated, Me)> {
     let state = state(req)?;
-    let (auth, me) = state
-        .accounts
-        .auth()
-        .authenticate_me(&bearer.token)
-        .await
-        .map_err(|e| Problem::from(e).into_poem_error())?;
+    let (auth, me) = state.accounts.auth().authenticate_me(&bearer.token).await.map_err(reject)?;
     note_impersonation(req, &auth);
     Ok((auth, me))
 }
 
 async fn check_api_key(req: &Request, key: ApiKey) -> poem::Result<Actor> {
     let state = state(req)?;
-    state
-        .accounts
-        .auth()
-        .authenticate_api_key(&key.key)
-        .await
-        .map_err(|e| Problem::from(e).into_poem_error())
+    state.accounts.auth().authenticate_api_key(&key.key).await.map_err(reject)
 }
 
 async fn check_operator(req: &Request, bearer: Bearer) -> poem::Result<Operator> {
     let state = state(req)?;
     let Some(digest) = &state.operator else {
-        return Err(Problem::new(
-            ProblemType::Unauthenticated,
-            "operator endpoints are disabled: no operator token is configured",
-        )
-        .into_poem_error());
+        return Err(reject(problem!(
+            Unauthenticated,
+            "operator endpoints are disabled: no operator token is configured"
+        )));
     };
-    let keyring = &state.accounts.ports().keyring;
-    if keyring.verify(OPERATOR_CONTEXT, bearer.token.as_bytes(), digest) {
+    if state.accounts.verify_digest(OPERATOR_CONTEXT, bearer.token.as_bytes(), digest) {
         Ok(Operator::new("api"))
     } else {
-        Err(Problem::new(ProblemType::Unauthenticated, "the operator token is not valid")
-            .into_poem_error())
+        Err(reject(problem!(Unauthenticated, "the operator token is not valid")))
     }
 }

@@ -12,10 +12,22 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
 use serde_json::Value;
 
+use crate::errors::{Malformed, Problems, Status};
 use crate::problem::{FieldProblem, Problem, ProblemType};
+use crate::status::StatusSet;
 
 /// The `field` of a problem about the body as a whole (not JSON, not an object).
 pub(crate) const WHOLE_BODY: &str = "body";
+
+/// Every status a JSON body can be refused with before an operation's handler runs: one that
+/// does not parse or does not fit the document (400), one too large (413; the middleware also
+/// refuses it before routing), one not sent as JSON (415, poem-openapi's content-type check).
+/// Every operation with a body declares them (a test in `responses.rs` walks the document).
+pub(crate) const BODY_STATUSES: StatusSet =
+    <Malformed as Problems>::STATUSES.with(StatusSet::of(&[413, 415]));
+
+/// Every status a parameter or header can be refused with before the handler runs.
+pub(crate) const PARAMETER_STATUSES: StatusSet = <Malformed as Problems>::STATUSES;
 
 /// A JSON request body of type `T`, checked against `T`'s schema in the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,15 +97,29 @@ fn fault(field: &str, message: &str) -> FieldProblem {
 
 /// The 400 problem naming every field at fault.
 pub(crate) fn malformed(faults: Vec<FieldProblem>) -> poem::Error {
-    malformed_problem(faults).into_poem_error()
+    refuse_body(malformed_problem(faults))
+}
+
+/// A body's refusal; `error`'s statuses must be among [`BODY_STATUSES`] (checked at compile
+/// time).
+fn refuse_body<E: Problems>(error: E) -> poem::Error {
+    const { BODY_STATUSES.assert_covers(E::STATUSES) };
+    error.into().into_poem_error()
+}
+
+/// A parameter's refusal; `error`'s statuses must be among [`PARAMETER_STATUSES`] (checked at
+/// compile time).
+fn refuse_parameter<E: Problems>(error: E) -> Problem {
+    const { PARAMETER_STATUSES.assert_covers(E::STATUSES) };
+    error.into()
 }
 
 /// The 400 problem naming every field at fault, as a problem.
-pub(crate) fn malformed_problem(faults: Vec<FieldProblem>) -> Problem {
+pub(crate) fn malformed_problem(faults: Vec<FieldProblem>) -> Malformed {
     let listed: Vec<String> = faults.iter().map(|f| format!("{} {}", f.field, f.message)).collect();
     let mut p = Problem::new(ProblemType::MalformedRequest, listed.join("; "));
     p.errors = Some(faults);
-    p
+    Status::new(p)
 }
 
 tokio::task_local! {
@@ -105,7 +131,10 @@ tokio::task_local! {
 /// A parameter or header that poem-openapi could not parse, named as the problem's field.
 pub(crate) fn parameter_problem(err: &poem::Error) -> Option<Problem> {
     if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        return Some(malformed_problem(vec![fault(e.name, &parameter_message(&e.reason))]));
+        return Some(refuse_parameter(malformed_problem(vec![fault(
+            e.name,
+            &parameter_message(&e.reason),
+        )])));
     }
     let e = err.downcast_ref::<poem_openapi::error::ParsePathError>()?;
     let name = e
@@ -114,7 +143,10 @@ pub(crate) fn parameter_problem(err: &poem::Error) -> Option<Problem> {
         .and_then(|i| i.parse::<usize>().ok())
         .and_then(|i| REQUEST_PATH.try_with(|path| path_parameter(path, i)).ok().flatten())
         .unwrap_or_else(|| e.name.to_owned());
-    Some(malformed_problem(vec![fault(&name, &format!("cannot be read: {}", e.reason))]))
+    Some(refuse_parameter(malformed_problem(vec![fault(
+        &name,
+        &format!("cannot be read: {}", e.reason),
+    )])))
 }
 
 /// The name of the `index`-th parameter of the document's path that `path` matches.

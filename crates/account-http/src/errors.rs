@@ -1,5 +1,7 @@
 //! Every domain error, mapped to its problem. Each `match` is exhaustive with no catch-all, so
 //! a new variant in `account-core` fails to compile here until it is given a status and type.
+//! Each error type also states every status it can become ([`Problems`]), which the tests
+//! prove exact and `responses.rs` holds each operation's declared statuses to.
 
 use account_core::domain::idempotency::KeyConflict;
 use account_core::domain::limits::Exhausted;
@@ -21,6 +23,7 @@ use account_core::{Denied, InternalError, ValidationErrors};
 
 use crate::etag::etag;
 use crate::problem::{FieldProblem, Problem, ProblemType};
+use crate::status::StatusSet;
 
 /// A fault of ours: logged with its cause (the request id comes from the request's span),
 /// answered without it.
@@ -53,48 +56,149 @@ pub(crate) fn validation(errors: &ValidationErrors) -> Problem {
 }
 
 /// One invalid field found by the HTTP layer while shaping a request for the domain.
-pub(crate) fn invalid_field(field: &str, message: &str) -> Box<Problem> {
-    Box::new(validation(&ValidationErrors::single(field, message)))
+pub(crate) fn invalid_field(field: &str, message: &str) -> Invalid {
+    Status::new(validation(&ValidationErrors::single(field, message)))
 }
 
-/// `?` in handlers: a domain error becomes a boxed problem (boxed because problems are large
-/// and live only on the error path).
-macro_rules! boxed {
-    ($($t:ty),* $(,)?) => {
-        $(impl From<$t> for Box<Problem> {
-            fn from(e: $t) -> Self {
-                Box::new(Problem::from(e))
-            }
+/// An error type and every status its problem can have. `Failure` (see `responses.rs`) takes
+/// only such types, and refuses at compile time one whose statuses its operation does not
+/// declare. For each core error type, a test below builds every variant and checks that the
+/// statuses of their problems are exactly `STATUSES`.
+pub(crate) trait Problems: Into<Problem> {
+    /// Every status [`Problem::from`] can give a value of this type.
+    const STATUSES: StatusSet;
+}
+
+/// `STATUSES` of each error type: its own statuses, plus those of the errors it wraps.
+macro_rules! statuses {
+    ($($t:ty => $own:expr $(, $inner:ty)*;)*) => {
+        $(impl Problems for $t {
+            const STATUSES: StatusSet = StatusSet::of(&$own)$(.with(<$inner as Problems>::STATUSES))*;
         })*
     };
 }
 
-boxed!(
-    Denied,
-    InternalError,
-    LoginError,
-    AuthError,
-    SessionError,
-    AcceptInvitationError,
-    AccessError,
-    SaveProfileError,
-    SetPreferencesError,
-    SetOfferingsError,
-    ChangePasswordError,
-    DeleteAccountError,
-    EmailChangeError,
-    ApiKeyError,
-    AddMemberError,
-    ChangeMemberError,
-    EditMemberProfileError,
-    AllocateError,
-    ConsumeError,
-    UsageReportError,
-    SaveCustomerInfoError,
-    ContactError,
-    ImpersonationError,
-    OperatorError,
-);
+statuses! {
+    Denied => [401, 403];
+    InternalError => [500, 503];
+    Exhausted => [429];
+    ValidationErrors => [422];
+    CodeError => [422];
+    ResendError => [422, 429];
+    KeyConflict => [409, 422];
+    LoginError => [401, 403], Exhausted, InternalError;
+    AuthError => [401], InternalError;
+    SessionError => [404], Denied, InternalError;
+    AcceptInvitationError => [422], Exhausted, InternalError;
+    AccessError => [], Denied, InternalError;
+    SaveProfileError => [412, 422], Denied, InternalError;
+    SetPreferencesError => [422], Denied, InternalError;
+    SetOfferingsError => [422], Denied, InternalError;
+    ChangePasswordError => [422], Exhausted, Denied, InternalError;
+    DeleteAccountError => [409, 422], Exhausted, Denied, InternalError;
+    EmailChangeError => [409, 422], CodeError, ResendError, Exhausted, Denied, InternalError;
+    ApiKeyError => [404, 409, 422], Denied, InternalError;
+    AddMemberError => [404, 409, 422], KeyConflict, Exhausted, Denied, InternalError;
+    ChangeMemberError => [404, 409], Exhausted, Denied, InternalError;
+    EditMemberProfileError => [404, 412, 422], Denied, InternalError;
+    AllocateError => [404, 409, 422], KeyConflict, Denied, InternalError;
+    ConsumeError => [409, 422], KeyConflict, Denied, InternalError;
+    UsageReportError => [404, 422], Denied, InternalError;
+    SaveCustomerInfoError => [412, 422], Denied, InternalError;
+    ContactError => [404, 409, 422], CodeError, ResendError, Exhausted, Denied, InternalError;
+    ImpersonationError => [404, 409, 422], Denied, InternalError;
+    OperatorError => [404, 409, 422], KeyConflict, InternalError;
+}
+
+/// A problem the HTTP layer makes itself, of status `CODE` (a cursor or header that does not
+/// parse, a field the domain does not check, an absent resource).
+#[derive(Debug)]
+pub(crate) struct Status<const CODE: u16>(Box<Problem>);
+
+impl<const CODE: u16> Status<CODE> {
+    /// `problem` as a problem of status `CODE`. The `problem!` macro computes `CODE` from the
+    /// problem type at compile time; the helpers that pass a problem made elsewhere
+    /// (`malformed_problem`, `validation`) always make one type, and are tested for its status.
+    pub(crate) fn new(problem: Problem) -> Self {
+        debug_assert_eq!(problem.status, CODE, "a problem's status disagrees with its type");
+        Self(Box::new(problem))
+    }
+}
+
+impl<const CODE: u16> From<Status<CODE>> for Problem {
+    fn from(s: Status<CODE>) -> Self {
+        *s.0
+    }
+}
+
+impl<const CODE: u16> Problems for Status<CODE> {
+    const STATUSES: StatusSet = StatusSet::of(&[CODE]);
+}
+
+/// A `malformed-request` problem made by the HTTP layer.
+pub(crate) type Malformed = Status<400>;
+/// A `validation-failed` problem made by the HTTP layer.
+pub(crate) type Invalid = Status<422>;
+
+/// `Status<{ ty.status() }>` of problem type `ty` with a detail: the status is the type's, by
+/// construction.
+macro_rules! problem {
+    ($ty:ident, $detail:expr) => {
+        $crate::errors::Status::<{ $crate::problem::ProblemType::$ty.status() }>::new(
+            $crate::problem::Problem::new($crate::problem::ProblemType::$ty, $detail),
+        )
+    };
+}
+pub(crate) use problem;
+
+/// One of two error types (a helper that can fail in two ways); its statuses are both sets.
+#[derive(Debug)]
+pub(crate) enum Either<A, B> {
+    /// The first.
+    A(A),
+    /// The second.
+    B(B),
+}
+
+impl<A: Into<Problem>, B: Into<Problem>> From<Either<A, B>> for Problem {
+    fn from(e: Either<A, B>) -> Self {
+        match e {
+            Either::A(a) => a.into(),
+            Either::B(b) => b.into(),
+        }
+    }
+}
+
+impl<A: Problems, B: Problems> Problems for Either<A, B> {
+    const STATUSES: StatusSet = A::STATUSES.with(B::STATUSES);
+}
+
+/// An error whose problem names `field` as the one at fault when its status is `status`: the
+/// status itself is left as it is, so the statuses are `E`'s.
+#[derive(Debug)]
+pub(crate) struct FieldAt<E> {
+    problem: Problem,
+    _error: std::marker::PhantomData<E>,
+}
+
+impl<E: Problems> FieldAt<E> {
+    /// `error`'s problem, naming `field` when its status is `status`.
+    pub(crate) fn new(error: E, field: &str, status: u16) -> Self {
+        let problem = error.into();
+        let problem = if problem.status == status { at(field, problem) } else { problem };
+        Self { problem, _error: std::marker::PhantomData }
+    }
+}
+
+impl<E> From<FieldAt<E>> for Problem {
+    fn from(e: FieldAt<E>) -> Self {
+        e.problem
+    }
+}
+
+impl<E: Problems> Problems for FieldAt<E> {
+    const STATUSES: StatusSet = E::STATUSES;
+}
 
 fn not_found(detail: &str) -> Problem {
     Problem::new(ProblemType::NotFound, detail)
@@ -161,6 +265,30 @@ impl From<Denied> for Problem {
 impl From<InternalError> for Problem {
     fn from(e: InternalError) -> Self {
         internal(&e)
+    }
+}
+
+impl From<Exhausted> for Problem {
+    fn from(e: Exhausted) -> Self {
+        throttled(e)
+    }
+}
+
+impl From<ValidationErrors> for Problem {
+    fn from(e: ValidationErrors) -> Self {
+        validation(&e)
+    }
+}
+
+impl From<CodeError> for Problem {
+    fn from(e: CodeError) -> Self {
+        code(e)
+    }
+}
+
+impl From<ResendError> for Problem {
+    fn from(e: ResendError) -> Self {
+        resend(e)
     }
 }
 
@@ -512,6 +640,7 @@ impl From<KeyConflict> for Problem {
 
 #[cfg(test)]
 mod tests {
+    use account_core::domain::contact::ContactRole;
     use account_core::domain::credits::CreditKind;
 
     use super::*;
@@ -553,5 +682,371 @@ mod tests {
         assert_eq!(Problem::from(Denied::NotActive).status, 401);
         assert_eq!(Problem::from(InternalError::new("disk on fire")).status, 500);
         assert!(!Problem::from(InternalError::new("disk on fire")).detail.contains("disk"));
+    }
+
+    /// Every shape of an error type whose problems can differ in status: at least one value per
+    /// variant, and per status a wrapped error can take.
+    trait Samples: Sized {
+        fn samples() -> Vec<Self>;
+    }
+
+    /// Wraps every sample of an inner error type with `variant`.
+    fn each<I: Samples, O>(variant: impl Fn(I) -> O) -> Vec<O> {
+        I::samples().into_iter().map(variant).collect()
+    }
+
+    /// `Samples` for `$t`, one arm per variant: the arms also make an exhaustive `match` with no
+    /// wildcard, so a variant added in `account-core` fails to compile here until it is listed
+    /// with its samples; every sample is checked to be of the arm it is listed under.
+    macro_rules! samples {
+        ($t:ident { $($pat:pat => $samples:expr,)* }) => {
+            impl Samples for $t {
+                fn samples() -> Vec<Self> {
+                    fn arm(e: &$t) -> &'static str {
+                        #[allow(unused_variables)]
+                        match e {
+                            $($pat => stringify!($pat),)*
+                        }
+                    }
+                    let mut all = Vec::new();
+                    $(
+                        let listed: Vec<$t> = $samples;
+                        assert!(!listed.is_empty(), "no sample of {}", stringify!($pat));
+                        for e in &listed {
+                            assert_eq!(arm(e), stringify!($pat), "a sample listed under another arm");
+                        }
+                        all.extend(listed);
+                    )*
+                    all
+                }
+            }
+        };
+    }
+
+    fn fields() -> ValidationErrors {
+        ValidationErrors::single("field", "is wrong")
+    }
+
+    fn fault() -> InternalError {
+        InternalError::new("disk on fire")
+    }
+
+    fn outage() -> InternalError {
+        InternalError::from(account_core::ports::StoreError::Unavailable("down".into()))
+    }
+
+    fn spent() -> Exhausted {
+        Exhausted { wait: chrono::Duration::seconds(30) }
+    }
+
+    impl Samples for InternalError {
+        fn samples() -> Vec<Self> {
+            vec![fault(), outage()]
+        }
+    }
+
+    impl Samples for Exhausted {
+        fn samples() -> Vec<Self> {
+            vec![spent()]
+        }
+    }
+
+    impl Samples for ValidationErrors {
+        fn samples() -> Vec<Self> {
+            vec![fields()]
+        }
+    }
+
+    samples!(Denied {
+        Denied::NotActive => vec![Denied::NotActive],
+        Denied::NotAdmin => vec![Denied::NotAdmin],
+        Denied::Impersonating => vec![Denied::Impersonating],
+        Denied::NeedsSession => vec![Denied::NeedsSession],
+    });
+    samples!(CodeError {
+        CodeError::Wrong { .. } => vec![CodeError::Wrong { tries_left: 2 }],
+        CodeError::Expired => vec![CodeError::Expired],
+        CodeError::TooManyTries => vec![CodeError::TooManyTries],
+    });
+    samples!(ResendError {
+        ResendError::TooSoon { .. } => vec![ResendError::TooSoon { retry_after_secs: 30 }],
+        ResendError::Exhausted => vec![ResendError::Exhausted],
+    });
+    samples!(KeyConflict {
+        KeyConflict::Reused => vec![KeyConflict::Reused],
+        KeyConflict::Unreplayable => vec![KeyConflict::Unreplayable],
+    });
+    samples!(LoginError {
+        LoginError::InvalidCredentials => vec![LoginError::InvalidCredentials],
+        LoginError::AccountDisabled => vec![LoginError::AccountDisabled],
+        LoginError::Throttled(_) => each(LoginError::Throttled),
+        LoginError::Internal(_) => each(LoginError::Internal),
+    });
+    samples!(AuthError {
+        AuthError::InvalidToken => vec![AuthError::InvalidToken],
+        AuthError::Expired => vec![AuthError::Expired],
+        AuthError::Internal(_) => each(AuthError::Internal),
+    });
+    samples!(SessionError {
+        SessionError::NotFound => vec![SessionError::NotFound],
+        SessionError::Denied(_) => each(SessionError::Denied),
+        SessionError::Internal(_) => each(SessionError::Internal),
+    });
+    samples!(AcceptInvitationError {
+        AcceptInvitationError::InvalidToken => vec![AcceptInvitationError::InvalidToken],
+        AcceptInvitationError::Expired => vec![AcceptInvitationError::Expired],
+        AcceptInvitationError::Validation(_) => each(AcceptInvitationError::Validation),
+        AcceptInvitationError::Throttled(_) => each(AcceptInvitationError::Throttled),
+        AcceptInvitationError::Internal(_) => each(AcceptInvitationError::Internal),
+    });
+    samples!(AccessError {
+        AccessError::Denied(_) => each(AccessError::Denied),
+        AccessError::Internal(_) => each(AccessError::Internal),
+    });
+    samples!(SaveProfileError {
+        SaveProfileError::Validation(_) => each(SaveProfileError::Validation),
+        SaveProfileError::StaleVersion { .. } => vec![SaveProfileError::StaleVersion { current: 3 }],
+        SaveProfileError::Denied(_) => each(SaveProfileError::Denied),
+        SaveProfileError::Internal(_) => each(SaveProfileError::Internal),
+    });
+    samples!(SetPreferencesError {
+        SetPreferencesError::Validation(_) => each(SetPreferencesError::Validation),
+        SetPreferencesError::Denied(_) => each(SetPreferencesError::Denied),
+        SetPreferencesError::Internal(_) => each(SetPreferencesError::Internal),
+    });
+    samples!(SetOfferingsError {
+        SetOfferingsError::Validation(_) => each(SetOfferingsError::Validation),
+        SetOfferingsError::Denied(_) => each(SetOfferingsError::Denied),
+        SetOfferingsError::Internal(_) => each(SetOfferingsError::Internal),
+    });
+    samples!(ChangePasswordError {
+        ChangePasswordError::WrongPassword => vec![ChangePasswordError::WrongPassword],
+        ChangePasswordError::Throttled(_) => each(ChangePasswordError::Throttled),
+        ChangePasswordError::Validation(_) => each(ChangePasswordError::Validation),
+        ChangePasswordError::Denied(_) => each(ChangePasswordError::Denied),
+        ChangePasswordError::Internal(_) => each(ChangePasswordError::Internal),
+    });
+    samples!(DeleteAccountError {
+        DeleteAccountError::ConfirmationFailed => vec![DeleteAccountError::ConfirmationFailed],
+        DeleteAccountError::LastAdmin => vec![DeleteAccountError::LastAdmin],
+        DeleteAccountError::Throttled(_) => each(DeleteAccountError::Throttled),
+        DeleteAccountError::Denied(_) => each(DeleteAccountError::Denied),
+        DeleteAccountError::Internal(_) => each(DeleteAccountError::Internal),
+    });
+    samples!(EmailChangeError {
+        EmailChangeError::NoFlow => vec![EmailChangeError::NoFlow],
+        EmailChangeError::WrongStage { .. } => vec![EmailChangeError::WrongStage { stage: "new" }],
+        EmailChangeError::Code(_) => each(EmailChangeError::Code),
+        EmailChangeError::Resend(_) => each(EmailChangeError::Resend),
+        EmailChangeError::Validation(_) => each(EmailChangeError::Validation),
+        EmailChangeError::EmailTaken => vec![EmailChangeError::EmailTaken],
+        EmailChangeError::Throttled(_) => each(EmailChangeError::Throttled),
+        EmailChangeError::Denied(_) => each(EmailChangeError::Denied),
+        EmailChangeError::Internal(_) => each(EmailChangeError::Internal),
+    });
+    samples!(ApiKeyError {
+        ApiKeyError::Validation(_) => each(ApiKeyError::Validation),
+        ApiKeyError::NotFound => vec![ApiKeyError::NotFound],
+        ApiKeyError::TooMany { .. } => vec![ApiKeyError::TooMany { max: 10 }],
+        ApiKeyError::Denied(_) => each(ApiKeyError::Denied),
+        ApiKeyError::Internal(_) => each(ApiKeyError::Internal),
+    });
+    samples!(AddMemberError {
+        AddMemberError::Validation(_) => each(AddMemberError::Validation),
+        AddMemberError::NoFreeLicence { .. } => vec![AddMemberError::NoFreeLicence { licences: 3 }],
+        AddMemberError::EmailTaken => vec![AddMemberError::EmailTaken],
+        AddMemberError::IdempotencyKey(_) => each(AddMemberError::IdempotencyKey),
+        AddMemberError::Throttled(_) => each(AddMemberError::Throttled),
+        AddMemberError::AddedMemberGone => vec![AddMemberError::AddedMemberGone],
+        AddMemberError::Denied(_) => each(AddMemberError::Denied),
+        AddMemberError::Internal(_) => each(AddMemberError::Internal),
+    });
+    samples!(ChangeMemberError {
+        ChangeMemberError::MemberNotFound => vec![ChangeMemberError::MemberNotFound],
+        ChangeMemberError::LastAdmin => vec![ChangeMemberError::LastAdmin],
+        ChangeMemberError::NoFreeLicence { .. } => {
+            vec![ChangeMemberError::NoFreeLicence { licences: 3 }]
+        },
+        ChangeMemberError::NotInvited => vec![ChangeMemberError::NotInvited],
+        ChangeMemberError::Throttled(_) => each(ChangeMemberError::Throttled),
+        ChangeMemberError::Denied(_) => each(ChangeMemberError::Denied),
+        ChangeMemberError::Internal(_) => each(ChangeMemberError::Internal),
+    });
+    samples!(EditMemberProfileError {
+        EditMemberProfileError::Validation(_) => each(EditMemberProfileError::Validation),
+        EditMemberProfileError::MemberNotFound => vec![EditMemberProfileError::MemberNotFound],
+        EditMemberProfileError::StaleVersion { .. } => {
+            vec![EditMemberProfileError::StaleVersion { current: 2 }]
+        },
+        EditMemberProfileError::Denied(_) => each(EditMemberProfileError::Denied),
+        EditMemberProfileError::Internal(_) => each(EditMemberProfileError::Internal),
+    });
+    samples!(AllocateError {
+        AllocateError::Validation(_) => each(AllocateError::Validation),
+        AllocateError::MemberNotFound => vec![AllocateError::MemberNotFound],
+        AllocateError::TargetIsAdmin => vec![AllocateError::TargetIsAdmin],
+        AllocateError::TargetDisabled => vec![AllocateError::TargetDisabled],
+        AllocateError::InsufficientHeadroom { .. } => {
+            vec![AllocateError::InsufficientHeadroom { kind: CreditKind::Export, available: 1 }]
+        },
+        AllocateError::InsufficientUnspent { .. } => {
+            vec![AllocateError::InsufficientUnspent { kind: CreditKind::Export, available: 1 }]
+        },
+        AllocateError::IdempotencyKey(_) => each(AllocateError::IdempotencyKey),
+        AllocateError::Denied(_) => each(AllocateError::Denied),
+        AllocateError::Internal(_) => each(AllocateError::Internal),
+    });
+    samples!(ConsumeError {
+        ConsumeError::Validation(_) => each(ConsumeError::Validation),
+        ConsumeError::InsufficientCredits { .. } => {
+            vec![ConsumeError::InsufficientCredits { kind: CreditKind::Export, available: 0 }]
+        },
+        ConsumeError::EventIdReused => vec![ConsumeError::EventIdReused],
+        ConsumeError::EventIdInFlight => vec![ConsumeError::EventIdInFlight],
+        ConsumeError::IdempotencyKey(_) => each(ConsumeError::IdempotencyKey),
+        ConsumeError::Denied(_) => each(ConsumeError::Denied),
+        ConsumeError::Internal(_) => each(ConsumeError::Internal),
+    });
+    samples!(UsageReportError {
+        UsageReportError::Validation(_) => each(UsageReportError::Validation),
+        UsageReportError::MemberNotFound => vec![UsageReportError::MemberNotFound],
+        UsageReportError::Denied(_) => each(UsageReportError::Denied),
+        UsageReportError::Internal(_) => each(UsageReportError::Internal),
+    });
+    samples!(SaveCustomerInfoError {
+        SaveCustomerInfoError::Validation(_) => each(SaveCustomerInfoError::Validation),
+        SaveCustomerInfoError::StaleVersion { .. } => {
+            vec![SaveCustomerInfoError::StaleVersion { current: 5 }]
+        },
+        SaveCustomerInfoError::Denied(_) => each(SaveCustomerInfoError::Denied),
+        SaveCustomerInfoError::Internal(_) => each(SaveCustomerInfoError::Internal),
+    });
+    samples!(ContactError {
+        ContactError::Validation(_) => each(ContactError::Validation),
+        ContactError::NotFound => vec![ContactError::NotFound],
+        ContactError::AlreadyExists => vec![ContactError::AlreadyExists],
+        ContactError::TooMany { .. } => vec![ContactError::TooMany { max: 10 }],
+        ContactError::AlreadyVerified => vec![ContactError::AlreadyVerified],
+        ContactError::NotVerified => vec![ContactError::NotVerified],
+        ContactError::RolesUnheld { .. } => {
+            vec![ContactError::RolesUnheld { roles: vec![ContactRole::Billing] }]
+        },
+        ContactError::Code(_) => each(ContactError::Code),
+        ContactError::Resend(_) => each(ContactError::Resend),
+        ContactError::Throttled(_) => each(ContactError::Throttled),
+        ContactError::Denied(_) => each(ContactError::Denied),
+        ContactError::Internal(_) => each(ContactError::Internal),
+    });
+    samples!(ImpersonationError {
+        ImpersonationError::Validation(_) => each(ImpersonationError::Validation),
+        ImpersonationError::MemberNotFound => vec![ImpersonationError::MemberNotFound],
+        ImpersonationError::TargetIsAdmin => vec![ImpersonationError::TargetIsAdmin],
+        ImpersonationError::TargetDisabled => vec![ImpersonationError::TargetDisabled],
+        ImpersonationError::Nested => vec![ImpersonationError::Nested],
+        ImpersonationError::NotImpersonating => vec![ImpersonationError::NotImpersonating],
+        ImpersonationError::Denied(_) => each(ImpersonationError::Denied),
+        ImpersonationError::Internal(_) => each(ImpersonationError::Internal),
+    });
+    samples!(OperatorError {
+        OperatorError::Validation(_) => each(OperatorError::Validation),
+        OperatorError::OrganisationNotFound => vec![OperatorError::OrganisationNotFound],
+        OperatorError::MemberNotFound => vec![OperatorError::MemberNotFound],
+        OperatorError::ApiKeyNotFound => vec![OperatorError::ApiKeyNotFound],
+        OperatorError::ProductNotFound => vec![OperatorError::ProductNotFound],
+        OperatorError::EmailTaken => vec![OperatorError::EmailTaken],
+        OperatorError::UsernameTaken => vec![OperatorError::UsernameTaken],
+        OperatorError::ProductNameTaken => vec![OperatorError::ProductNameTaken],
+        OperatorError::LicencesBelowEnabled { .. } => {
+            vec![OperatorError::LicencesBelowEnabled { enabled: 4 }]
+        },
+        OperatorError::InsufficientHeadroom { .. } => {
+            vec![OperatorError::InsufficientHeadroom { kind: CreditKind::Export, available: 0 }]
+        },
+        OperatorError::IdempotencyKey(_) => each(OperatorError::IdempotencyKey),
+        OperatorError::Internal(_) => each(OperatorError::Internal),
+    });
+
+    /// The statuses of every sample of `E`'s problems are exactly `E::STATUSES`: none
+    /// undeclared (which could reach a client as a status its operation does not declare) and
+    /// none declared in vain.
+    fn assert_exact<E: Samples + Problems>() {
+        let mut produced = StatusSet::EMPTY;
+        for e in E::samples() {
+            let status = e.into().status;
+            assert!(
+                E::STATUSES.contains(status),
+                "{} can be {status}, which its STATUSES lacks",
+                std::any::type_name::<E>()
+            );
+            produced = produced.with(StatusSet::of(&[status]));
+        }
+        assert_eq!(
+            produced,
+            E::STATUSES,
+            "{} declares a status none of its values has",
+            std::any::type_name::<E>()
+        );
+    }
+
+    macro_rules! exact {
+        ($($t:ty),* $(,)?) => {
+            #[test]
+            fn every_error_type_can_have_exactly_its_statuses() {
+                $(assert_exact::<$t>();)*
+            }
+        };
+    }
+
+    exact!(
+        Denied,
+        InternalError,
+        Exhausted,
+        ValidationErrors,
+        CodeError,
+        ResendError,
+        KeyConflict,
+        LoginError,
+        AuthError,
+        SessionError,
+        AcceptInvitationError,
+        AccessError,
+        SaveProfileError,
+        SetPreferencesError,
+        SetOfferingsError,
+        ChangePasswordError,
+        DeleteAccountError,
+        EmailChangeError,
+        ApiKeyError,
+        AddMemberError,
+        ChangeMemberError,
+        EditMemberProfileError,
+        AllocateError,
+        ConsumeError,
+        UsageReportError,
+        SaveCustomerInfoError,
+        ContactError,
+        ImpersonationError,
+        OperatorError,
+    );
+
+    #[test]
+    fn problems_made_by_the_http_layer_have_their_status() {
+        assert_eq!(Problem::from(problem!(NotFound, "gone")).status, 404);
+        assert_eq!(Problem::from(invalid_field("a", "b")).status, 422);
+        assert_eq!(Problem::from(crate::body::malformed_problem(vec![])).status, 400);
+        let p =
+            Problem::from(FieldAt::new(DeleteAccountError::ConfirmationFailed, "password", 422));
+        assert_eq!(
+            (p.status, p.errors.map(|e| e[0].field.clone())),
+            (422, Some("password".to_owned()))
+        );
+        let p = Problem::from(FieldAt::new(DeleteAccountError::LastAdmin, "password", 422));
+        assert_eq!((p.status, p.errors), (409, None));
+        let e: Either<Status<428>, Malformed> = Either::A(problem!(PreconditionRequired, "x"));
+        assert_eq!(Problem::from(e).status, 428);
+        assert_eq!(
+            <Either<Status<428>, Malformed> as Problems>::STATUSES,
+            StatusSet::of(&[400, 428])
+        );
     }
 }

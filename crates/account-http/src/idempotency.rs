@@ -9,8 +9,9 @@ use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaResponses, Registry};
 
+use crate::errors::Malformed;
 use crate::middleware::IDEMPOTENT_REPLAYED;
-use crate::problem::{FieldProblem, Problem};
+use crate::problem::FieldProblem;
 
 /// Longest key accepted (the domain's limit, stated in the document).
 pub(crate) const MAX_KEY_LEN: usize = IdempotencyKey::MAX_LEN;
@@ -19,14 +20,14 @@ pub(crate) const MAX_KEY_LEN: usize = IdempotencyKey::MAX_LEN;
 ///
 /// # Errors
 /// A 400 problem naming the header when the key is malformed.
-pub(crate) fn key(header: Option<&str>) -> Result<Option<IdempotencyKey>, Box<Problem>> {
+pub(crate) fn key(header: Option<&str>) -> Result<Option<IdempotencyKey>, Malformed> {
     header
         .map(|value| {
             IdempotencyKey::parse(value).map_err(|e| {
-                Box::new(crate::body::malformed_problem(vec![FieldProblem {
+                crate::body::malformed_problem(vec![FieldProblem {
                     field: "Idempotency-Key".to_owned(),
                     message: e.to_string(),
-                }]))
+                }])
             })
         })
         .transpose()

@@ -26,6 +26,7 @@ mod responses;
 mod serve;
 mod server;
 mod state;
+mod status;
 mod trace;
 
 pub use client_addr::{TrustedProxies, TrustedProxiesError, client_address};

@@ -49,7 +49,7 @@ fn sane_request_id(value: &str) -> bool {
 
 fn new_request_id(state: &AppState) -> String {
     let mut bytes = [0u8; 16];
-    state.accounts.ports().random.fill(&mut bytes);
+    state.accounts.fill_random(&mut bytes);
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 

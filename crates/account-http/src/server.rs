@@ -108,7 +108,7 @@ fn metrics_token_holds(state: &AppState, req: &poem::Request) -> bool {
     else {
         return false;
     };
-    state.accounts.ports().keyring.verify(METRICS_CONTEXT, token.as_bytes(), digest)
+    state.accounts.verify_digest(METRICS_CONTEXT, token.as_bytes(), digest)
 }
 
 /// The metrics exposition, with the outbox backlog read now.
@@ -257,7 +257,7 @@ impl HttpServer {
         let ready = poem::endpoint::make(move |_| {
             let state = probed.clone();
             async move {
-                match state.accounts.ports().store.ping().await {
+                match state.accounts.ping().await {
                     Ok(()) => Response::builder()
                         .content_type("application/json")
                         .body(r#"{"status":"ready"}"#),

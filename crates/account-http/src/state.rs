@@ -9,6 +9,7 @@ use poem::Request;
 
 use crate::client_addr::TrustedProxies;
 use crate::config::HttpConfig;
+use crate::errors::Status;
 use crate::headers::SecurityHeaders;
 use crate::metrics::HttpMetrics;
 use crate::middleware::Routes;
@@ -46,15 +47,14 @@ impl AppState {
         routes: Routes,
         metrics: Arc<HttpMetrics>,
     ) -> Self {
-        let keyring = &accounts.ports().keyring;
         let operator = config
             .operator_token
             .as_ref()
-            .map(|t| keyring.digest(OPERATOR_CONTEXT, t.expose().as_bytes()));
+            .map(|t| accounts.digest(OPERATOR_CONTEXT, t.expose().as_bytes()));
         let metrics_token = config
             .metrics_token
             .as_ref()
-            .map(|t| keyring.digest(METRICS_CONTEXT, t.expose().as_bytes()));
+            .map(|t| accounts.digest(METRICS_CONTEXT, t.expose().as_bytes()));
         Self {
             operator,
             metrics_token,
@@ -71,10 +71,10 @@ impl AppState {
     }
 
     /// The state of the request's server (set with `.data()` by [`crate::HttpServer`]).
-    pub(crate) fn of(req: &Request) -> Result<&Arc<Self>, Box<Problem>> {
+    pub(crate) fn of(req: &Request) -> Result<&Arc<Self>, Status<500>> {
         req.data::<Arc<Self>>().ok_or_else(|| {
             tracing::error!("the application state is missing from the request");
-            Box::new(Problem::internal())
+            Status::new(Problem::internal())
         })
     }
 }

@@ -14,7 +14,7 @@ pub(crate) const TRACEPARENT: &str = "traceparent";
 pub(crate) fn trace_id(traceparent: Option<&str>, state: &AppState) -> String {
     traceparent.and_then(parse).unwrap_or_else(|| {
         let mut bytes = [0u8; 16];
-        state.accounts.ports().random.fill(&mut bytes);
+        state.accounts.fill_random(&mut bytes);
         to_hex(&bytes)
     })
 }

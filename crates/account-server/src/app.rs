@@ -254,7 +254,7 @@ pub fn build_accounts_with(
     store: SeaStore,
     create_key: bool,
 ) -> Result<Accounts, AppError> {
-    build_accounts_over(config, store_port(store), create_key)
+    build_accounts_over(config, store_port(store), create_key, None)
 }
 
 /// The store ports over `store`: on a SQLite file, with authentication's session reads kept
@@ -267,7 +267,8 @@ pub fn store_port(store: SeaStore) -> Arc<dyn Store> {
     }
 }
 
-/// The domain over the production adapters and any `store` (the server's is metered).
+/// The domain over the production adapters and any `store` (the server's is metered), with the
+/// hasher's runs registered in `metrics` when given.
 ///
 /// # Errors
 /// [`AppError`] when the key or the password hasher cannot be set up.
@@ -275,11 +276,15 @@ pub fn build_accounts_over(
     config: &Config,
     store: Arc<dyn account_core::ports::Store>,
     create_key: bool,
+    metrics: Option<&mut Metrics>,
 ) -> Result<Accounts, AppError> {
     let key = read_key(&config.key, create_key)?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let hasher =
         Argon2Hasher::new(cores, config.hash_queue).map_err(|e| fail("setting up argon2id", e))?;
+    if let Some(metrics) = metrics {
+        hasher.register(metrics);
+    }
     let ports = Ports {
         store,
         clock: Arc::new(SystemClock),
@@ -369,7 +374,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     let closer = store.clone();
     let mut metrics = Metrics::new();
     let metered = crate::metrics::MeteredStore::new(store_port(store.clone()), store, &mut metrics);
-    let accounts = build_accounts_over(&config, Arc::new(metered), true)?;
+    let accounts = build_accounts_over(&config, Arc::new(metered), true, Some(&mut metrics))?;
     if config.demo
         && let Some(login) =
             crate::demo::seed_if_empty(&accounts, &OsRandom).await.map_err(AppError)?

@@ -70,7 +70,7 @@ impl WebConsole {
     #[must_use]
     pub fn new(accounts: Accounts, config: WebConfig) -> Self {
         let secure = config.public_url.starts_with("https://");
-        let digest = accounts.ports().keyring.digest(CSRF_KEY_CONTEXT, b"");
+        let digest = accounts.digest(CSRF_KEY_CONTEXT, b"");
         let mut csrf_key = [0u8; 32];
         for (k, d) in csrf_key.iter_mut().zip(digest.as_bytes()) {
             *k = *d;

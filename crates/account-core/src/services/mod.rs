@@ -121,10 +121,41 @@ impl Accounts {
         &self.ctx.settings
     }
 
-    /// The ports, for adapters that need them (readiness checks).
+    /// Whether the store answers: for readiness checks.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`](crate::ports::StoreError::Unavailable) when it does not.
+    pub async fn ping(&self) -> Result<(), crate::ports::StoreError> {
+        self.ctx.ports.store.ping().await
+    }
+
+    /// The time by the domain's clock (what a page shows as "today").
     #[must_use]
-    pub fn ports(&self) -> &Ports {
-        &self.ctx.ports
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ctx.now()
+    }
+
+    /// Fills `dest` from the domain's random source (request ids, form tokens).
+    pub fn fill_random(&self, dest: &mut [u8]) {
+        self.ctx.ports.random.fill(dest);
+    }
+
+    /// A keyed digest of an adapter's own secret (an operator or metrics token, a form
+    /// token's key) under `context`, by the domain's keyring.
+    #[must_use]
+    pub fn digest(&self, context: &str, secret: &[u8]) -> crate::domain::secret::SecretDigest {
+        self.ctx.ports.keyring.digest(context, secret)
+    }
+
+    /// Whether `secret` has the digest `expected` under `context`, in constant time.
+    #[must_use]
+    pub fn verify_digest(
+        &self,
+        context: &str,
+        secret: &[u8],
+        expected: &crate::domain::secret::SecretDigest,
+    ) -> bool {
+        self.ctx.ports.keyring.verify(context, secret, expected)
     }
 
     /// Log-in, sessions, invitations.

@@ -15,7 +15,6 @@ use crate::dto::auth::{
     SessionPage,
 };
 use crate::pagination;
-use crate::problem::ProblemResponse;
 use crate::responses::responses;
 
 responses! {
@@ -35,7 +34,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [401]
+    errors: [401, 403, 404]
 }
 
 responses! {
@@ -45,7 +44,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<SessionPage>),
     }
-    errors: [400, 401]
+    errors: [400, 401, 403, 404]
 }
 
 responses! {
@@ -65,7 +64,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<RevokedSessions>),
     }
-    errors: [401, 403]
+    errors: [401, 403, 404]
 }
 
 responses! {

@@ -12,7 +12,6 @@ use super::{ApiTags, State};
 use crate::auth::SessionAuth;
 use crate::body::JsonBody;
 use crate::dto::team::{Impersonation, StartImpersonationRequest};
-use crate::problem::ProblemResponse;
 use crate::responses::responses;
 
 responses! {
@@ -32,7 +31,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [401, 409]
+    errors: [401, 403, 404, 409, 422]
 }
 
 /// Impersonation.

@@ -16,7 +16,6 @@ use crate::body::JsonBody;
 use crate::dto::team::{Consumption, ConsumptionRequest};
 use crate::dto::{Bucket, UsageReport};
 use crate::idempotency::{self, Replayable};
-use crate::problem::ProblemResponse;
 use crate::responses::responses;
 
 responses! {
@@ -29,7 +28,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Consumption>),
     }
-    errors: [400, 401, 409, 413, 415, 422]
+    errors: [400, 401, 403, 409, 413, 415, 422]
 }
 
 responses! {

@@ -23,10 +23,9 @@ use crate::dto::me::{
     OfferingsRequest, Preferences, Product, ProductPage, Profile,
 };
 use crate::dto::{ApiKey, ApiKeyPage, Bucket, CreatedApiKey, UsageReport};
-use crate::errors::invalid_field;
+use crate::errors::{FieldAt, invalid_field, problem};
 use crate::etag::{etag, required_version};
 use crate::pagination;
-use crate::problem::{Problem, ProblemResponse, ProblemType};
 use crate::responses::responses;
 
 responses! {
@@ -66,7 +65,7 @@ responses! {
             String,
         ),
     }
-    errors: [400, 401, 412, 413, 415, 422, 428]
+    errors: [400, 401, 403, 412, 413, 415, 422, 428]
 }
 
 responses! {
@@ -76,7 +75,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Preferences>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -86,7 +85,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Preferences>),
     }
-    errors: [400, 401, 413, 415, 422]
+    errors: [400, 401, 403, 413, 415, 422]
 }
 
 responses! {
@@ -96,7 +95,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Offerings>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -106,7 +105,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Offerings>),
     }
-    errors: [400, 401, 413, 415, 422]
+    errors: [400, 401, 403, 413, 415, 422]
 }
 
 responses! {
@@ -116,7 +115,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ProductPage>),
     }
-    errors: [400, 401]
+    errors: [400, 401, 403]
 }
 
 responses! {
@@ -136,7 +135,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<EmailChange>),
     }
-    errors: [401, 404]
+    errors: [401, 403, 404, 409, 422, 429]
 }
 
 responses! {
@@ -146,7 +145,7 @@ responses! {
         #[oai(status = 201)]
         Created(Json<EmailChange>),
     }
-    errors: [401, 403, 429]
+    errors: [401, 403, 409, 422, 429]
 }
 
 responses! {
@@ -156,7 +155,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [401, 403]
+    errors: [401, 403, 409, 422, 429]
 }
 
 responses! {
@@ -216,7 +215,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ApiKeyPage>),
     }
-    errors: [400, 401, 403]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -226,7 +225,7 @@ responses! {
         #[oai(status = 201)]
         Created(Json<CreatedApiKey>),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422]
+    errors: [400, 401, 403, 404, 409, 413, 415, 422]
 }
 
 responses! {
@@ -236,7 +235,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<CreatedApiKey>),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -246,7 +245,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -256,7 +255,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<MyCredits>),
     }
-    errors: [401]
+    errors: [401, 403]
 }
 
 responses! {
@@ -266,7 +265,7 @@ responses! {
         #[oai(status = 200)]
         Ok(UsageContent),
     }
-    errors: [400, 401, 422]
+    errors: [400, 401, 403, 404, 422]
 }
 
 responses! {
@@ -276,7 +275,7 @@ responses! {
         #[oai(status = 200)]
         Ok(UsageContent),
     }
-    errors: [400, 401, 403, 422]
+    errors: [400, 401, 403, 404, 422]
 }
 
 responses! {
@@ -571,10 +570,7 @@ impl MeApi {
             async {
                 match state.accounts.email_change().status(&auth.actor()).await? {
                     Some(view) => Ok(GetEmailChangeResponse::Ok(Json((&view).into()))),
-                    None => {
-                        Err(Problem::new(ProblemType::NotFound, "no email change is in progress")
-                            .into())
-                    }
+                    None => Err(problem!(NotFound, "no email change is in progress").into()),
                 }
             }
             .await,
@@ -763,7 +759,8 @@ impl MeApi {
                         return Err(invalid_field(
                             "password",
                             "give either your password or your username typed out (one of them)",
-                        ));
+                        )
+                        .into());
                     }
                 };
                 let field = if body.password.is_some() { "password" } else { "username" };
@@ -772,11 +769,8 @@ impl MeApi {
                     .profile()
                     .delete_account(&auth.actor(), &confirmation)
                     .await
-                    .map_err(|e| match Problem::from(e) {
-                        // The confirmation given is the field at fault.
-                        p if p.status == 422 => Box::new(crate::errors::at(field, p)),
-                        p => Box::new(p),
-                    })?;
+                    // The confirmation given is the field at fault.
+                    .map_err(|e| FieldAt::new(e, field, 422))?;
                 Ok(DeleteMyAccountResponse::NoContent)
             }
             .await,

@@ -25,7 +25,6 @@ use crate::dto::team::Pool;
 use crate::dto::{ApiKey, ApiKeyPage, CreatedApiKey};
 use crate::idempotency::{self, Replayable};
 use crate::pagination;
-use crate::problem::ProblemResponse;
 use crate::responses::responses;
 
 responses! {
@@ -40,7 +39,7 @@ responses! {
             String,
         ),
     }
-    errors: [400, 401, 409, 413, 415, 422]
+    errors: [400, 401, 404, 409, 413, 415, 422]
 }
 
 responses! {
@@ -50,7 +49,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<OrganisationPage>),
     }
-    errors: [400, 401]
+    errors: [400, 401, 404, 409, 422]
 }
 
 responses! {
@@ -60,7 +59,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<OrganisationDetail>),
     }
-    errors: [400, 401, 404]
+    errors: [400, 401, 404, 409, 422]
 }
 
 responses! {
@@ -80,7 +79,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Organisation>),
     }
-    errors: [400, 401, 404, 413, 415, 422]
+    errors: [400, 401, 404, 409, 413, 415, 422]
 }
 
 responses! {
@@ -100,7 +99,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<OperatorMember>),
     }
-    errors: [400, 401, 404, 413, 415]
+    errors: [400, 401, 404, 409, 413, 415, 422]
 }
 
 responses! {
@@ -120,7 +119,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ApiKeyPage>),
     }
-    errors: [400, 401, 404]
+    errors: [400, 401, 404, 409, 422]
 }
 
 responses! {
@@ -130,7 +129,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<CreatedApiKey>),
     }
-    errors: [400, 401, 404]
+    errors: [400, 401, 404, 409, 422]
 }
 
 responses! {
@@ -140,7 +139,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 404]
+    errors: [400, 401, 404, 409, 422]
 }
 
 responses! {
@@ -150,7 +149,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ProductPage>),
     }
-    errors: [400, 401]
+    errors: [400, 401, 404, 409, 422]
 }
 
 responses! {
@@ -160,7 +159,7 @@ responses! {
         #[oai(status = 201)]
         Created(Json<Product>),
     }
-    errors: [400, 401, 409, 413, 415, 422]
+    errors: [400, 401, 404, 409, 413, 415, 422]
 }
 
 responses! {

@@ -17,7 +17,6 @@ use crate::dto::organisation::{
 };
 use crate::etag::{etag, required_version};
 use crate::pagination;
-use crate::problem::ProblemResponse;
 use crate::responses::responses;
 
 responses! {
@@ -67,7 +66,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ContactPage>),
     }
-    errors: [400, 401, 403]
+    errors: [400, 401, 403, 404, 409, 422, 429]
 }
 
 responses! {
@@ -77,7 +76,7 @@ responses! {
         #[oai(status = 201)]
         Created(Json<Contact>),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422, 429]
+    errors: [400, 401, 403, 404, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -97,7 +96,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Contact>),
     }
-    errors: [400, 401, 403, 404, 409, 413, 415]
+    errors: [400, 401, 403, 404, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -117,7 +116,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 403, 404, 409]
+    errors: [400, 401, 403, 404, 409, 422, 429]
 }
 
 fn contact_id(id: &Path<Uuid>) -> ContactId {

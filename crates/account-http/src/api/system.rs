@@ -4,7 +4,6 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::{ApiTags, State};
-use crate::problem::{Problem, ProblemResponse};
 use crate::responses::responses;
 
 /// The server is up and its store answers.
@@ -36,9 +35,9 @@ impl SystemApi {
     /// 200 when the server runs and its store answers; 503 when the store does not.
     #[oai(path = "/health", method = "get", operation_id = "health", tag = "ApiTags::System")]
     async fn health(&self, state: State<'_>) -> HealthResponse {
-        HealthResponse::from_result(match state.accounts.ports().store.ping().await {
+        HealthResponse::from_result(match state.accounts.ping().await {
             Ok(()) => Ok(HealthResponse::Ok(Json(Health { status: "ok".to_owned() }))),
-            Err(e) => Err(Box::new(Problem::from(account_core::InternalError::from(e)))),
+            Err(e) => Err(account_core::InternalError::from(e).into()),
         })
     }
 }

@@ -6,6 +6,7 @@ use account_core::ids::{ApiKeyId, AuditEntryId, LedgerEntryId, MemberId};
 use account_core::ports::{LedgerCursor, LedgerFilter, Page};
 use account_core::services::audit_log::MAX_PAGE;
 use account_core::services::credits::UsageScope;
+use account_core::services::profile::AccessError;
 use account_core::services::team::NewMember;
 use chrono::NaiveDate;
 use poem::Request;
@@ -25,10 +26,10 @@ use crate::dto::team::{
     LedgerPage, Member, MemberPage, PoolOverview, SetRoleRequest, TeamCredits, TeamSummary,
 };
 use crate::dto::{ApiKey, ApiKeyPage, Bucket, CreditKind, Done, EntryType, MemberStatus};
+use crate::errors::problem;
 use crate::etag::{etag, required_version};
 use crate::idempotency::{self, Replayable};
 use crate::pagination;
-use crate::problem::{Problem, ProblemResponse, ProblemType};
 use crate::responses::responses;
 
 responses! {
@@ -74,7 +75,7 @@ responses! {
             Option<String>,
         ),
     }
-    errors: [400, 401, 403, 409, 413, 415, 422, 429]
+    errors: [400, 401, 403, 404, 409, 413, 415, 422, 429]
 }
 
 responses! {
@@ -84,7 +85,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Member>),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 429]
 }
 
 responses! {
@@ -109,7 +110,7 @@ responses! {
             String,
         ),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 429]
 }
 
 responses! {
@@ -144,7 +145,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<Member>),
     }
-    errors: [400, 401, 403, 404, 409, 413, 415]
+    errors: [400, 401, 403, 404, 409, 413, 415, 429]
 }
 
 responses! {
@@ -164,7 +165,7 @@ responses! {
         #[oai(status = 200)]
         Ok(Json<ApiKeyPage>),
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -174,7 +175,7 @@ responses! {
         #[oai(status = 204)]
         NoContent,
     }
-    errors: [400, 401, 403, 404]
+    errors: [400, 401, 403, 404, 409, 422]
 }
 
 responses! {
@@ -238,7 +239,7 @@ fn member_id(id: &Path<Uuid>) -> MemberId {
 async fn plan(
     state: &crate::state::AppState,
     actor: &account_core::Actor,
-) -> Result<String, Box<Problem>> {
+) -> Result<String, AccessError> {
     Ok(state.accounts.team().summary(actor).await?.plan)
 }
 
@@ -712,11 +713,7 @@ impl TeamApi {
                     .list_for_member(&actor, self::member_id(&member_id))
                     .await?;
                 if !keys.iter().any(|k| k.id == key) {
-                    return Err(Problem::new(
-                        ProblemType::NotFound,
-                        "no such API key of this member",
-                    )
-                    .into());
+                    return Err(problem!(NotFound, "no such API key of this member").into());
                 }
                 state.accounts.api_keys().revoke(&actor, key).await?;
                 Ok(RevokeMemberApiKeyResponse::NoContent)

@@ -19,8 +19,7 @@ use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
 use super::{Balance, MemberStatus, Role, Timestamp, page, ts};
-use crate::errors::invalid_field;
-use crate::problem::Problem;
+use crate::errors::{Invalid, invalid_field};
 
 /// The editable profile. On save, absent or empty optional fields clear the value.
 #[derive(Object, Debug, Clone)]
@@ -304,7 +303,7 @@ impl OfferingsRequest {
     ///
     /// # Errors
     /// `validation-failed` naming `offerings[i]` when an entry has both or neither field.
-    pub(crate) fn to_inputs(&self) -> Result<Vec<CoreOfferingInput>, Box<Problem>> {
+    pub(crate) fn to_inputs(&self) -> Result<Vec<CoreOfferingInput>, Invalid> {
         self.offerings
             .iter()
             .enumerate()

@@ -25,7 +25,9 @@ use poem_openapi::{Enum, Object};
 use serde_json::Value;
 use uuid::Uuid;
 
-/// An instant, sent as RFC 3339 in UTC with a `Z` (`2026-01-05T09:00:00Z`).
+/// An instant, sent as RFC 3339 in UTC with a `Z` and always six fractional digits
+/// (`2026-01-05T09:00:00.123456Z`): the stores keep microseconds, so entries written by
+/// different processes within one second keep their order, and the strings sort as the times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Timestamp(pub DateTime<Utc>);
 
@@ -36,9 +38,9 @@ impl From<DateTime<Utc>> for Timestamp {
 }
 
 impl Timestamp {
-    /// The RFC 3339 form.
+    /// The RFC 3339 form, to the microsecond.
     pub(crate) fn rfc3339(&self) -> String {
-        self.0.to_rfc3339_opts(SecondsFormat::Secs, true)
+        self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 }
 

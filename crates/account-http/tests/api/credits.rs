@@ -377,6 +377,49 @@ async fn ledger_pages_and_filters() {
         .expect_problem(400, "malformed-request");
 }
 
+#[tokio::test]
+async fn ledger_times_have_microseconds_and_keep_order_within_a_second() {
+    let app = app();
+    let (org, sam) = setup(&app).await;
+    let admin = Auth::bearer(&org.admin.token);
+    app.clock.advance(chrono::Duration::microseconds(1_250));
+    app.allocate(&org, &sam, "export", 1).await.expect(200);
+    app.clock.advance(chrono::Duration::microseconds(1_500));
+    app.allocate(&org, &sam, "export", 2).await.expect(200);
+
+    let path = "/api/v1/team/ledger?entry_type=allocate";
+    let all = app.get(path, &admin).await;
+    all.expect(200);
+    let times: Vec<String> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["at"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(times.len(), 2);
+    let parsed: Vec<_> =
+        times.iter().map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap()).collect();
+    // Six fractional digits, a `Z`, the same second, 1.5 ms apart, oldest first.
+    for t in &times {
+        let fraction = t.split('.').nth(1).unwrap();
+        assert_eq!(fraction.len(), "123456Z".len(), "{t}");
+        assert!(fraction.ends_with('Z'), "{t}");
+    }
+    assert_eq!(times[0][..19], times[1][..19], "{times:?}");
+    assert!(times[0] < times[1], "{times:?}");
+    assert_eq!(parsed[1] - parsed[0], chrono::Duration::microseconds(1_500));
+    assert_eq!(all.body["items"][1]["amount"], 2);
+
+    // A cursor between the two entries still splits them.
+    let first = app.get(&format!("{path}&limit=1"), &admin).await;
+    first.expect(200);
+    assert_eq!(first.body["items"][0]["at"], times[0].as_str());
+    let cursor = first.str("/next_cursor");
+    let second = app.get(&format!("{path}&limit=1&cursor={cursor}"), &admin).await;
+    second.expect(200);
+    assert_eq!(second.body["items"][0]["at"], times[1].as_str());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_retries_with_one_key_allocate_once() {
     let app = std::sync::Arc::new(app());

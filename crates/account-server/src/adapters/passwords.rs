@@ -12,6 +12,8 @@ use argon2::password_hash::{
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use flume::{Receiver, Sender};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 
 /// Work for a hashing thread.
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
@@ -34,6 +36,8 @@ pub const DEFAULT_QUEUE: usize = 256;
 pub struct Argon2Hasher {
     jobs: Sender<Job>,
     dummy: String,
+    /// argon2id runs completed, by operation (`hash`, `verify`).
+    runs: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl std::fmt::Debug for Argon2Hasher {
@@ -71,7 +75,20 @@ impl Argon2Hasher {
         getrandom::fill(&mut seed).map_err(fail)?;
         let salt = SaltString::encode_b64(&seed).map_err(fail)?;
         let dummy = argon2.hash_password(&seed, &salt).map_err(fail)?.to_string();
-        Ok(Self { jobs: start_workers(&argon2, concurrency.max(1), queue.max(1))?, dummy })
+        let jobs = start_workers(&argon2, concurrency.max(1), queue.max(1))?;
+        Ok(Self { jobs, dummy, runs: Family::default() })
+    }
+
+    /// Registers `password_hashes{op}` (argon2id runs completed by this process) in `metrics`.
+    pub fn register(&self, metrics: &mut account_http::Metrics) {
+        for op in ["hash", "verify"] {
+            let _ = self.runs.get_or_create(&vec![("op", op)]);
+        }
+        metrics.registry().register(
+            "password_hashes",
+            "argon2id runs completed by this process, by operation: hash (a new password), verify (a log-in or a password check, known account or not)",
+            self.runs.clone(),
+        );
     }
 
     /// Runs `work` on a hashing thread, with that thread's argon2 memory; refuses it at once
@@ -221,6 +238,7 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let plain = password.expose().to_owned();
         let hash = self.blocking(move |worker| worker.hash(plain.as_bytes())).await?;
+        self.runs.get_or_create(&vec![("op", "hash")]).inc();
         Ok(PasswordHash::from_stored(hash))
     }
 
@@ -233,6 +251,7 @@ impl PasswordHasher for Argon2Hasher {
         let known = hash.is_some();
         let stored = hash.map_or_else(|| self.dummy.clone(), |h| h.as_str().to_owned());
         let matches = self.blocking(move |worker| worker.verify(plain.as_bytes(), &stored)).await?;
+        self.runs.get_or_create(&vec![("op", "verify")]).inc();
         Ok(known && matches)
     }
 }

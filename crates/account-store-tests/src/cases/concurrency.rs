@@ -35,10 +35,35 @@ pub(super) fn accounts(store: Arc<dyn Store>, seed: u64) -> Accounts {
 }
 
 /// Two "processes" on one database: the first on `fresh`, the second on `reopen`.
-pub(super) async fn two_processes(f: &Factory) -> [Accounts; 2] {
+pub(super) async fn two_processes(f: &Factory) -> Processes {
     let first = f.fresh().await;
     let second = f.reopen().await;
-    [accounts(first, 1), accounts(second, 2)]
+    Processes {
+        accounts: [accounts(first.clone(), 1), accounts(second.clone(), 2)],
+        stores: [first, second],
+    }
+}
+
+/// Two "processes" (see [`two_processes`]): the domain of each, and its store to look
+/// through. `processes[i]` is the domain.
+pub(super) struct Processes {
+    accounts: [Accounts; 2],
+    stores: [Arc<dyn Store>; 2],
+}
+
+impl Processes {
+    /// The store under process `i`.
+    pub(super) fn store(&self, i: usize) -> Arc<dyn Store> {
+        self.stores[i].clone()
+    }
+}
+
+impl std::ops::Index<usize> for Processes {
+    type Output = Accounts;
+
+    fn index(&self, i: usize) -> &Accounts {
+        &self.accounts[i]
+    }
 }
 
 pub(super) fn session_actor(member: &Member) -> Actor {
@@ -165,7 +190,7 @@ pub(crate) async fn allocations_never_overdraw_the_pool(f: Factory) {
     }
     let elapsed = started.elapsed();
 
-    let store = processes[0].ports().store.clone();
+    let store = processes.store(0);
     let mut tx = read(&store).await;
     let pool = tx.credits().lock_pool(org, CreditKind::Export).await.unwrap().unwrap();
     let allocations = tx.credits().allocations_of_org(org).await.unwrap();
@@ -231,7 +256,7 @@ pub(crate) async fn add_member_never_exceeds_licences(f: Factory) {
         }
     }
     let elapsed = started.elapsed();
-    let store = processes[1].ports().store.clone();
+    let store = processes.store(1);
     let mut tx = read(&store).await;
     let counts = tx.members().counts(org).await.unwrap();
     let enabled = tx
@@ -393,7 +418,7 @@ pub(crate) async fn consumption_with_one_event_id_is_recorded_once(f: Factory) {
             Err(other) => unexpected.push(format!("{other:?}")),
         }
     }
-    let store = processes[0].ports().store.clone();
+    let store = processes.store(0);
     let ledger = whole_ledger(&store, org).await;
     let mut tx = read(&store).await;
     let allocation =

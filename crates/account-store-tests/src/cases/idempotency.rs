@@ -49,7 +49,7 @@ pub(crate) async fn one_key_sent_many_times_has_one_effect(f: Factory) {
         outcomes.push(task.await.unwrap().expect("every call answers with the one allocation"));
     }
     let fresh = outcomes.iter().filter(|o| !o.replayed).count();
-    let store = processes[0].ports().store.clone();
+    let store = processes.store(0);
     let ledger = whole_ledger(&store, org).await;
     let allocations: Vec<_> =
         ledger.iter().filter(|e| e.entry_type == EntryType::Allocate).collect();
@@ -101,7 +101,7 @@ pub(crate) async fn a_call_that_did_not_commit_leaves_its_key_free(f: Factory) {
     assert_eq!(again.entry_id, retried.entry_id);
 
     // A unit that reserved a key and ended without a commit (a crash) leaves no trace.
-    let store = processes[0].ports().store.clone();
+    let store = processes.store(0);
     let mut tx = write(&store).await;
     let record =
         crate::fixtures::idempotency("member:1:addMember", "crashed", crate::fixtures::t0());
@@ -150,7 +150,7 @@ pub(crate) async fn a_key_is_refused_for_another_request(f: Factory) {
 pub(crate) async fn a_record_without_outcome_is_unreplayable_until_it_expires(f: Factory) {
     let processes = two_processes(&f).await;
     let (_, admin_member, admin) = organisation(&processes[0], 5).await;
-    let store: Arc<_> = processes[0].ports().store.clone();
+    let store: Arc<_> = processes.store(0);
     // What an older server left: its own fingerprint, no outcome.
     let scope = format!("member:{}:addMember", admin_member.id);
     let now = FixedClock::default().now();

@@ -131,14 +131,14 @@ pub(crate) async fn allocation_racing_deletion_strands_nothing(f: Factory) {
         ROUNDS
     );
     assert_eq!(allocated + refused, ROUNDS * MOVES);
-    assert_credits_whole(&processes[1].ports().store.clone(), org).await;
+    assert_credits_whole(&processes.store(1), org).await;
 }
 
 pub(crate) async fn allocation_racing_disable_lands_nothing_after_it(f: Factory) {
     let processes = two_processes(&f).await;
     let (org, _, admin) = organisation(&processes[0], 20).await;
     grant(&processes[0], org, 10_000).await;
-    let store = processes[0].ports().store.clone();
+    let store = processes.store(0);
     let (mut allocated, mut refused) = (0, 0);
     for round in 0..ROUNDS {
         let sub = add(&processes[0], &admin, round).await;
@@ -228,7 +228,7 @@ pub(crate) async fn consumption_racing_deletion_strands_nothing(f: Factory) {
         ROUNDS
     );
     assert_eq!(consumed + refused, ROUNDS * MOVES);
-    assert_credits_whole(&processes[0].ports().store.clone(), org).await;
+    assert_credits_whole(&processes.store(0), org).await;
 }
 
 pub(crate) async fn grants_racing_expiries_keep_the_pool_whole(f: Factory) {
@@ -264,7 +264,7 @@ pub(crate) async fn grants_racing_expiries_keep_the_pool_whole(f: Factory) {
             Err(other) => panic!("grant or expiry: {other:?}"),
         }
     }
-    let store = processes[1].ports().store.clone();
+    let store = processes.store(1);
     let mut tx = read(&store).await;
     let pool = tx.credits().lock_pool(org, CreditKind::Export).await.unwrap().unwrap();
     drop(tx);

@@ -47,7 +47,7 @@ pub(crate) fn query(req: &poem::Request) -> FormData {
 /// sent twice (a double click, a reload of the answer) is applied once.
 pub(crate) fn form_key(web: &crate::app::Web) -> String {
     let mut bytes = [0u8; 16];
-    web.accounts.ports().random.fill(&mut bytes);
+    web.accounts.fill_random(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

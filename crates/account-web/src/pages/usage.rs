@@ -164,7 +164,7 @@ fn bucket_name(b: Bucket) -> &'static str {
 
 fn asked(web: &Web, req: &Request, viewer: &Viewer) -> Asked {
     let q = query(req);
-    let today = web.accounts.ports().clock.now().with_timezone(&viewer.tz().tz()).date_naive();
+    let today = web.accounts.now().with_timezone(&viewer.tz().tz()).date_naive();
     let bucket = match q.get("bucket") {
         Some("week") => Bucket::Week,
         Some("month") => Bucket::Month,
