@@ -8,8 +8,8 @@ use account_core::domain::credits::{ConsumptionDetail, CreditKind, EntryType, Le
 use account_core::domain::secret::to_hex;
 use account_core::domain::text::{DataType, EventId, Provider};
 use account_core::ids::LedgerEntryId;
-use account_core::ports::Clock;
 use account_core::ports::LedgerFilter;
+use account_core::ports::{Clock, Store};
 use account_core::services::credits::ConsumeInput;
 use account_core::services::export::{AUDIT_COLUMNS, Export, LEDGER_COLUMNS, PAGE};
 use account_core::services::profile::{AccessError, ProfileInput};
@@ -97,7 +97,7 @@ async fn rule_11_the_export_holds_everything_of_the_member_and_nothing_of_anothe
     }
     // No secret, nor what is stored in a secret's place.
     assert!(!text.contains(&key.secret));
-    let mut tx = accounts.ports().store.read().await.unwrap();
+    let mut tx = w.mem.store.read().await.unwrap();
     let member = tx.members().get(sam.member()).await.unwrap().unwrap();
     let stored_key = tx.api_keys().get(key.key.id).await.unwrap().unwrap();
     let sessions = tx.sessions().list_for_member(sam.member()).await.unwrap();
@@ -195,7 +195,7 @@ async fn exports_are_read_page_by_page_up_to_their_cutoff() {
     let w = World::new().await;
     let total = 3 * PAGE + 7;
     let start = w.mem.clock.now() + Duration::seconds(1);
-    let mut tx = w.accounts().ports().store.write().await.unwrap();
+    let mut tx = w.mem.store.write().await.unwrap();
     for n in 0..total {
         tx.credits()
             .append(&consumption(n, &w, start + Duration::milliseconds(n.into())))
@@ -211,7 +211,7 @@ async fn exports_are_read_page_by_page_up_to_their_cutoff() {
     assert!(head.ends_with("\"ledger\":["));
     assert_eq!(export.pages_read(), 0);
     // Entries made after the export began are not in it.
-    let mut tx = w.accounts().ports().store.write().await.unwrap();
+    let mut tx = w.mem.store.write().await.unwrap();
     tx.credits()
         .append(&consumption(total, &w, w.mem.clock.now() + Duration::seconds(1)))
         .await
