@@ -1,7 +1,6 @@
 //! What an operator watches: `/metrics` scraped from its own address without credentials and
 //! from the API's address with its token, and the trace id of `traceparent` in the access log.
 
-
 use serde_json::{Value, json};
 
 use crate::support::{Auth, Backend, Site};

@@ -234,7 +234,27 @@ fn account_flow(backend: Backend) {
     app.delete(&format!("/api/v1/me/api-keys/{}", rotated.str("/key/id")), &me).expect(204);
     app.get(usage, &Auth::Key(new_secret)).expect_problem(401, "unauthenticated");
 
-    // Deleting the account: a confirmation is required; then nothing of Sam works.
+    // Export before delete: Sam's own data as one JSON document, written as it is read; the
+    // ledger entries that name Sam, and nothing of anyone else's.
+    app.grant(&org, "export", 10);
+    let allocations = format!("/api/v1/team/members/{}/allocations", sam.id);
+    app.post(&allocations, &admin, json!({"kind": "export", "amount": 4})).expect(200);
+    let export = app.get("/api/v1/me/export", &me);
+    export.expect(200);
+    assert_eq!(export.header("content-type").as_deref(), Some("application/json; charset=utf-8"));
+    assert_eq!(export.body["member"]["email"], "sam@acme.test");
+    assert_eq!(export.body["credits"]["balances"][0]["allocated"], 4);
+    let ledger = export.body["ledger"].as_array().unwrap();
+    assert_eq!(ledger.len(), 1, "{}", export.text);
+    assert_eq!(ledger[0]["member_id"], sam.id.as_str());
+    assert!(!export.text.contains("ada@acme.test"));
+    // The team's ledger as CSV, for the admin.
+    let csv = app.send("GET", "/api/v1/team/ledger", &admin, &[("Accept", "text/csv")], None);
+    csv.expect(200);
+    let lines: Vec<&str> = csv.text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("id,at,kind,entry_type,amount,member_id,"));
+    assert_eq!(lines.len(), 3, "the header, the grant and the allocation: {}", csv.text);
+
     app.post("/api/v1/me/deletion", &me, json!({"password": "not my password"}))
         .expect_problem(422, "confirmation-failed");
     let mark = app.mark();

@@ -11,6 +11,7 @@ mod body;
 mod client_addr;
 mod config;
 mod document;
+mod download;
 mod dto;
 mod errors;
 mod etag;

@@ -111,9 +111,9 @@ impl WebConsole {
 
 fn routes() -> Route {
     use pages::{
-        api_keys, audit, contacts, deletion, email, home, impersonation, invitation, login, member,
-        offerings, organisation, password, password_reset, preferences, profile, sessions, team,
-        usage,
+        api_keys, audit, contacts, deletion, email, export, home, impersonation, invitation, login,
+        member, offerings, organisation, password, password_reset, preferences, profile, sessions,
+        team, usage,
     };
     Route::new()
         .at("/", get(home::index))
@@ -141,9 +141,11 @@ fn routes() -> Route {
         .at("/profile/email/resend", post(email::resend))
         .at("/profile/email/cancel", post(email::cancel))
         .at("/profile/delete", get(deletion::show).post(deletion::submit))
+        .at("/profile/export", get(export::my_data))
         .at("/usage", get(usage::show))
         .at("/usage.csv", get(usage::csv))
         .at("/team", get(team::show))
+        .at("/team/ledger.csv", get(export::ledger))
         .at("/team/add", get(team::add_form).post(team::add))
         .at("/team/members/:id/profile", get(member::profile_form).post(member::save_profile))
         .at("/team/members/:id/credits", get(member::credits_form).post(member::save_credits))
@@ -168,6 +170,7 @@ fn routes() -> Route {
         )
         .at("/organisation/contacts/:id/delete", get(contacts::delete_form).post(contacts::delete))
         .at("/audit", get(audit::show))
+        .at("/audit.csv", get(export::audit))
 }
 
 /// Content-Security-Policy of every console response: only our own origin, no inline script

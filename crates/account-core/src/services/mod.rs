@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod credits;
 pub mod digests;
 pub mod email_change;
+pub mod export;
 pub mod housekeeping;
 mod idempotency;
 pub mod impersonation;
@@ -222,6 +223,13 @@ impl Accounts {
     #[must_use]
     pub fn audit(&self) -> audit_log::AuditService<'_> {
         audit_log::AuditService::new(&self.ctx)
+    }
+
+    /// Exports: a member's own data, and the organisation's ledger and audit log, streamed
+    /// page by page.
+    #[must_use]
+    pub fn export(&self) -> export::ExportService {
+        export::ExportService::new(self.ctx.clone())
     }
 
     /// What support staff do.

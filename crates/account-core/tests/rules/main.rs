@@ -9,6 +9,7 @@ mod audit;
 mod authentication;
 mod contacts;
 mod credits;
+mod export;
 mod failures;
 mod impersonation;
 mod limits;

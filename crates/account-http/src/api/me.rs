@@ -3,17 +3,20 @@
 
 use account_core::ids::ApiKeyId;
 use account_core::services::auth::Authenticated;
-use account_core::services::credits::{UsageQuery, UsageScope};
+use account_core::services::credits::{UsageQuery, UsageReport as CoreUsageReport, UsageScope};
+use account_core::services::export::usage_csv;
 use account_core::services::profile::DeleteConfirmation;
 use chrono::NaiveDate;
-use poem_openapi::OpenApi;
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::{OpenApi, ResponseContent};
 use uuid::Uuid;
 
 use super::{ApiTags, State};
 use crate::auth::{SessionAuth, SessionMeAuth};
 use crate::body::JsonBody;
+use crate::download::{Csv, Download, JsonDocument, body_of, wants_csv};
 use crate::dto::me::{
     ChangePasswordRequest, CodeRequest, CreateApiKeyRequest, DeleteAccountRequest, EmailChange,
     EmailChanged, ImpersonationState, Me, MyCredits, NewEmailRequest, Offering, Offerings,
@@ -258,9 +261,9 @@ responses! {
 responses! {
     /// Responses of `getMyUsage`.
     pub enum MyUsageResponse {
-        /// The report.
+        /// The report; as CSV with `Accept: text/csv`.
         #[oai(status = 200)]
-        Ok(Json<UsageReport>),
+        Ok(UsageContent),
     }
     errors: [400, 401, 403, 404, 422]
 }
@@ -268,11 +271,41 @@ responses! {
 responses! {
     /// Responses of `getTeamUsage`.
     pub enum UsageResponse {
-        /// The report.
+        /// The report; as CSV with `Accept: text/csv`.
         #[oai(status = 200)]
-        Ok(Json<UsageReport>),
+        Ok(UsageContent),
     }
     errors: [400, 401, 403, 404, 422]
+}
+
+responses! {
+    /// Responses of `exportMyData`.
+    pub enum ExportMyDataResponse {
+        /// The caller's own data as one JSON document, written as it is read.
+        #[oai(status = 200)]
+        Ok(JsonDocument),
+    }
+    errors: [401, 403]
+}
+
+/// A usage report as JSON, or as CSV (`breakdown,name,credits`).
+#[derive(ResponseContent)]
+pub(crate) enum UsageContent {
+    /// The report.
+    Json(Json<UsageReport>),
+    /// The same figures, one row each.
+    Csv(Csv),
+}
+
+/// `report` as the request asks for it: CSV when `Accept` prefers `text/csv`, else JSON.
+/// `whose` names the file (`me`, `team`, a member's id).
+pub(crate) fn usage_content(req: &Request, report: &CoreUsageReport, whose: &str) -> UsageContent {
+    if wants_csv(req) {
+        let filename = format!("usage-{whose}-{}-{}.csv", report.from, report.to);
+        UsageContent::Csv(Csv(Download::new(usage_csv(report), filename)))
+    } else {
+        UsageContent::Json(Json(report.into()))
+    }
 }
 
 /// A usage report request from query parameters.
@@ -884,9 +917,15 @@ impl MeApi {
     /// days, at most 731), bucketed by day, week or month in the caller's time zone (or
     /// `timezone`), and under `credits` what the caller holds now per kind (allocated, used,
     /// available), as `GET /me/credits` gives it.
+    ///
+    /// With `Accept: text/csv`, the same figures as CSV: one row per figure,
+    /// `breakdown,name,credits`.
     #[oai(path = "/me/usage", method = "get", operation_id = "getMyUsage", tag = "ApiTags::Me")]
+    // Each argument is one documented HTTP parameter; poem-openapi has no parameter structs.
+    #[allow(clippy::too_many_arguments)]
     async fn get_my_usage(
         &self,
+        req: &Request,
         state: State<'_>,
         auth: SessionAuth,
         /// First local day (`2026-01-01`).
@@ -905,8 +944,30 @@ impl MeApi {
                 .credits()
                 .session_usage_report(auth.authenticated(), &query)
                 .await
-                .map(|r| MyUsageResponse::Ok(Json((&r).into())))
+                .map(|r| MyUsageResponse::Ok(usage_content(req, &r, "me")))
                 .map_err(Into::into),
+        )
+    }
+
+    /// Export my data
+    ///
+    /// Everything the account holds of the caller, as one JSON document (`MemberExport`):
+    /// member, profile, preferences, products and services, API keys and sessions (metadata,
+    /// never a secret), balances, monthly usage, and every ledger entry that names them. It is
+    /// as of the request (`as_of`): entries made after it are left out. Written as it is read,
+    /// page by page; a response cut short is not a whole document. Not under an
+    /// impersonation (403 `not-while-impersonating`), as deleting the account is not.
+    #[oai(path = "/me/export", method = "get", operation_id = "exportMyData", tag = "ApiTags::Me")]
+    async fn export_my_data(&self, state: State<'_>, auth: SessionAuth) -> ExportMyDataResponse {
+        ExportMyDataResponse::from_result(
+            async {
+                let export = state.accounts.export().member(&auth.actor()).await?;
+                let filename =
+                    format!("accounts-export-{}.json", export.as_of().format("%Y%m%dT%H%M%SZ"));
+                let body = body_of(export);
+                Ok(ExportMyDataResponse::Ok(JsonDocument(Download::new(body, filename))))
+            }
+            .await,
         )
     }
 }

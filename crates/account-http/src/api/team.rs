@@ -9,15 +9,17 @@ use account_core::services::credits::UsageScope;
 use account_core::services::profile::AccessError;
 use account_core::services::team::NewMember;
 use chrono::NaiveDate;
-use poem_openapi::OpenApi;
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::{OpenApi, ResponseContent};
 use uuid::Uuid;
 
-use super::me::{UsageResponse, usage_query};
+use super::me::{UsageContent, UsageResponse, usage_content, usage_query};
 use super::{ApiTags, State};
 use crate::auth::SessionAuth;
 use crate::body::JsonBody;
+use crate::download::{Csv, Download, body_of, wants_csv};
 use crate::dto::me::Profile;
 use crate::dto::team::{
     AddMemberRequest, AllocationResult, AuditEntry, AuditPage, CreditMoveRequest, LedgerEntry,
@@ -189,9 +191,9 @@ responses! {
 responses! {
     /// Responses of `getMemberUsage`.
     pub enum MemberUsageResponse {
-        /// The report.
+        /// The report; as CSV with `Accept: text/csv`.
         #[oai(status = 200)]
-        Ok(Json<crate::dto::UsageReport>),
+        Ok(UsageContent),
     }
     errors: [400, 401, 403, 404, 422]
 }
@@ -199,9 +201,9 @@ responses! {
 responses! {
     /// Responses of `listLedger`.
     pub enum ListLedgerResponse {
-        /// A page of the ledger, oldest first.
+        /// A page of the ledger, oldest first; with `Accept: text/csv`, the whole ledger as CSV.
         #[oai(status = 200)]
-        Ok(Json<LedgerPage>),
+        Ok(LedgerContent),
     }
     errors: [400, 401, 403]
 }
@@ -209,11 +211,34 @@ responses! {
 responses! {
     /// Responses of `listAuditLog`.
     pub enum ListAuditLogResponse {
-        /// A page of the audit log, newest first.
+        /// A page of the audit log, newest first; with `Accept: text/csv`, the whole log as CSV.
         #[oai(status = 200)]
-        Ok(Json<AuditPage>),
+        Ok(AuditContent),
     }
     errors: [400, 401, 403]
+}
+
+/// A page of the ledger as JSON, or the whole ledger as CSV.
+#[derive(ResponseContent)]
+pub(crate) enum LedgerContent {
+    /// A page.
+    Json(Json<LedgerPage>),
+    /// Every entry the filters keep, oldest first, written as it is read.
+    Csv(Csv),
+}
+
+/// A page of the audit log as JSON, or the whole log as CSV.
+#[derive(ResponseContent)]
+pub(crate) enum AuditContent {
+    /// A page.
+    Json(Json<AuditPage>),
+    /// Every entry, newest first, written as it is read.
+    Csv(Csv),
+}
+
+/// The file name of a CSV export made at `at`.
+fn csv_name(what: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{what}-{}.csv", at.format("%Y%m%dT%H%M%SZ"))
 }
 
 fn member_id(id: &Path<Uuid>) -> MemberId {
@@ -741,6 +766,8 @@ impl TeamApi {
     }
 
     /// Read a member's usage report
+    ///
+    /// With `Accept: text/csv`, the same figures as CSV (`breakdown,name,credits`).
     #[oai(
         path = "/team/members/:member_id/usage",
         method = "get",
@@ -751,6 +778,7 @@ impl TeamApi {
     #[allow(clippy::too_many_arguments)]
     async fn get_member_usage(
         &self,
+        req: &Request,
         state: State<'_>,
         auth: SessionAuth,
         /// The member.
@@ -777,7 +805,7 @@ impl TeamApi {
                 .credits()
                 .session_usage_report(auth.authenticated(), &query)
                 .await
-                .map(|r| MemberUsageResponse::Ok(Json((&r).into())))
+                .map(|r| MemberUsageResponse::Ok(usage_content(req, &r, &member_id.0.to_string())))
                 .map_err(Into::into),
         )
     }
@@ -792,8 +820,11 @@ impl TeamApi {
         operation_id = "getTeamUsage",
         tag = "ApiTags::Team"
     )]
+    // Each argument is one documented HTTP parameter; poem-openapi has no parameter structs.
+    #[allow(clippy::too_many_arguments)]
     async fn get_team_usage(
         &self,
+        req: &Request,
         state: State<'_>,
         auth: SessionAuth,
         /// First local day (`2026-01-01`).
@@ -812,7 +843,7 @@ impl TeamApi {
                 .credits()
                 .session_usage_report(auth.authenticated(), &query)
                 .await
-                .map(|r| UsageResponse::Ok(Json((&r).into())))
+                .map(|r| UsageResponse::Ok(usage_content(req, &r, "team")))
                 .map_err(Into::into),
         )
     }
@@ -820,6 +851,10 @@ impl TeamApi {
     /// List the credit ledger
     ///
     /// Every grant, allocation, reclaim, consumption and expiry, oldest first.
+    ///
+    /// With `Accept: text/csv`, every entry the filters keep (`limit` and `cursor` do not
+    /// apply) as one CSV download, written as it is read, as of the request: entries made
+    /// after it are left out.
     #[oai(
         path = "/team/ledger",
         method = "get",
@@ -830,6 +865,7 @@ impl TeamApi {
     #[allow(clippy::too_many_arguments)]
     async fn list_ledger(
         &self,
+        req: &Request,
         state: State<'_>,
         auth: SessionAuth,
         /// Only entries of this member.
@@ -846,15 +882,22 @@ impl TeamApi {
     ) -> ListLedgerResponse {
         ListLedgerResponse::from_result(
             async {
-                let after =
-                    pagination::decode_time_id::<LedgerEntryId>("ledger", cursor.0.as_deref())?
-                        .map(|(at, id)| LedgerCursor { at, id });
-                let limit = pagination::limit(limit.0);
                 let filter = LedgerFilter {
                     member: member_id.0.map(MemberId::from_uuid),
                     kind: kind.0.map(Into::into),
                     entry_type: entry_type.0.map(Into::into),
+                    naming: None,
                 };
+                if wants_csv(req) {
+                    let export = state.accounts.export().ledger_csv(&auth.actor(), filter).await?;
+                    let filename = csv_name("ledger", export.as_of());
+                    let csv = Csv(Download::new(body_of(export), filename));
+                    return Ok(ListLedgerResponse::Ok(LedgerContent::Csv(csv)));
+                }
+                let after =
+                    pagination::decode_time_id::<LedgerEntryId>("ledger", cursor.0.as_deref())?
+                        .map(|(at, id)| LedgerCursor { at, id });
+                let limit = pagination::limit(limit.0);
                 let rows = state
                     .accounts
                     .credits()
@@ -863,7 +906,10 @@ impl TeamApi {
                 let (rows, next_cursor) =
                     pagination::finish(rows, limit, "ledger", |e| pagination::time_id(e.at, &e.id));
                 let items = rows.iter().map(LedgerEntry::from).collect();
-                Ok(ListLedgerResponse::Ok(Json(LedgerPage { items, next_cursor })))
+                Ok(ListLedgerResponse::Ok(LedgerContent::Json(Json(LedgerPage {
+                    items,
+                    next_cursor,
+                }))))
             }
             .await,
         )
@@ -873,6 +919,10 @@ impl TeamApi {
     ///
     /// Who, acting as whom, did what, on what, when, in the caller's organisation; newest
     /// first.
+    ///
+    /// With `Accept: text/csv`, the whole log (`limit` and `cursor` do not apply) as one CSV
+    /// download, written as it is read, as of the request: entries made after it are left
+    /// out.
     #[oai(
         path = "/team/audit-log",
         method = "get",
@@ -881,6 +931,7 @@ impl TeamApi {
     )]
     async fn list_audit_log(
         &self,
+        req: &Request,
         state: State<'_>,
         auth: SessionAuth,
         /// Items per page (1 to 200, default 50).
@@ -891,6 +942,12 @@ impl TeamApi {
     ) -> ListAuditLogResponse {
         ListAuditLogResponse::from_result(
             async {
+                if wants_csv(req) {
+                    let export = state.accounts.export().audit_csv(&auth.actor()).await?;
+                    let filename = csv_name("audit-log", export.as_of());
+                    let csv = Csv(Download::new(body_of(export), filename));
+                    return Ok(ListAuditLogResponse::Ok(AuditContent::Csv(csv)));
+                }
                 let after =
                     pagination::decode_time_id::<AuditEntryId>("audit", cursor.0.as_deref())?
                         .map(|(at, id)| AuditCursor { at, id });
@@ -904,7 +961,10 @@ impl TeamApi {
                 let (rows, next_cursor) =
                     pagination::finish(rows, limit, "audit", |e| pagination::time_id(e.at, &e.id));
                 let items = rows.iter().map(AuditEntry::from).collect();
-                Ok(ListAuditLogResponse::Ok(Json(AuditPage { items, next_cursor })))
+                Ok(ListAuditLogResponse::Ok(AuditContent::Json(Json(AuditPage {
+                    items,
+                    next_cursor,
+                }))))
             }
             .await,
         )

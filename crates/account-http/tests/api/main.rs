@@ -12,6 +12,7 @@ mod docs;
 mod edge_cases;
 mod email_change;
 mod errors;
+mod export;
 mod headers;
 mod impersonation;
 mod matrix;

@@ -137,6 +137,8 @@ const MATRIX: &[(&str, [Outcome; 8])] = &[
     ("revokeApiKey", [U, A, A, A, F, U, U, U]),
     ("getMyCredits", [U, A, A, A, A, U, U, U]),
     ("getMyUsage", [U, A, A, A, A, U, U, U]),
+    // A member's own data, never through an impersonation (as deleting the account).
+    ("exportMyData", [U, A, A, A, F, U, U, U]),
     // team
     ("getTeamSummary", [U, F, A, A, F, U, U, U]),
     ("getTeamCredits", [U, F, A, A, F, U, U, U]),
@@ -502,6 +504,7 @@ async fn request(fx: &Fixture, op: &str, caller: Caller) -> Req {
         "revokeApiKey" => req("DELETE", format!("/me/api-keys/{}", fx.own_key_id(caller).await)),
         "getMyCredits" => req("GET", "/me/credits"),
         "getMyUsage" => req("GET", format!("/me/usage?{PERIOD}")),
+        "exportMyData" => req("GET", "/me/export"),
         "getTeamSummary" => req("GET", "/team/summary"),
         "getTeamCredits" => req("GET", "/team/credits"),
         "listMembers" => req("GET", "/team/members"),

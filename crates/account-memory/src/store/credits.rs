@@ -17,6 +17,12 @@ fn spender(e: &LedgerEntry) -> Option<MemberId> {
     e.member_id.or_else(|| e.actor.member())
 }
 
+/// Whether the entry names `m`: as the member whose credits moved, the actor, or the member
+/// acted as.
+fn names(e: &LedgerEntry, m: MemberId) -> bool {
+    e.member_id == Some(m) || e.actor.member() == Some(m) || e.acting_as == Some(m)
+}
+
 /// A consumption of `org` (of `who`, when given) in `[from, to)`: what usage reports read.
 fn consumed(
     e: &LedgerEntry,
@@ -135,6 +141,7 @@ impl CreditRepo for MemTx {
                     && filter.member.is_none_or(|m| e.member_id == Some(m))
                     && filter.kind.is_none_or(|k| e.kind == k)
                     && filter.entry_type.is_none_or(|t| e.entry_type == t)
+                    && filter.naming.is_none_or(|m| names(e, m))
             })
             .cloned()
             .collect();

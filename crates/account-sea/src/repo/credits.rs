@@ -325,6 +325,15 @@ impl CreditRepo for SeaTx {
         if let Some(entry_type) = filter.entry_type {
             select = select.filter(C::EntryType.eq(entry_type.as_str()));
         }
+        if let Some(named) = filter.naming {
+            let id = named.as_uuid();
+            select = select.filter(
+                Condition::any()
+                    .add(C::MemberId.eq(id))
+                    .add(C::ActorMemberId.eq(id))
+                    .add(C::ActingAs.eq(id)),
+            );
+        }
         if let Some(after) = page.after {
             let at = micros(after.at);
             select = select.filter(

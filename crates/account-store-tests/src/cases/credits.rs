@@ -233,6 +233,7 @@ pub(crate) async fn ledger_filters_and_cursor_paging(f: Factory) {
         member: Some(a.id),
         kind: Some(CreditKind::DirectDial),
         entry_type: Some(EntryType::Allocate),
+        naming: None,
     };
     assert_eq!(ids(tx.credits().ledger(org.id, narrow, all(None)).await.unwrap()), [20]);
 
@@ -274,6 +275,34 @@ pub(crate) async fn ledger_filters_and_cursor_paging(f: Factory) {
         .await
         .unwrap();
     assert_eq!(ids(of_a_after), [30]);
+    drop(tx);
+
+    // `naming`: the member whose credits moved, the actor, or the member acted as.
+    let mut tx = write(&store).await;
+    let as_b = LedgerEntry {
+        acting_as: Some(b.id),
+        ..consume(41, org.id, admin.id, Some(b.id), "e2", 1, at(35))
+    };
+    tx.credits().append(&as_b).await.unwrap();
+    tx.credits().append(&consume(50, org.id, admin.id, None, "e3", 1, at(40))).await.unwrap();
+    tx.credits().append(&consume(51, other.id, admin.id, None, "e4", 1, at(40))).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    let naming = |m| LedgerFilter { naming: Some(m), ..LedgerFilter::default() };
+    assert_eq!(
+        ids(tx.credits().ledger(org.id, naming(a.id), all(None)).await.unwrap()),
+        [20, 30, 40]
+    );
+    assert_eq!(ids(tx.credits().ledger(org.id, naming(b.id), all(None)).await.unwrap()), [31, 41]);
+    assert_eq!(
+        ids(tx.credits().ledger(org.id, naming(admin.id), all(None)).await.unwrap()),
+        [20, 30, 31, 41, 50]
+    );
+    let after_30 = Page { after: Some(LedgerCursor { at: at(20), id: id(30) }), limit: 2 };
+    assert_eq!(
+        ids(tx.credits().ledger(org.id, naming(admin.id), after_30).await.unwrap()),
+        [31, 41]
+    );
 }
 
 pub(crate) async fn consumption_reports_spender_and_period(f: Factory) {

@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod contacts;
 pub(crate) mod deletion;
 pub(crate) mod email;
+pub(crate) mod export;
 pub(crate) mod home;
 pub(crate) mod impersonation;
 pub(crate) mod invitation;

@@ -1,12 +1,14 @@
 //! The usage report (rule 14): credits spent per data type, per provider and per kind over a
 //! period the viewer picks, in day / week / month buckets of the viewer's time zone, as a bar
-//! chart drawn here as SVG (no script) and as a CSV download. Admins pick the whole team or
-//! one member; sub-users see their own, with their credit balances.
+//! chart drawn here as SVG (no script) and as a CSV download (the API's CSV, written by
+//! `account-core`). Admins pick the whole team or one member; sub-users see their own, with
+//! their credit balances.
 
 use std::sync::Arc;
 
 use account_core::ids::MemberId;
 use account_core::services::credits::{Bucket, UsageQuery, UsageReport, UsageScope};
+use account_core::services::export::usage_csv;
 use askama::Template;
 use chrono::{Duration, NaiveDate};
 use poem::http::StatusCode;
@@ -347,38 +349,6 @@ fn enc(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
 }
 
-/// One CSV field, quoted when it holds a comma, quote or line break; a leading `=`, `+`,
-/// `-` or `@` is prefixed with `'` so spreadsheets do not run it as a formula.
-pub(crate) fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
-
-/// The report as CSV: one row per figure, `breakdown,name,credits`.
-pub(crate) fn to_csv(r: &UsageReport) -> String {
-    let mut out = String::from("breakdown,name,credits\r\n");
-    let mut line = |breakdown: &str, name: &str, credits: i64| {
-        out.push_str(&format!("{breakdown},{},{credits}\r\n", csv_field(name)));
-    };
-    line("total", "all", r.total);
-    for (k, v) in &r.by_kind {
-        line("kind", k.as_str(), *v);
-    }
-    for (k, v) in &r.by_data_type {
-        line("data_type", &k.to_string(), *v);
-    }
-    for (k, v) in &r.by_provider {
-        line("provider", &k.to_string(), *v);
-    }
-    for p in &r.series {
-        line(bucket_name(r.bucket), &p.start.to_string(), p.total);
-    }
-    for m in &r.members {
-        line("member", m.name.as_deref().unwrap_or("(deleted member)"), m.total);
-    }
-    out
-}
-
 /// `GET /usage.csv`: the same report as a download.
 #[handler]
 pub(crate) async fn csv(
@@ -394,7 +364,7 @@ pub(crate) async fn csv(
                 "content-disposition",
                 format!("attachment; filename=\"usage-{}-{}.csv\"", r.from, r.to),
             )
-            .body(to_csv(&r))),
+            .body(usage_csv(&r))),
         Err(errors) => {
             let text = errors.all().iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ");
             Ok(Response::builder()
@@ -402,18 +372,5 @@ pub(crate) async fn csv(
                 .content_type("text/plain; charset=utf-8")
                 .body(text))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
     }
 }

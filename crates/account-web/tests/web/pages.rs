@@ -60,14 +60,22 @@ async fn impersonation_is_offered_for_enabled_sub_users_only_and_hides_what_rule
         "{}",
         profile.html
     );
-    for hidden in ["id=\"api-keys\"", "id=\"password\"", "id=\"delete\"", "href=\"/profile/email\""]
-    {
+    for hidden in [
+        "id=\"api-keys\"",
+        "id=\"password\"",
+        "id=\"delete\"",
+        "href=\"/profile/email\"",
+        "href=\"/profile/export\"",
+    ] {
         assert!(!profile.html.contains(hidden), "{hidden} offered under an impersonation");
     }
     // Asked for anyway, the core refuses.
     assert_eq!(b.get("/profile/delete").await.status, 200, "the page itself is harmless");
     let refused = b.post("/profile/delete", Some(&profile.csrf()), &[("password", PASSWORD)]).await;
     assert_eq!(refused.status, 403, "{}", refused.html);
+    // Sam's personal data is not the admin's to download either (rule 16, as deletion).
+    let export = b.get("/profile/export").await;
+    assert_eq!(export.status, 403, "{}", export.html);
     // The 403 page keeps the banner, and Exit returns to the admin's own session.
     let forbidden = b.get("/team").await;
     assert_eq!(forbidden.status, 403);

@@ -176,3 +176,40 @@ async fn deleting_the_account_needs_a_confirmation_and_logs_out() {
     assert!(!b.has_cookie("accounts-session"));
     assert_eq!(b.log_in(SUB, PASSWORD).await.status, 401);
 }
+
+#[tokio::test]
+async fn the_deletion_step_offers_the_export_which_downloads_the_members_data() {
+    let app = App::new("http://127.0.0.1:8080").await;
+    let mut b = app.browser();
+    b.log_in(SUB, PASSWORD).await;
+    let profile = b.get("/profile").await;
+    assert!(profile.html.contains("export anything you need before proceeding"));
+    assert!(profile.html.contains("href=\"/profile/export\""));
+    assert!(b.get("/profile/delete").await.html.contains("href=\"/profile/export\""));
+    let export = b.get("/profile/export").await;
+    assert_eq!(export.status, 200);
+    let header = |name: &str| export.headers.get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("content-type"), Some("application/json; charset=utf-8"));
+    assert!(header("content-disposition").is_some_and(|d| d.starts_with("attachment;")));
+    assert_eq!(header("cache-control"), Some("no-store"));
+    // The API's document: the same format, with Sam's data.
+    assert!(export.html.starts_with("{\"format\":\"accounts.member-export.v1\""));
+    assert!(export.html.contains(&format!("\"email\":\"{SUB}\"")));
+    assert!(!export.html.contains(ADMIN), "nothing of another member");
+    assert!(export.html.ends_with("]}"));
+
+    // The team's ledger and audit log are admins' downloads.
+    assert_eq!(b.get("/audit.csv").await.status, 403);
+    assert_eq!(b.get("/team/ledger.csv").await.status, 403);
+    let mut admin = app.browser();
+    admin.log_in(ADMIN, PASSWORD).await;
+    assert!(admin.get("/audit").await.html.contains("href=\"/audit.csv\""));
+    assert!(admin.get("/team").await.html.contains("href=\"/team/ledger.csv\""));
+    let audit = admin.get("/audit.csv").await;
+    assert_eq!(audit.status, 200);
+    assert!(audit.html.starts_with("id,at,actor,acting_as,action,target,detail\r\n"));
+    assert!(audit.html.contains("member.invitation_accepted"));
+    let ledger = admin.get("/team/ledger.csv").await;
+    assert_eq!(ledger.status, 200);
+    assert!(ledger.html.starts_with("id,at,kind,entry_type,amount,"));
+}

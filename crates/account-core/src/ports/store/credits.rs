@@ -19,6 +19,10 @@ pub struct LedgerFilter {
     pub kind: Option<CreditKind>,
     /// Only this type.
     pub entry_type: Option<EntryType>,
+    /// Only entries that name this member: as the member whose credits moved or were spent
+    /// (`member_id`), as the actor, or as the member the actor was acting as. What a member's
+    /// own export holds of the ledger.
+    pub naming: Option<MemberId>,
 }
 
 /// Where a page of the ledger continues (exclusive), oldest first.

@@ -19,6 +19,7 @@ use crate::ports::{LedgerCursor, LedgerFilter, Page, StoreError, Tx};
 pub(crate) use allocation::reclaim_unspent;
 pub use allocation::{AllocateError, AllocationOutcome};
 pub use consumption::{ConsumeError, ConsumeInput, ConsumeOutcome};
+pub(crate) use usage::monthly_periods;
 pub use usage::{
     Bucket, MAX_REPORT_DAYS, MemberUsage, UsagePoint, UsageQuery, UsageReport, UsageReportError,
     UsageScope,
@@ -114,9 +115,8 @@ impl<'a> CreditService<'a> {
     }
 }
 
-/// Balances of one member for every kind, zeros included.
-/// What `member` can spend, per kind: a sub-user their allocation, an admin the team pool's
-/// unallocated credits.
+/// What `member` can spend, per kind: an admin the pool's unallocated credits, anyone else
+/// their allocations.
 pub(crate) async fn credits_of(tx: &mut dyn Tx, member: &Member) -> Result<MyCredits, StoreError> {
     if member.role == Role::Admin {
         let pools = tx.credits().pools(member.org_id).await?;
@@ -138,6 +138,7 @@ pub(crate) async fn credits_of(tx: &mut dyn Tx, member: &Member) -> Result<MyCre
     })
 }
 
+/// Balances of one member for every kind, zeros included.
 pub(crate) fn balances_of(
     member: MemberId,
     org: OrganisationId,

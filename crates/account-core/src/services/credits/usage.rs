@@ -212,6 +212,29 @@ pub(crate) fn local_period_bounds(
     (start_of_local_day(from, tz), start_of_local_day(to + Duration::days(1), tz))
 }
 
+/// The local months of `tz` from the one holding `from` to the one holding `to`: their first
+/// days, and the store's period bounds for them, the first clipped to start at the first
+/// month's beginning and the last ending at `end` (exclusive).
+pub(crate) fn monthly_periods(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tz: Timezone,
+) -> (Vec<NaiveDate>, Vec<DateTime<Utc>>) {
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz.tz()).date_naive();
+    let last = local(to);
+    let mut starts = Vec::new();
+    let mut start = bucket_start(local(from), Bucket::Month);
+    while start <= last {
+        starts.push(start);
+        start = next_bucket(start, Bucket::Month);
+    }
+    let mut bounds: Vec<DateTime<Utc>> =
+        starts.iter().map(|day| start_of_local_day(*day, tz)).collect();
+    bounds.push(end);
+    (starts, bounds)
+}
+
 fn start_of_local_day(day: NaiveDate, tz: Timezone) -> DateTime<Utc> {
     let zone = tz.tz();
     // Midnight may not exist (a DST gap at 00:00): take the first instant of that local day.
