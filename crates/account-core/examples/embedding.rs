@@ -84,7 +84,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let admin = accounts.auth().authenticate(&session.token).await?.actor;
     let team = accounts.team().summary(&admin).await?;
-    println!("team: {} enabled of {} licences on {}", team.enabled, team.licences, team.plan);
+    let plan = &team.plans[0];
+    println!("team: {} enabled of {} licences ({} plan)", team.enabled, team.licences, plan.plan);
     assert_eq!(team.enabled, 1);
     Ok(())
 }

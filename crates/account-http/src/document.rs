@@ -19,7 +19,7 @@
 use account_core::domain::credits::CreditAmount;
 use account_core::domain::email::EmailAddress;
 use account_core::domain::linkedin::LinkedInUrl;
-use account_core::domain::organisation::{MAX_LICENCES, MIN_LICENCES};
+use account_core::domain::organisation::{MAX_LICENCES, MAX_PLANS, MIN_LICENCES};
 use account_core::domain::password::{Password, PasswordAttempt};
 use account_core::domain::products::{MAX_OFFERING_LEN, MAX_OFFERINGS};
 use account_core::domain::secret::VerificationCode;
@@ -165,6 +165,8 @@ pub(crate) fn limits() -> Vec<(&'static str, &'static str, Value)> {
         ("AddMemberRequest", "first_name", text(PersonName::MAX_LEN)),
         ("AddMemberRequest", "last_name", optional_text(PersonName::MAX_LEN)),
         ("AddMemberRequest", "email", email()),
+        ("AddMemberRequest", "plan", optional_text(PlanName::MAX_LEN)),
+        ("SetMemberPlanRequest", "plan", text(PlanName::MAX_LEN)),
         ("CreditMoveRequest", "amount", amount()),
         ("CreditMoveRequest", "reason", optional_text(Reason::MAX_LEN)),
         ("ConsumptionRequest", "amount", amount()),
@@ -197,12 +199,10 @@ pub(crate) fn limits() -> Vec<(&'static str, &'static str, Value)> {
         ("CreateOrganisationRequest", "admin_last_name", optional_text(PersonName::MAX_LEN)),
         ("CreateOrganisationRequest", "admin_email", email()),
         ("CreateOrganisationRequest", "admin_password", new_password()),
-        (
-            "SetLicencesRequest",
-            "licences",
-            json!({ "minimum": MIN_LICENCES, "maximum": MAX_LICENCES }),
-        ),
-        ("SetPlanRequest", "plan", text(PlanName::MAX_LEN)),
+        ("SetSeatsRequest", "plans", json!({ "minItems": 1, "maxItems": MAX_PLANS })),
+        ("PlanSeatsRequest", "plan", text(PlanName::MAX_LEN)),
+        ("PlanSeatsRequest", "licences", json!({ "minimum": 0, "maximum": MAX_LICENCES })),
+        ("PlanSeatsRequest", "replaces", optional_text(PlanName::MAX_LEN)),
         ("SetRegistrationNumberRequest", "registration_number", registration_number()),
         ("PoolChangeRequest", "amount", amount()),
         ("PoolChangeRequest", "reason", text(Reason::MAX_LEN)),

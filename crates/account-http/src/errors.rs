@@ -5,6 +5,7 @@
 
 use account_core::domain::idempotency::KeyConflict;
 use account_core::domain::limits::Exhausted;
+use account_core::domain::organisation::SeatsBelowMembers;
 use account_core::domain::verification::{CodeError, ResendError};
 use account_core::services::api_keys::ApiKeyError;
 use account_core::services::auth::{AcceptInvitationError, AuthError, LoginError, SessionError};
@@ -21,7 +22,9 @@ use account_core::services::profile::{
     AccessError, ChangePasswordError, DeleteAccountError, SaveProfileError, SetOfferingsError,
     SetPreferencesError,
 };
-use account_core::services::team::{AddMemberError, ChangeMemberError, EditMemberProfileError};
+use account_core::services::team::{
+    AddMemberError, ChangeMemberError, ChangePlanError, EditMemberProfileError,
+};
 use account_core::{Denied, InternalError, ValidationErrors};
 
 use crate::etag::etag;
@@ -106,6 +109,7 @@ statuses! {
     ApiKeyError => [404, 409, 422], Denied, InternalError;
     AddMemberError => [404, 409, 422], KeyConflict, Exhausted, Denied, InternalError;
     ChangeMemberError => [404, 409], Exhausted, Denied, InternalError;
+    ChangePlanError => [404, 409, 422], Denied, InternalError;
     EditMemberProfileError => [404, 412, 422], Denied, InternalError;
     AllocateError => [404, 409, 422], KeyConflict, Denied, InternalError;
     ConsumeError => [409, 422], KeyConflict, Denied, InternalError;
@@ -517,13 +521,24 @@ impl From<ChangeMemberError> for Problem {
         match e {
             ChangeMemberError::MemberNotFound => not_found(&detail),
             ChangeMemberError::LastAdmin => Self::new(ProblemType::LastAdmin, detail),
-            ChangeMemberError::NoFreeLicence { .. } => {
-                Self::new(ProblemType::NoFreeLicence, detail)
-            }
+            ChangeMemberError::NoFreeLicence(_) => Self::new(ProblemType::NoFreeLicence, detail),
             ChangeMemberError::NotInvited => Self::new(ProblemType::NotInvited, detail),
             ChangeMemberError::Denied(d) => d.into(),
             ChangeMemberError::Throttled(e) => throttled(e),
             ChangeMemberError::Internal(i) => internal(&i),
+        }
+    }
+}
+
+impl From<ChangePlanError> for Problem {
+    fn from(e: ChangePlanError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ChangePlanError::Validation(v) => validation(&v),
+            ChangePlanError::MemberNotFound => not_found(&detail),
+            ChangePlanError::NoFreeLicence(_) => Self::new(ProblemType::NoFreeLicence, detail),
+            ChangePlanError::Denied(d) => d.into(),
+            ChangePlanError::Internal(i) => internal(&i),
         }
     }
 }
@@ -666,8 +681,11 @@ impl From<OperatorError> for Problem {
             OperatorError::EmailTaken => Self::new(ProblemType::EmailTaken, detail),
             OperatorError::UsernameTaken => Self::new(ProblemType::UsernameTaken, detail),
             OperatorError::ProductNameTaken => Self::new(ProblemType::ProductNameTaken, detail),
-            OperatorError::LicencesBelowEnabled { .. } => {
+            OperatorError::SeatsBelowMembers(SeatsBelowMembers::Enabled { .. }) => {
                 Self::new(ProblemType::LicencesBelowEnabled, detail)
+            }
+            OperatorError::SeatsBelowMembers(SeatsBelowMembers::PlanInUse { .. }) => {
+                Self::new(ProblemType::PlanInUse, detail)
             }
             OperatorError::InsufficientHeadroom { kind, available } => {
                 Self::new(ProblemType::InsufficientCredits, detail).credits(kind, available)
@@ -693,6 +711,8 @@ impl From<KeyConflict> for Problem {
 mod tests {
     use account_core::domain::contact::ContactRole;
     use account_core::domain::credits::CreditKind;
+    use account_core::domain::organisation::NoFreeLicence;
+    use account_core::domain::text::PlanName;
 
     use super::*;
 
@@ -744,6 +764,10 @@ mod tests {
     /// Wraps every sample of an inner error type with `variant`.
     fn each<I: Samples, O>(variant: impl Fn(I) -> O) -> Vec<O> {
         I::samples().into_iter().map(variant).collect()
+    }
+
+    fn no_free_licence() -> NoFreeLicence {
+        NoFreeLicence { plan: PlanName::parse("Basic").unwrap(), licences: 3 }
     }
 
     /// `Samples` for `$t`, one arm per variant: the arms also make an exhaustive `match` with no
@@ -924,7 +948,7 @@ mod tests {
     });
     samples!(AddMemberError {
         AddMemberError::Validation(_) => each(AddMemberError::Validation),
-        AddMemberError::NoFreeLicence { .. } => vec![AddMemberError::NoFreeLicence { licences: 3 }],
+        AddMemberError::NoFreeLicence(_) => vec![AddMemberError::NoFreeLicence(no_free_licence())],
         AddMemberError::EmailTaken => vec![AddMemberError::EmailTaken],
         AddMemberError::IdempotencyKey(_) => each(AddMemberError::IdempotencyKey),
         AddMemberError::Throttled(_) => each(AddMemberError::Throttled),
@@ -935,13 +959,20 @@ mod tests {
     samples!(ChangeMemberError {
         ChangeMemberError::MemberNotFound => vec![ChangeMemberError::MemberNotFound],
         ChangeMemberError::LastAdmin => vec![ChangeMemberError::LastAdmin],
-        ChangeMemberError::NoFreeLicence { .. } => {
-            vec![ChangeMemberError::NoFreeLicence { licences: 3 }]
+        ChangeMemberError::NoFreeLicence(_) => {
+            vec![ChangeMemberError::NoFreeLicence(no_free_licence())]
         },
         ChangeMemberError::NotInvited => vec![ChangeMemberError::NotInvited],
         ChangeMemberError::Throttled(_) => each(ChangeMemberError::Throttled),
         ChangeMemberError::Denied(_) => each(ChangeMemberError::Denied),
         ChangeMemberError::Internal(_) => each(ChangeMemberError::Internal),
+    });
+    samples!(ChangePlanError {
+        ChangePlanError::Validation(_) => each(ChangePlanError::Validation),
+        ChangePlanError::MemberNotFound => vec![ChangePlanError::MemberNotFound],
+        ChangePlanError::NoFreeLicence(_) => vec![ChangePlanError::NoFreeLicence(no_free_licence())],
+        ChangePlanError::Denied(_) => each(ChangePlanError::Denied),
+        ChangePlanError::Internal(_) => each(ChangePlanError::Internal),
     });
     samples!(EditMemberProfileError {
         EditMemberProfileError::Validation(_) => each(EditMemberProfileError::Validation),
@@ -1027,8 +1058,15 @@ mod tests {
         OperatorError::EmailTaken => vec![OperatorError::EmailTaken],
         OperatorError::UsernameTaken => vec![OperatorError::UsernameTaken],
         OperatorError::ProductNameTaken => vec![OperatorError::ProductNameTaken],
-        OperatorError::LicencesBelowEnabled { .. } => {
-            vec![OperatorError::LicencesBelowEnabled { enabled: 4 }]
+        OperatorError::SeatsBelowMembers(_) => {
+            let plan = PlanName::parse("Basic").unwrap();
+            vec![
+                OperatorError::SeatsBelowMembers(SeatsBelowMembers::Enabled {
+                    plan: plan.clone(),
+                    enabled: 4,
+                }),
+                OperatorError::SeatsBelowMembers(SeatsBelowMembers::PlanInUse { plan, members: 2 }),
+            ]
         },
         OperatorError::InsufficientHeadroom { .. } => {
             vec![OperatorError::InsufficientHeadroom { kind: CreditKind::Export, available: 0 }]

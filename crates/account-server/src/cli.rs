@@ -13,7 +13,7 @@ use account_core::Accounts;
 use account_core::domain::credits::CreditKind;
 use account_core::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
 use account_core::ports::Page;
-use account_core::services::operator::{NewOrganisation, Operator, OperatorError};
+use account_core::services::operator::{NewOrganisation, NewPlanSeats, Operator, OperatorError};
 use account_core::services::password_reset::SendResetError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
@@ -106,7 +106,7 @@ impl From<OperatorError> for Failure {
             OperatorError::EmailTaken
             | OperatorError::UsernameTaken
             | OperatorError::ProductNameTaken
-            | OperatorError::LicencesBelowEnabled { .. }
+            | OperatorError::SeatsBelowMembers(_)
             | OperatorError::InsufficientHeadroom { .. }
             | OperatorError::IdempotencyKey(_) => Self::Refused(e.to_string()),
             OperatorError::Internal(i) if i.is_unavailable() => {
@@ -195,19 +195,19 @@ enum OrgCommand {
         /// The organisation's id.
         org: OrganisationId,
     },
-    /// Set the licence count.
-    SetLicences {
+    /// Set the licences per plan, replacing the organisation's plans: each plan keeps at least
+    /// the members enabled on it, and a plan with members stays unless another replaces it.
+    SetSeats {
         /// The organisation's id.
         org: OrganisationId,
-        /// How many members may be enabled at once (at least the enabled members).
-        licences: u32,
-    },
-    /// Set the plan.
-    SetPlan {
-        /// The organisation's id.
-        org: OrganisationId,
-        /// The plan's name, such as Professional.
-        plan: String,
+        /// A plan and its licences, as NAME=COUNT (for example Professional=3); repeat for
+        /// each plan, in the order pages show them.
+        #[arg(long = "plan", value_name = "NAME=COUNT", required = true, value_parser = plan_seats)]
+        plans: Vec<(String, u32)>,
+        /// Move the members of plan OLD to plan NEW (one of --plan), as OLD=NEW: to rename a
+        /// plan or move a whole team. OLD then goes.
+        #[arg(long = "replace", value_name = "OLD=NEW", value_parser = replacement)]
+        replaces: Vec<(String, String)>,
     },
     /// Change the registration (organisation or personal) number: a transfer.
     SetRegistrationNumber {
@@ -467,13 +467,29 @@ fn member_json(m: &account_core::domain::member::Member) -> Value {
     })
 }
 
+/// `NAME=COUNT` of `--plan`.
+fn plan_seats(arg: &str) -> Result<(String, u32), String> {
+    let (name, count) = arg.rsplit_once('=').ok_or("expected NAME=COUNT, like Professional=3")?;
+    let count = count.trim().parse().map_err(|_| format!("{count:?} is not a licence count"))?;
+    Ok((name.trim().to_owned(), count))
+}
+
+/// `OLD=NEW` of `--replace`.
+fn replacement(arg: &str) -> Result<(String, String), String> {
+    let (old, new) = arg.split_once('=').ok_or("expected OLD=NEW, like Basic=Professional")?;
+    Ok((old.trim().to_owned(), new.trim().to_owned()))
+}
+
 fn organisation_json(o: &account_core::domain::organisation::Organisation) -> Value {
     json!({
         "id": o.id.to_string(),
         "name": o.name.as_str(),
         "registration_number": o.registration_number.as_str(),
-        "plan": o.plan.as_str(),
-        "licences": o.licences,
+        "plans": o.seats.plans().iter().map(|p| json!({
+            "plan": p.plan.as_str(),
+            "licences": p.licences,
+        })).collect::<Vec<_>>(),
+        "licences": o.seats.total(),
         "created_at": o.created_at.to_rfc3339(),
     })
 }
@@ -693,11 +709,10 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<Show
                     "admin": member_json(&created.admin),
                 }),
                 format!(
-                    "created organisation {} \"{}\" (plan {}, {} licences); admin {} (member {}): {how}",
+                    "created organisation {} \"{}\" (plans {}); admin {} (member {}): {how}",
                     created.organisation.id,
                     created.organisation.name,
-                    created.organisation.plan,
-                    created.organisation.licences,
+                    created.organisation.seats,
                     created.admin.email,
                     created.admin.id
                 ),
@@ -717,7 +732,7 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<Show
             }
             let mut text: Vec<String> = all
                 .iter()
-                .map(|o| format!("{} \"{}\" plan {} licences {}", o.id, o.name, o.plan, o.licences))
+                .map(|o| format!("{} \"{}\" plans {}", o.id, o.name, o.seats))
                 .collect();
             if text.is_empty() {
                 text.push("no organisations yet: create one with `accounts org create`".to_owned());
@@ -727,12 +742,11 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<Show
         OrgCommand::Show { org } => {
             let d = ops.organisation(op, org).await?;
             let mut text = vec![format!(
-                "{} \"{}\" registration {} plan {} licences {} (enabled {}, disabled {}, enabled admins {})",
+                "{} \"{}\" registration {} plans {} (enabled {}, disabled {}, enabled admins {})",
                 d.organisation.id,
                 d.organisation.name,
                 d.organisation.registration_number,
-                d.organisation.plan,
-                d.organisation.licences,
+                d.organisation.seats,
                 d.counts.enabled,
                 d.counts.disabled,
                 d.counts.enabled_admins
@@ -768,18 +782,26 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<Show
                 .collect();
             Shown { text, json }
         }
-        OrgCommand::SetLicences { org, licences } => {
-            let o = ops.set_licences(op, org, licences).await?;
+        OrgCommand::SetSeats { org, plans, replaces } => {
+            if let Some((old, new)) =
+                replaces.iter().find(|(_, new)| !plans.iter().any(|(p, _)| p == new))
+            {
+                return Err(Failure::Refused(format!(
+                    "invalid input: --replace {old}={new}: {new} is not one of the --plan options"
+                )));
+            }
+            let plans: Vec<NewPlanSeats> = plans
+                .into_iter()
+                .map(|(plan, licences)| NewPlanSeats {
+                    replaces: replaces.iter().find(|(_, new)| *new == plan).map(|(old, _)| old.clone()),
+                    plan,
+                    licences,
+                })
+                .collect();
+            let o = ops.set_seats(op, org, &plans).await?;
             Shown::new(
                 organisation_json(&o),
-                format!("organisation {} now has {} licences", o.id, o.licences),
-            )
-        }
-        OrgCommand::SetPlan { org, plan } => {
-            let o = ops.set_plan(op, org, &plan).await?;
-            Shown::new(
-                organisation_json(&o),
-                format!("organisation {} is now on plan {}", o.id, o.plan),
+                format!("organisation {} now has plans {}", o.id, o.seats),
             )
         }
         OrgCommand::SetRegistrationNumber { org, number } => {

@@ -105,6 +105,7 @@ pub async fn seed_if_empty(
             first_name: first.into(),
             last_name: Some(last.into()),
             email: email.into(),
+            plan: None,
         };
         ids.push(
             step("adding sub-users", accounts.team().add_member(&admin, &new, None).await)?

@@ -17,7 +17,7 @@ use account_core::domain::mail::{MailKind, OutboxMail};
 use account_core::domain::member::{
     Invitation, Member, MemberStatus, PasswordReset, Profile, Role,
 };
-use account_core::domain::organisation::{CustomerInfo, Licences, Organisation};
+use account_core::domain::organisation::{CustomerInfo, Organisation, PlanSeats, Seats};
 use account_core::domain::password::PasswordHash;
 use account_core::domain::phone::PhoneNumber;
 use account_core::domain::preferences::{
@@ -65,15 +65,25 @@ pub fn digest(b: u8) -> SecretDigest {
     SecretDigest::from_bytes([b; 32])
 }
 
-/// An organisation with every field of its customer info set.
+/// A plan name.
+#[must_use]
+pub fn plan(name: &str) -> PlanName {
+    PlanName::parse(name).unwrap()
+}
+
+/// An organisation with two plans (Professional 7, Basic 3) and every field of its customer
+/// info set.
 #[must_use]
 pub fn organisation(n: u128) -> Organisation {
     Organisation {
         id: id(n),
         name: OrganisationName::parse(&format!("Org {n} AB")).unwrap(),
         registration_number: RegistrationNumber::parse(&format!("5566{n:02}-8899")).unwrap(),
-        plan: PlanName::parse("Professional").unwrap(),
-        licences: Licences::new(10).unwrap(),
+        seats: Seats::new(vec![
+            PlanSeats { plan: plan("Professional"), licences: 7 },
+            PlanSeats { plan: plan("Basic"), licences: 3 },
+        ])
+        .unwrap(),
         customer_info: CustomerInfo {
             contact_person: Some(FullName::parse("Åsa Öberg").unwrap()),
             postal_address: PostalAddress::parse(&["Box 1", "111 22 Stockholm"]).unwrap(),
@@ -104,6 +114,7 @@ pub fn member(org: OrganisationId, n: u128) -> Member {
         org_id: org,
         role: Role::SubUser,
         status: MemberStatus::Enabled,
+        plan: plan("Professional"),
         username: Username::parse(&format!("user{n}")).unwrap(),
         email: EmailAddress::parse(&format!("User{n}@Example.com")).unwrap(),
         password: Some(PasswordHash::from_stored(format!("test-sha256$salt{n}$digest"))),

@@ -150,6 +150,7 @@ fn routes() -> Route {
         .at("/team/members/:id/profile", get(member::profile_form).post(member::save_profile))
         .at("/team/members/:id/credits", get(member::credits_form).post(member::save_credits))
         .at("/team/members/:id/minutes", get(member::minutes_form).post(member::save_minutes))
+        .at("/team/members/:id/plan", post(member::save_plan))
         .at("/team/members/:id/disable", post(member::disable))
         .at("/team/members/:id/enable", post(member::enable))
         .at("/team/members/:id/invitation", post(member::resend_invitation))

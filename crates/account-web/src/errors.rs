@@ -112,7 +112,7 @@ use account_core::services::{
     organisation::SaveCustomerInfoError, password_reset::SendResetError, profile::AccessError,
     profile::ChangePasswordError, profile::DeleteAccountError, profile::SaveProfileError,
     profile::SetOfferingsError, profile::SetPreferencesError, team::AddMemberError,
-    team::ChangeMemberError, team::EditMemberProfileError,
+    team::ChangeMemberError, team::ChangePlanError, team::EditMemberProfileError,
 };
 
 failure_from!(
@@ -132,6 +132,7 @@ failure_from!(
     SetPreferencesError,
     AddMemberError,
     ChangeMemberError,
+    ChangePlanError,
     EditMemberProfileError,
     SendResetError,
 );

@@ -54,6 +54,7 @@ pub(crate) fn notice(code: &str) -> Option<&'static str> {
         "email-cancelled" => "The email change is cancelled.",
         "member-added" => "The user is added and an invitation is on its way.",
         "member-saved" => "The user's profile is saved.",
+        "plan-changed" => "The user's plan is changed.",
         "credits-saved" => "The credits are allocated.",
         "minutes-saved" => "The calling minutes are allocated.",
         "member-disabled" => "The user is disabled.",

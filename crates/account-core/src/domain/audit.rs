@@ -80,6 +80,7 @@ audit_actions! {
     MemberDisabled => "member.disabled",
     MemberEnabled => "member.enabled",
     RoleChanged => "member.role_changed",
+    MemberPlanChanged => "member.plan_changed",
     UsernameChanged => "member.username_changed",
     MemberDeleted => "member.deleted",
     LoggedIn => "session.created",

@@ -1,4 +1,4 @@
-//! Members: role, status, identity (username, login email, password), profile, invitation and
+//! Members: role, status, plan, identity (username, login email, password), profile, invitation and
 //! pending password reset.
 
 use std::fmt;
@@ -13,7 +13,7 @@ use super::phone::PhoneNumber;
 use super::preferences::Preferences;
 use super::products::Offering;
 use super::secret::SecretDigest;
-use super::text::{CompanyName, JobTitle, PersonName};
+use super::text::{CompanyName, JobTitle, PersonName, PlanName};
 use super::username::Username;
 use crate::ids::{MemberId, OrganisationId};
 
@@ -161,6 +161,9 @@ pub struct Member {
     pub role: Role,
     /// Enabled or disabled.
     pub status: MemberStatus,
+    /// The plan of the seat the member holds while enabled (rule 23); one of the
+    /// organisation's plans.
+    pub plan: PlanName,
     /// Unique username (rule 7: changed by support only).
     pub username: Username,
     /// Login email, unique case-insensitively.

@@ -1,5 +1,6 @@
-//! The admin's team page: licence summary, member lists, adding sub-users within the licence
-//! count (rules 1, 4), editing profiles, disabling and re-enabling (rules 1 to 3), roles.
+//! The admin's team page: licence summary per plan, member lists, adding sub-users within a
+//! plan's licences (rules 1, 4, 23), editing profiles, disabling and re-enabling (rules 1 to 3),
+//! roles and plans.
 
 use std::collections::HashMap;
 
@@ -18,10 +19,10 @@ use crate::domain::idempotency::{IdempotencyKey, KeyConflict, Outcome};
 use crate::domain::limits::{Budget, Exhausted};
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Invitation, Member, MemberStatus, Profile, Role};
-use crate::domain::organisation::{LastAdmin, NoFreeLicence, Organisation};
+use crate::domain::organisation::{LastAdmin, MemberCounts, NoFreeLicence, Organisation};
 use crate::domain::preferences::Preferences;
 use crate::domain::secret::{Token, TokenKind};
-use crate::domain::text::{PersonName, Reason};
+use crate::domain::text::{PersonName, PlanName, Reason};
 use crate::domain::username::Username;
 use crate::error::{InternalError, ValidationErrors};
 use crate::ids::{MemberId, OrganisationId};
@@ -33,12 +34,9 @@ pub enum AddMemberError {
     /// Fields are invalid; each is named.
     #[error(transparent)]
     Validation(ValidationErrors),
-    /// Every licence is taken (rule 1).
-    #[error("all {licences} licences are in use; disable a member or buy more licences")]
-    NoFreeLicence {
-        /// The licence count.
-        licences: u32,
-    },
+    /// Every licence of the plan is taken (rules 1, 23).
+    #[error(transparent)]
+    NoFreeLicence(NoFreeLicence),
     /// The email is already someone's login.
     #[error("this email address is already used by an account")]
     EmailTaken,
@@ -70,7 +68,7 @@ impl From<KeyConflict> for AddMemberError {
 
 impl From<NoFreeLicence> for AddMemberError {
     fn from(e: NoFreeLicence) -> Self {
-        Self::NoFreeLicence { licences: e.licences }
+        Self::NoFreeLicence(e)
     }
 }
 
@@ -83,12 +81,9 @@ pub enum ChangeMemberError {
     /// The organisation's last enabled admin cannot be disabled, demoted or deleted (rule 2).
     #[error("this is the last enabled admin; make another member admin first")]
     LastAdmin,
-    /// Every licence is taken (rule 1).
-    #[error("all {licences} licences are in use; disable a member or buy more licences")]
-    NoFreeLicence {
-        /// The licence count.
-        licences: u32,
-    },
+    /// Every licence of the member's plan is taken (rules 1, 23).
+    #[error(transparent)]
+    NoFreeLicence(NoFreeLicence),
     /// The member has already set a password: there is no invitation to resend.
     #[error("the member has already accepted the invitation")]
     NotInvited,
@@ -106,7 +101,34 @@ op_error!(ChangeMemberError);
 
 impl From<NoFreeLicence> for ChangeMemberError {
     fn from(e: NoFreeLicence) -> Self {
-        Self::NoFreeLicence { licences: e.licences }
+        Self::NoFreeLicence(e)
+    }
+}
+
+/// Moving a member to another plan failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePlanError {
+    /// The plan is not one of the organisation's; the choices are named.
+    #[error(transparent)]
+    Validation(ValidationErrors),
+    /// No such member in the caller's organisation.
+    #[error("no such member in your organisation")]
+    MemberNotFound,
+    /// Every licence of the new plan is taken by enabled members (rule 23).
+    #[error(transparent)]
+    NoFreeLicence(NoFreeLicence),
+    /// The caller may not.
+    #[error(transparent)]
+    Denied(Denied),
+    /// Our fault.
+    #[error(transparent)]
+    Internal(InternalError),
+}
+op_error!(ChangePlanError);
+
+impl From<NoFreeLicence> for ChangePlanError {
+    fn from(e: NoFreeLicence) -> Self {
+        Self::NoFreeLicence(e)
     }
 }
 
@@ -146,17 +168,30 @@ impl From<StaleVersion> for EditMemberProfileError {
     }
 }
 
-/// The licence summary at the top of the team page.
+/// The licence summary at the top of the team page, in all and per plan (rule 23).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamSummary {
     /// Enabled members (pending invitations included).
     pub enabled: u32,
     /// Disabled members.
     pub disabled: u32,
-    /// Licences.
+    /// Licences, all plans together.
     pub licences: u32,
-    /// The plan every seat is on.
-    pub plan: String,
+    /// Each plan's use, in the organisation's order.
+    pub plans: Vec<PlanSummary>,
+}
+
+/// One plan's use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSummary {
+    /// The plan.
+    pub plan: PlanName,
+    /// Its licences.
+    pub licences: u32,
+    /// Enabled members on it (pending invitations included).
+    pub enabled: u32,
+    /// Disabled members on it.
+    pub disabled: u32,
 }
 
 /// A row of the member lists.
@@ -187,6 +222,8 @@ pub struct NewMember {
     pub last_name: Option<String>,
     /// Login email; the invitation goes there.
     pub email: String,
+    /// The plan of the seat; may be left out when the organisation has one plan.
+    pub plan: Option<String>,
 }
 
 /// The admin's team page.
@@ -200,7 +237,7 @@ impl<'a> TeamService<'a> {
         Self { ctx }
     }
 
-    /// Enabled, disabled and licence counts.
+    /// Enabled, disabled and licence counts, in all and per plan.
     ///
     /// # Errors
     /// [`AccessError`].
@@ -209,12 +246,7 @@ impl<'a> TeamService<'a> {
         let admin = acting_admin(tx.as_mut(), actor).await?;
         let org = organisation(tx.as_mut(), admin.org_id).await?;
         let counts = tx.members().counts(org.id).await?;
-        Ok(TeamSummary {
-            enabled: counts.enabled,
-            disabled: counts.disabled,
-            licences: org.licences.count(),
-            plan: org.plan.to_string(),
-        })
+        Ok(team_summary(&org, &counts))
     }
 
     /// The enabled or disabled tab (or both), with each member's credits.
@@ -292,6 +324,7 @@ impl<'a> TeamService<'a> {
         else {
             return Err(AddMemberError::Validation(e));
         };
+        let plan = new.plan.as_deref().map(str::trim).filter(|p| !p.is_empty());
         let keyed = ctx.keyed(
             key,
             Scope::Member(actor.member(), "addMember"),
@@ -299,6 +332,7 @@ impl<'a> TeamService<'a> {
                 first_name.as_str(),
                 last_name.as_ref().map_or("", PersonName::as_str),
                 email.as_str(),
+                plan.unwrap_or(""),
             ],
         );
         let mut tx = ctx.ports.store.write().await?;
@@ -314,13 +348,18 @@ impl<'a> TeamService<'a> {
         }
         let org = lock_organisation(tx.as_mut(), actor.org()).await?;
         locked_admin(tx.as_mut(), actor, &[]).await?;
+        let plan = org
+            .seats
+            .choose(plan)
+            .map_err(|e| AddMemberError::Validation(ValidationErrors::single("plan", e)))?;
         let counts = tx.members().counts(org.id).await?;
-        org.licences.ensure_free(&counts)?;
+        org.seats.ensure_free(&plan, &counts)?;
         // Rule 24: the invitation is counted (to the address, by the admin) before anything
         // answers whether the address already has an account.
         ctx.take(tx.as_mut(), &invitation_budgets(ctx, actor, &email)).await??;
         let profile = Profile::named(first_name, last_name);
-        let invited = invite_member(ctx, tx.as_mut(), &org, Role::SubUser, email, profile).await;
+        let seat = (Role::SubUser, plan);
+        let invited = invite_member(ctx, tx.as_mut(), &org, seat, email, profile).await;
         let (member, token) = match invited {
             Ok(done) => done,
             Err(StoreError::Conflict(UniqueKey::LoginEmail)) => {
@@ -334,7 +373,7 @@ impl<'a> TeamService<'a> {
             actor,
             AuditAction::MemberAdded,
             AuditTarget::Member(member.id),
-            "role=sub_user",
+            format!("role=sub_user plan={}", member.plan),
         )
         .await?;
         ctx.complete(tx.as_mut(), keyed.as_ref(), &Outcome::MemberAdded { member: member.id })
@@ -441,7 +480,7 @@ impl<'a> TeamService<'a> {
         Ok(member)
     }
 
-    /// Re-enables a member if a licence is free (rule 1).
+    /// Re-enables a member if a licence of their plan is free (rules 1, 23).
     ///
     /// # Errors
     /// [`ChangeMemberError`].
@@ -453,7 +492,7 @@ impl<'a> TeamService<'a> {
         if member.status == MemberStatus::Enabled {
             return Ok(member);
         }
-        org.licences.ensure_free(&tx.members().counts(org.id).await?)?;
+        org.seats.ensure_free(&member.plan, &tx.members().counts(org.id).await?)?;
         member.status = MemberStatus::Enabled;
         tx.members().update(&member).await?;
         ctx.audit_by(tx.as_mut(), actor, AuditAction::MemberEnabled, AuditTarget::Member(id), "")
@@ -504,6 +543,72 @@ impl<'a> TeamService<'a> {
         tx.commit().await?;
         Ok(member)
     }
+
+    /// Moves a member's seat to another of the organisation's plans. An enabled member (a
+    /// pending invitation too) needs a free licence of the new plan (rule 23); a disabled one
+    /// holds none and moves freely. Moving to the plan the member is on changes nothing.
+    ///
+    /// # Errors
+    /// [`ChangePlanError`].
+    pub async fn set_plan(
+        &self,
+        actor: &Actor,
+        id: MemberId,
+        plan: &str,
+    ) -> Result<MemberRow, ChangePlanError> {
+        let ctx = self.ctx;
+        session_only(actor)?;
+        let mut tx = ctx.ports.store.write().await?;
+        let org = lock_organisation(tx.as_mut(), actor.org()).await?;
+        let locked = locked_admin(tx.as_mut(), actor, &[id]).await?;
+        let mut member = locked.member(id).cloned().ok_or(ChangePlanError::MemberNotFound)?;
+        let plan = org
+            .seats
+            .choose(Some(plan))
+            .map_err(|e| ChangePlanError::Validation(ValidationErrors::single("plan", e)))?;
+        if member.plan != plan {
+            if member.status == MemberStatus::Enabled {
+                org.seats.ensure_free(&plan, &tx.members().counts(org.id).await?)?;
+            }
+            let before = std::mem::replace(&mut member.plan, plan);
+            tx.members().update(&member).await?;
+            ctx.audit_by(
+                tx.as_mut(),
+                actor,
+                AuditAction::MemberPlanChanged,
+                AuditTarget::Member(id),
+                format!("from={before} to={}", member.plan),
+            )
+            .await?;
+        }
+        let allocations = tx.credits().allocations_of_member(id).await?;
+        tx.commit().await?;
+        let balances = balances_of(id, member.org_id, &allocations);
+        Ok(MemberRow { member, balances })
+    }
+}
+
+/// The team summary of an organisation from its member counts.
+pub(crate) fn team_summary(org: &Organisation, counts: &MemberCounts) -> TeamSummary {
+    TeamSummary {
+        enabled: counts.enabled,
+        disabled: counts.disabled,
+        licences: org.seats.total(),
+        plans: org
+            .seats
+            .plans()
+            .iter()
+            .map(|p| {
+                let c = counts.plan(&p.plan);
+                PlanSummary {
+                    plan: p.plan.clone(),
+                    licences: p.licences,
+                    enabled: c.map_or(0, |c| c.enabled),
+                    disabled: c.map_or(0, |c| c.disabled),
+                }
+            })
+            .collect(),
+    }
 }
 
 pub(crate) async fn organisation(
@@ -550,12 +655,12 @@ fn new_invitation(ctx: &Context, token: &Token) -> Invitation {
 }
 
 /// Creates an enabled member with a pending invitation and a free username derived from the
-/// email. The caller checked licences under the organisation's lock.
+/// email, on `plan`. The caller checked the plan's licences under the organisation's lock.
 pub(crate) async fn invite_member(
     ctx: &Context,
     tx: &mut dyn Tx,
     org: &Organisation,
-    role: Role,
+    (role, plan): (Role, PlanName),
     email: EmailAddress,
     profile: Profile,
 ) -> Result<(Member, Token), StoreError> {
@@ -569,6 +674,7 @@ pub(crate) async fn invite_member(
         org_id: org.id,
         role,
         status: MemberStatus::Enabled,
+        plan,
         username: Username::derive_from(email.local_part(), 0),
         email,
         password: None,

@@ -6,7 +6,7 @@ use account_core::domain::credits::CreditKind;
 use account_core::ports::{Clock, Page};
 use account_core::services::profile::AccessError;
 
-use crate::support::{PASSWORD, World, create_org, login};
+use crate::support::{PASSWORD, World, create_org, login, set_seats};
 
 #[tokio::test]
 async fn rule_21_changes_are_logged_with_who_what_on_what_and_when() {
@@ -125,8 +125,15 @@ async fn rule_21_every_change_adds_an_entry_naming_it() {
     changes!(AuditAction::PreferencesUpdated, a.profile().set_preferences(&sam, &prefs));
     changes!(AuditAction::OfferingsUpdated, a.profile().set_offerings(&sam, &[]));
     changes!(AuditAction::ApiKeyCreated, a.api_keys().create(&sam, None));
-    changes!(AuditAction::LicencesChanged, a.operator().set_licences(&op, w.org, 6));
-    changes!(AuditAction::PlanChanged, a.operator().set_plan(&op, w.org, "Enterprise"));
+    changes!(
+        AuditAction::LicencesChanged,
+        set_seats(a, w.org, &[("Professional", 6, None), ("Basic", 1, None)])
+    );
+    changes!(
+        AuditAction::PlanChanged,
+        set_seats(a, w.org, &[("Enterprise", 6, Some("Professional")), ("Basic", 1, None)])
+    );
+    changes!(AuditAction::MemberPlanChanged, a.team().set_plan(&w.admin, sam.member(), "Basic"));
     changes!(
         AuditAction::RegistrationNumberChanged,
         a.operator().change_registration_number(&op, w.org, "112233-4455")

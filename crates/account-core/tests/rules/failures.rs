@@ -10,7 +10,7 @@ use account_core::domain::email::EmailAddress;
 use account_core::domain::mail::MailKind;
 use account_core::domain::member::{Member, MemberStatus, Profile, Role};
 use account_core::domain::preferences::Preferences;
-use account_core::domain::text::PersonName;
+use account_core::domain::text::{PersonName, PlanName};
 use account_core::domain::username::Username;
 use account_core::mocks::{MockMailer, MockPasswordHasher, MockStore, MockTx};
 use account_core::ports::{HashError, MailError, StoreError};
@@ -29,6 +29,7 @@ fn member(actor: &Actor, role: Role) -> Member {
         org_id: actor.org(),
         role,
         status: MemberStatus::Enabled,
+        plan: PlanName::parse("Professional").unwrap(),
         username: Username::parse("ada").unwrap(),
         email: EmailAddress::parse("ada@acme.test").unwrap(),
         password: None,
@@ -184,7 +185,12 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
     // Add-member failing at its mail request leaves no member and no mail.
     w.mem.store.fail_next("outbox.enqueue");
     let new =
-        NewMember { first_name: "Zed".into(), last_name: None, email: "zed@acme.test".into() };
+        NewMember {
+            first_name: "Zed".into(),
+            last_name: None,
+            email: "zed@acme.test".into(),
+            plan: None,
+        };
     assert!(matches!(
         w.accounts().team().add_member(&w.admin, &new, None).await,
         Err(AddMemberError::Internal(_))

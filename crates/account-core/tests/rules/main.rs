@@ -18,5 +18,6 @@ mod model;
 mod parsers;
 mod password_reset;
 mod profile;
+mod seats;
 mod security;
 mod support;

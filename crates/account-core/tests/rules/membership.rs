@@ -3,6 +3,7 @@
 use account_core::domain::credits::CreditKind;
 use account_core::domain::mail::MailKind;
 use account_core::domain::member::{MemberStatus, Role};
+use account_core::domain::organisation::SeatsBelowMembers;
 use account_core::ports::Page;
 use account_core::services::auth::{AcceptInvitationError, AuthError, LoginError};
 use account_core::services::operator::OperatorError;
@@ -12,10 +13,10 @@ use account_core::services::team::{AddMemberError, ChangeMemberError, NewMember}
 use account_memory::token_in;
 use chrono::Duration;
 
-use crate::support::{PASSWORD, World, login, op};
+use crate::support::{PASSWORD, World, login, op, set_seats};
 
 fn new_member(email: &str) -> NewMember {
-    NewMember { first_name: "Sam".into(), last_name: None, email: email.into() }
+    NewMember { first_name: "Sam".into(), last_name: None, email: email.into(), plan: None }
 }
 
 #[tokio::test]
@@ -26,7 +27,10 @@ async fn rule_01_enabled_members_never_exceed_licences_pending_invitations_inclu
     w.add("a", "a@acme.test").await;
     w.add("b", "b@acme.test").await;
     let refused = team.add_member(&w.admin, &new_member("c@acme.test"), None).await;
-    assert!(matches!(refused, Err(AddMemberError::NoFreeLicence { licences: 3 })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(AddMemberError::NoFreeLicence(ref e)) if e.licences == 3),
+        "{refused:?}"
+    );
     assert_eq!(team.summary(&w.admin).await.unwrap().enabled, 3);
 }
 
@@ -39,7 +43,7 @@ async fn rule_01_disabled_members_hold_no_licence_and_re_enabling_needs_one() {
     let b = w.add("b", "b@acme.test").await;
     let refused = team.enable(&w.admin, a).await;
     assert!(
-        matches!(refused, Err(ChangeMemberError::NoFreeLicence { licences: 2 })),
+        matches!(refused, Err(ChangeMemberError::NoFreeLicence(ref e)) if e.licences == 2),
         "{refused:?}"
     );
     team.disable(&w.admin, b).await.unwrap();
@@ -52,15 +56,16 @@ async fn rule_01_disabled_members_hold_no_licence_and_re_enabling_needs_one() {
 async fn rule_01_licences_cannot_be_lowered_below_enabled_members() {
     let w = World::with_licences(3).await;
     w.add("a", "a@acme.test").await;
-    let refused = w.accounts().operator().set_licences(&op(), w.org, 1).await;
+    let refused = set_seats(w.accounts(), w.org, &[("Professional", 1, None)]).await;
     assert!(
-        matches!(refused, Err(OperatorError::LicencesBelowEnabled { enabled: 2 })),
+        matches!(
+            refused,
+            Err(OperatorError::SeatsBelowMembers(SeatsBelowMembers::Enabled { enabled: 2, .. }))
+        ),
         "{refused:?}"
     );
-    assert_eq!(
-        w.accounts().operator().set_licences(&op(), w.org, 2).await.unwrap().licences.count(),
-        2
-    );
+    let set = set_seats(w.accounts(), w.org, &[("Professional", 2, None)]).await.unwrap();
+    assert_eq!(set.seats.total(), 2);
 }
 
 #[tokio::test]
@@ -199,7 +204,7 @@ async fn rule_04_only_admins_add_members_and_emails_are_unique() {
         .team()
         .add_member(
             &w.admin,
-            &NewMember { first_name: " ".into(), last_name: None, email: "nope".into() },
+            &NewMember { first_name: " ".into(), last_name: None, email: "nope".into(), plan: None },
             None,
         )
         .await;

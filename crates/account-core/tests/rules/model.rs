@@ -24,7 +24,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use crate::credits::{assert_ledger_matches, consume};
-use crate::support::{ADMIN_EMAIL, PASSWORD, World, create_org, login, op as operator};
+use crate::support::{ADMIN_EMAIL, PASSWORD, World, create_org, login, op as operator, set_seats};
 
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -456,6 +456,7 @@ fn model_licences_and_admins_hold_over_random_sequences() {
                             first_name: "N".into(),
                             last_name: None,
                             email: format!("new{added}@acme.test"),
+                            plan: None,
                         };
                         let r = team.add_member(&actor, &new, None).await;
                         if enabled < licences {
@@ -508,7 +509,7 @@ fn model_licences_and_admins_hold_over_random_sequences() {
                         }
                     }
                     TeamOp::SetLicences(n) => {
-                        let r = w.accounts().operator().set_licences(&operator(), w.org, n).await;
+                        let r = set_seats(w.accounts(), w.org, &[("Professional", n, None)]).await;
                         if n < enabled {
                             assert!(r.is_err());
                         } else {
@@ -528,7 +529,7 @@ fn model_licences_and_admins_hold_over_random_sequences() {
                 );
                 let members =
                     w.accounts().operator().organisation(&operator(), w.org).await.unwrap();
-                assert_eq!(members.organisation.licences.count(), licences);
+                assert_eq!(members.organisation.seats.total(), licences);
                 let listed = team
                     .members(&actor, Some(MemberStatus::Disabled), Page { after: None, limit: 100 })
                     .await;

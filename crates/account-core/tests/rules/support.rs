@@ -4,7 +4,8 @@
 use account_core::domain::credits::CreditKind;
 use account_core::domain::mail::MailKind;
 use account_core::ids::{MemberId, OrganisationId};
-use account_core::services::operator::{NewOrganisation, Operator};
+use account_core::domain::organisation::Organisation;
+use account_core::services::operator::{NewOrganisation, NewPlanSeats, Operator, OperatorError};
 use account_core::services::team::NewMember;
 use account_core::{Accounts, Actor};
 use account_memory::{InMemory, code_in, token_in};
@@ -49,8 +50,17 @@ impl World {
     }
 
     pub async fn add(&self, name: &str, email: &str) -> MemberId {
-        let new =
-            NewMember { first_name: name.to_owned(), last_name: None, email: email.to_owned() };
+        self.add_on(name, email, None).await
+    }
+
+    /// Adds a sub-user on `plan` (the organisation's only plan when `None`).
+    pub async fn add_on(&self, name: &str, email: &str, plan: Option<&str>) -> MemberId {
+        let new = NewMember {
+            first_name: name.to_owned(),
+            last_name: None,
+            email: email.to_owned(),
+            plan: plan.map(str::to_owned),
+        };
         self.accounts()
             .team()
             .add_member(&self.admin, &new, None)
@@ -101,6 +111,23 @@ pub async fn create_org(
         admin_password: Some(PASSWORD.to_owned()),
     };
     accounts.operator().create_organisation(&op(), &new).await.expect("create org").organisation.id
+}
+
+/// Support sets the organisation's plans: `(name, licences, replaces)`.
+pub async fn set_seats(
+    accounts: &Accounts,
+    org: OrganisationId,
+    plans: &[(&str, u32, Option<&str>)],
+) -> Result<Organisation, OperatorError> {
+    let plans: Vec<_> = plans
+        .iter()
+        .map(|&(plan, licences, replaces)| NewPlanSeats {
+            plan: plan.to_owned(),
+            licences,
+            replaces: replaces.map(str::to_owned),
+        })
+        .collect();
+    accounts.operator().set_seats(&op(), org, &plans).await
 }
 
 pub async fn login(accounts: &Accounts, email: &str, password: &str) -> (Actor, String) {

@@ -5,6 +5,7 @@
 use account_core::domain::credits::EntryType;
 use account_core::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
 use account_core::ports::Page;
+use account_core::services::operator::NewPlanSeats;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -17,8 +18,7 @@ use crate::dto::me::{Product, ProductPage};
 use crate::dto::operator::{
     CreateOrganisationRequest, CreateProductRequest, CreatedOrganisation, DigestRun,
     FindMemberRequest, OperatorMember, OrganisationDetail, PendingMail, PendingMailPage,
-    PoolChangeRequest, RenameUsernameRequest, RunDigestsRequest, SetLicencesRequest,
-    SetPlanRequest, SetRegistrationNumberRequest, UpdateProductRequest,
+    PoolChangeRequest, RenameUsernameRequest, RunDigestsRequest, SetSeatsRequest, SetRegistrationNumberRequest, UpdateProductRequest,
 };
 use crate::dto::organisation::{Organisation, OrganisationPage};
 use crate::dto::team::Pool;
@@ -63,17 +63,7 @@ responses! {
 }
 
 responses! {
-    /// Responses of `setLicences`.
-    pub enum SetLicencesResponse {
-        /// The organisation afterwards.
-        #[oai(status = 200)]
-        Ok(Json<Organisation>),
-    }
-    errors: [400, 401, 404, 409, 413, 415, 422]
-}
-
-responses! {
-    /// Responses of `setPlan` and `changeRegistrationNumber`.
+    /// Responses of `setSeats` and `changeRegistrationNumber`.
     pub enum ChangeOrganisationResponse {
         /// The organisation afterwards.
         #[oai(status = 200)]
@@ -311,54 +301,39 @@ impl OperatorApi {
         )
     }
 
-    /// Set the licence count
+    /// Set the licences per plan
     ///
-    /// Never below the enabled members.
+    /// Replaces the organisation's plans and their licences. Each plan keeps at least as many
+    /// licences as members enabled on it (pending invitations included); a plan that members
+    /// are on stays, unless a new plan names it in `replaces`, which moves its members over.
     #[oai(
-        path = "/operator/organisations/:organisation_id/licences",
+        path = "/operator/organisations/:organisation_id/seats",
         method = "put",
-        operation_id = "setLicences",
+        operation_id = "setSeats",
         tag = "ApiTags::Operator"
     )]
-    async fn set_licences(
+    async fn set_seats(
         &self,
         state: State<'_>,
         auth: OperatorAuth,
         /// The organisation.
         organisation_id: Path<Uuid>,
-        body: JsonBody<SetLicencesRequest>,
-    ) -> SetLicencesResponse {
-        SetLicencesResponse::from_result(
-            state
-                .accounts
-                .operator()
-                .set_licences(auth.operator(), org_id(&organisation_id), body.licences)
-                .await
-                .map(|o| SetLicencesResponse::Ok(Json((&o).into())))
-                .map_err(Into::into),
-        )
-    }
-
-    /// Set the plan
-    #[oai(
-        path = "/operator/organisations/:organisation_id/plan",
-        method = "put",
-        operation_id = "setPlan",
-        tag = "ApiTags::Operator"
-    )]
-    async fn set_plan(
-        &self,
-        state: State<'_>,
-        auth: OperatorAuth,
-        /// The organisation.
-        organisation_id: Path<Uuid>,
-        body: JsonBody<SetPlanRequest>,
+        body: JsonBody<SetSeatsRequest>,
     ) -> ChangeOrganisationResponse {
+        let plans: Vec<_> = body
+            .plans
+            .iter()
+            .map(|p| NewPlanSeats {
+                plan: p.plan.clone(),
+                licences: p.licences,
+                replaces: p.replaces.clone(),
+            })
+            .collect();
         ChangeOrganisationResponse::from_result(
             state
                 .accounts
                 .operator()
-                .set_plan(auth.operator(), org_id(&organisation_id), &body.plan)
+                .set_seats(auth.operator(), org_id(&organisation_id), &plans)
                 .await
                 .map(|o| ChangeOrganisationResponse::Ok(Json((&o).into())))
                 .map_err(Into::into),

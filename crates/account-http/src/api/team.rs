@@ -6,7 +6,6 @@ use account_core::ids::{ApiKeyId, AuditEntryId, LedgerEntryId, MemberId};
 use account_core::ports::{LedgerCursor, LedgerFilter, Page};
 use account_core::services::audit_log::MAX_PAGE;
 use account_core::services::credits::UsageScope;
-use account_core::services::profile::AccessError;
 use account_core::services::team::NewMember;
 use chrono::NaiveDate;
 use poem::Request;
@@ -23,7 +22,8 @@ use crate::download::{Csv, Download, body_of, wants_csv};
 use crate::dto::me::Profile;
 use crate::dto::team::{
     AddMemberRequest, AllocationResult, AuditEntry, AuditPage, CreditMoveRequest, LedgerEntry,
-    LedgerPage, Member, MemberPage, PoolOverview, SetRoleRequest, TeamCredits, TeamSummary,
+    LedgerPage, Member, MemberPage, PoolOverview, SetMemberPlanRequest, SetRoleRequest, TeamCredits,
+    TeamSummary,
 };
 use crate::dto::{ApiKey, ApiKeyPage, Bucket, CreditKind, Done, EntryType, MemberStatus};
 use crate::errors::problem;
@@ -159,6 +159,16 @@ responses! {
 }
 
 responses! {
+    /// Responses of `setMemberPlan`.
+    pub enum SetMemberPlanResponse {
+        /// The member afterwards.
+        #[oai(status = 200)]
+        Ok(Json<Member>),
+    }
+    errors: [400, 401, 403, 404, 409, 413, 415, 422]
+}
+
+responses! {
     /// Responses of `allocateCredits` and `reclaimCredits`.
     pub enum MoveCreditsResponse {
         /// Done; the ledger entry is in the body.
@@ -245,14 +255,6 @@ fn member_id(id: &Path<Uuid>) -> MemberId {
     MemberId::from_uuid(id.0)
 }
 
-/// The seat plan, for member rows.
-async fn plan(
-    state: &crate::state::AppState,
-    actor: &account_core::Actor,
-) -> Result<String, AccessError> {
-    Ok(state.accounts.team().summary(actor).await?.plan)
-}
-
 /// The admin's team page.
 #[derive(Debug)]
 pub(crate) struct TeamApi;
@@ -261,7 +263,8 @@ pub(crate) struct TeamApi;
 impl TeamApi {
     /// Read the team summary
     ///
-    /// Enabled users (pending invitations included), disabled users, licences and the plan.
+    /// Enabled users (pending invitations included), disabled users and licences, in all and
+    /// per plan.
     #[oai(
         path = "/team/summary",
         method = "get",
@@ -337,10 +340,9 @@ impl TeamApi {
                     .team()
                     .members(&actor, status.0.map(Into::into), Page { after, limit: limit + 1 })
                     .await?;
-                let plan = plan(&state, &actor).await?;
                 let (rows, next_cursor) =
                     pagination::finish(rows, limit, "members", |r| r.member.id.to_string());
-                let items = rows.iter().map(|r| Member::new(r, &plan)).collect();
+                let items = rows.iter().map(|r| Member::new(r)).collect();
                 Ok(ListMembersResponse::Ok(Json(MemberPage { items, next_cursor })))
             }
             .await,
@@ -349,8 +351,9 @@ impl TeamApi {
 
     /// Add a sub-user
     ///
-    /// With name and email, within the licence count; the member gets an invitation mail to
-    /// set a password, and no credits. Send an `Idempotency-Key` to retry safely.
+    /// With name and email, on a plan with a free licence (the plan may be left out when the
+    /// organisation has only one); the member gets an invitation mail to set a password, and no
+    /// credits. Send an `Idempotency-Key` to retry safely.
     #[oai(
         path = "/team/members",
         method = "post",
@@ -375,14 +378,14 @@ impl TeamApi {
                     first_name: body.first_name.clone(),
                     last_name: body.last_name.clone(),
                     email: body.email.clone(),
+                    plan: body.plan.clone(),
                 };
                 let added = state.accounts.team().add_member(&actor, &new, key.as_ref()).await?;
                 replayed = added.replayed;
                 let id = added.member.id;
                 let row = state.accounts.team().member(&actor, id).await?;
-                let plan = plan(&state, &actor).await?;
                 let location = format!("{}/team/members/{id}", crate::server::BASE_PATH);
-                Ok(AddMemberResponse::Created(Json(Member::new(&row, &plan)), Some(location)))
+                Ok(AddMemberResponse::Created(Json(Member::new(&row)), Some(location)))
             }
             .await,
         );
@@ -407,8 +410,7 @@ impl TeamApi {
             async {
                 let actor = auth.actor();
                 let row = state.accounts.team().member(&actor, self::member_id(&member_id)).await?;
-                let plan = plan(&state, &actor).await?;
-                Ok(GetMemberResponse::Ok(Json(Member::new(&row, &plan))))
+                Ok(GetMemberResponse::Ok(Json(Member::new(&row))))
             }
             .await,
         )
@@ -574,7 +576,7 @@ impl TeamApi {
                 let id = self::member_id(&member_id);
                 state.accounts.team().disable(&actor, id).await?;
                 let row = state.accounts.team().member(&actor, id).await?;
-                Ok(ChangeMemberResponse::Ok(Json(Member::new(&row, &plan(&state, &actor).await?))))
+                Ok(ChangeMemberResponse::Ok(Json(Member::new(&row))))
             }
             .await,
         )
@@ -602,7 +604,7 @@ impl TeamApi {
                 let id = self::member_id(&member_id);
                 state.accounts.team().enable(&actor, id).await?;
                 let row = state.accounts.team().member(&actor, id).await?;
-                Ok(ChangeMemberResponse::Ok(Json(Member::new(&row, &plan(&state, &actor).await?))))
+                Ok(ChangeMemberResponse::Ok(Json(Member::new(&row))))
             }
             .await,
         )
@@ -632,7 +634,37 @@ impl TeamApi {
                 let id = self::member_id(&member_id);
                 state.accounts.team().set_role(&actor, id, body.role.into()).await?;
                 let row = state.accounts.team().member(&actor, id).await?;
-                Ok(SetMemberRoleResponse::Ok(Json(Member::new(&row, &plan(&state, &actor).await?))))
+                Ok(SetMemberRoleResponse::Ok(Json(Member::new(&row))))
+            }
+            .await,
+        )
+    }
+
+    /// Move a member to another plan
+    ///
+    /// The seat takes one of the organisation's plans (`GET /team/summary` lists them). An
+    /// enabled member, or a pending invitation, needs a free licence of the new plan; a
+    /// disabled member holds none and moves freely.
+    #[oai(
+        path = "/team/members/:member_id/plan",
+        method = "put",
+        operation_id = "setMemberPlan",
+        tag = "ApiTags::Team"
+    )]
+    async fn set_member_plan(
+        &self,
+        state: State<'_>,
+        auth: SessionAuth,
+        /// The member.
+        member_id: Path<Uuid>,
+        body: JsonBody<SetMemberPlanRequest>,
+    ) -> SetMemberPlanResponse {
+        SetMemberPlanResponse::from_result(
+            async {
+                let actor = auth.actor();
+                let id = self::member_id(&member_id);
+                let row = state.accounts.team().set_plan(&actor, id, &body.plan).await?;
+                Ok(SetMemberPlanResponse::Ok(Json(Member::new(&row))))
             }
             .await,
         )

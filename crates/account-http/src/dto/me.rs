@@ -93,7 +93,7 @@ pub(crate) struct Me {
     pub role: Role,
     /// Status.
     pub status: MemberStatus,
-    /// The plan every seat of the organisation is on.
+    /// The plan of the member's seat.
     pub plan: String,
     /// The profile; read `/me/profile` for its ETag.
     pub profile: Profile,
@@ -117,7 +117,7 @@ impl Me {
             email: m.email.as_str().to_owned(),
             role: m.role.into(),
             status: m.status.into(),
-            plan: me.organisation.plan.as_str().to_owned(),
+            plan: m.plan.as_str().to_owned(),
             profile: (&m.profile).into(),
             preferences: (&m.preferences).into(),
             created_at: m.created_at.into(),

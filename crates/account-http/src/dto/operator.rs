@@ -143,20 +143,26 @@ impl From<&CoreDetail> for OrganisationDetail {
     }
 }
 
-/// A licence count.
+/// An organisation's licences per plan, replacing the ones it has.
 #[derive(Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
-pub(crate) struct SetLicencesRequest {
-    /// Licences, never below the enabled members.
-    pub licences: u32,
+pub(crate) struct SetSeatsRequest {
+    /// One entry per plan, in the order pages show them; at least one, names distinct
+    /// (case-insensitively), licences adding up to at least 1.
+    pub plans: Vec<PlanSeatsRequest>,
 }
 
-/// A plan.
+/// One plan's licences.
 #[derive(Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
-pub(crate) struct SetPlanRequest {
-    /// The plan's name.
+pub(crate) struct PlanSeatsRequest {
+    /// The plan's name, such as `Professional`.
     pub plan: String,
+    /// How many members on it may be enabled at once; never below those enabled on it now.
+    pub licences: u32,
+    /// A plan of the organisation that this one replaces: its members move to this plan (to
+    /// rename a plan, or move a whole team to another).
+    pub replaces: Option<String>,
 }
 
 /// A new registration number (a transfer).

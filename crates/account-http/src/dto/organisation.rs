@@ -18,9 +18,9 @@ pub(crate) struct Organisation {
     pub name: String,
     /// Organisation or personal number; read-only here (support changes it: a transfer).
     pub registration_number: String,
-    /// The plan every seat is on.
-    pub plan: String,
-    /// How many members may be enabled at once.
+    /// Its licences per plan, in the order support set them.
+    pub plans: Vec<PlanSeats>,
+    /// How many members may be enabled at once: every plan's licences together.
     pub licences: u32,
     /// Customer info; read `/organisation/customer-info` for its ETag.
     pub customer_info: CustomerInfo,
@@ -34,12 +34,27 @@ impl From<&CoreOrganisation> for Organisation {
             id: o.id.as_uuid(),
             name: o.name.as_str().to_owned(),
             registration_number: o.registration_number.as_str().to_owned(),
-            plan: o.plan.as_str().to_owned(),
-            licences: o.licences.count(),
+            plans: o
+                .seats
+                .plans()
+                .iter()
+                .map(|p| PlanSeats { plan: p.plan.as_str().to_owned(), licences: p.licences })
+                .collect(),
+            licences: o.seats.total(),
             customer_info: o.into(),
             created_at: o.created_at.into(),
         }
     }
+}
+
+/// One plan's licences.
+#[derive(Object, Debug, Clone)]
+#[oai(skip_serializing_if_is_none)]
+pub(crate) struct PlanSeats {
+    /// The plan.
+    pub plan: String,
+    /// How many members on it may be enabled at once.
+    pub licences: u32,
 }
 
 page!(

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::me::Profile;
 use super::{Balance, CreditKind, EntryType, MemberStatus, PrincipalRef, Role, Timestamp, page};
 
-/// The licence summary.
+/// The licence summary, in all and per plan.
 #[derive(Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct TeamSummary {
@@ -23,10 +23,24 @@ pub(crate) struct TeamSummary {
     pub enabled: u32,
     /// Disabled members.
     pub disabled: u32,
-    /// Licences.
+    /// Licences, every plan's together.
     pub licences: u32,
-    /// The plan every seat is on.
+    /// Each plan's use, in the organisation's order.
+    pub plans: Vec<PlanUse>,
+}
+
+/// One plan's licences and the members on it.
+#[derive(Object, Debug, Clone)]
+#[oai(skip_serializing_if_is_none)]
+pub(crate) struct PlanUse {
+    /// The plan.
     pub plan: String,
+    /// Its licences.
+    pub licences: u32,
+    /// Enabled members on it, pending invitations included.
+    pub enabled: u32,
+    /// Disabled members on it.
+    pub disabled: u32,
 }
 
 impl From<&CoreSummary> for TeamSummary {
@@ -35,9 +49,25 @@ impl From<&CoreSummary> for TeamSummary {
             enabled: s.enabled,
             disabled: s.disabled,
             licences: s.licences,
-            plan: s.plan.clone(),
+            plans: s
+                .plans
+                .iter()
+                .map(|p| PlanUse {
+                    plan: p.plan.as_str().to_owned(),
+                    licences: p.licences,
+                    enabled: p.enabled,
+                    disabled: p.disabled,
+                })
+                .collect(),
         }
     }
+}
+
+/// A plan to move a member's seat to.
+#[derive(Object, Debug, Clone)]
+pub(crate) struct SetMemberPlanRequest {
+    /// One of the organisation's plans (`GET /team/summary` lists them).
+    pub plan: String,
 }
 
 /// A team pool of one kind.
@@ -92,7 +122,7 @@ pub(crate) struct Member {
     pub role: Role,
     /// Status.
     pub status: MemberStatus,
-    /// The plan of the seat.
+    /// The plan of the seat (`PUT /team/members/{member_id}/plan` moves it).
     pub plan: String,
     /// True until the member accepts the invitation and sets a password.
     pub invitation_pending: bool,
@@ -105,7 +135,7 @@ pub(crate) struct Member {
 }
 
 impl Member {
-    pub(crate) fn new(row: &MemberRow, plan: &str) -> Self {
+    pub(crate) fn new(row: &MemberRow) -> Self {
         let m = &row.member;
         Self {
             id: m.id.as_uuid(),
@@ -114,7 +144,7 @@ impl Member {
             username: m.username.as_str().to_owned(),
             role: m.role.into(),
             status: m.status.into(),
-            plan: plan.to_owned(),
+            plan: m.plan.as_str().to_owned(),
             invitation_pending: m.password.is_none(),
             credits: row.balances.iter().map(Into::into).collect(),
             profile: (&m.profile).into(),
@@ -139,6 +169,9 @@ pub(crate) struct AddMemberRequest {
     pub last_name: Option<String>,
     /// Login email; the invitation goes there.
     pub email: String,
+    /// The plan of the seat, one of `GET /team/summary`'s plans; may be left out when the
+    /// organisation has one plan.
+    pub plan: Option<String>,
 }
 
 /// A role to give.

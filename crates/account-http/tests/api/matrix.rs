@@ -265,7 +265,7 @@ async fn member(app: &App, admin: &Actor, email: &str, pending: bool) -> (Who, S
         .team()
         .add_member(
             admin,
-            &NewMember { first_name: "Member".into(), last_name: None, email: email.into() },
+            &NewMember { first_name: "Member".into(), last_name: None, email: email.into(), plan: None },
             None,
         )
         .await

@@ -1,9 +1,10 @@
-//! Members in memory: uniqueness of usernames and login emails, erasure.
+//! Members in memory: uniqueness of usernames and login emails, erasure, counts per plan.
 
 use std::collections::BTreeSet;
 
 use account_core::domain::email::EmailAddress;
-use account_core::domain::member::{Member, MemberStatus, Role};
+use account_core::domain::member::{Member, MemberStatus};
+use account_core::domain::text::PlanName;
 use account_core::domain::username::Username;
 use account_core::ids::{MemberId, OrganisationId};
 use account_core::ports::{MemberCounts, MemberRepo, Page, StoreError, UniqueKey};
@@ -87,16 +88,22 @@ impl MemberRepo for MemTx {
     async fn counts(&mut self, org: OrganisationId) -> Result<MemberCounts, StoreError> {
         let mut c = MemberCounts::default();
         for m in self.s().members.values().filter(|m| m.org_id == org) {
-            match m.status {
-                MemberStatus::Enabled => {
-                    c.enabled += 1;
-                    if m.role == Role::Admin {
-                        c.enabled_admins += 1;
-                    }
-                }
-                MemberStatus::Disabled => c.disabled += 1,
-            }
+            c.add(m.status, m.role, &m.plan, 1);
         }
         Ok(c)
+    }
+    async fn move_to_plan(
+        &mut self,
+        org: OrganisationId,
+        from: &PlanName,
+        to: &PlanName,
+    ) -> Result<u64, StoreError> {
+        let mut moved = 0;
+        let s = self.w("members.move_to_plan")?;
+        for m in s.members.values_mut().filter(|m| m.org_id == org && m.plan == *from) {
+            m.plan = to.clone();
+            moved += 1;
+        }
+        Ok(moved)
     }
 }

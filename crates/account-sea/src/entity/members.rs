@@ -10,6 +10,7 @@ pub(crate) struct Model {
     pub org_id: Uuid,
     pub role: String,
     pub status: String,
+    pub plan: String,
     pub username: Option<String>,
     pub email: Option<String>,
     pub email_key: Option<String>,

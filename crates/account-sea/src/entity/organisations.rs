@@ -9,8 +9,8 @@ pub(crate) struct Model {
     pub id: Uuid,
     pub name: String,
     pub registration_number: String,
-    pub plan: String,
-    pub licences: i64,
+    /// The licences per plan, as JSON: `[{"plan": "Professional", "licences": 3}]`.
+    pub seats: String,
     pub contact_person: Option<String>,
     pub postal_address: Option<String>,
     pub company_name: Option<String>,

@@ -16,6 +16,7 @@ mod m20261206_000001_idempotency_outcomes;
 mod m20261206_000002_limits;
 mod m20261206_000003_password_resets;
 mod m20261206_000004_idna_email_domains;
+mod m20261207_000001_seats_per_plan;
 
 /// Every migration of the schema, oldest first.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_limits::Migration),
             Box::new(m20261206_000003_password_resets::Migration),
             Box::new(m20261206_000004_idna_email_domains::Migration),
+            Box::new(m20261207_000001_seats_per_plan::Migration),
         ]
     }
 }
@@ -46,6 +48,7 @@ pub(crate) enum Organisations {
     RegistrationNumber,
     Plan,
     Licences,
+    Seats,
     ContactPerson,
     PostalAddress,
     CompanyName,
@@ -86,6 +89,7 @@ pub(crate) enum Members {
     ErasedAt,
     ResetDigest,
     ResetExpiresAt,
+    Plan,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

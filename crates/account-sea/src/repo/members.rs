@@ -15,7 +15,7 @@ use account_core::domain::preferences::{
     ExportDefaults, ExportFormat, NotificationSettings, Preferences,
 };
 use account_core::domain::products::{Offering, ProductName};
-use account_core::domain::text::{CompanyName, JobTitle, PersonName};
+use account_core::domain::text::{CompanyName, JobTitle, PersonName, PlanName};
 use account_core::domain::timezone::Timezone;
 use account_core::domain::username::Username;
 use account_core::ids::{MemberId, OrganisationId, ProductId};
@@ -75,6 +75,7 @@ fn row(m: &Member) -> Result<ActiveModel, StoreError> {
         org_id: Set(m.org_id.as_uuid()),
         role: Set(m.role.as_str().to_owned()),
         status: Set(m.status.as_str().to_owned()),
+        plan: Set(m.plan.as_str().to_owned()),
         username: Set(text(m.username.as_str())),
         email: Set(text(m.email.as_str())),
         email_key: Set(Some(m.email.key())),
@@ -124,6 +125,7 @@ fn member(m: Model) -> Result<Member, StoreError> {
         org_id: OrganisationId::from_uuid(m.org_id),
         role: Role::parse(&m.role).ok_or_else(|| corrupt("members.role"))?,
         status: MemberStatus::parse(&m.status).ok_or_else(|| corrupt("members.status"))?,
+        plan: parse("members.plan", PlanName::from_stored(&m.plan))?,
         username: parse(
             "members.username",
             Username::parse(required("members.username", m.username.as_deref())?),
@@ -377,31 +379,46 @@ impl MemberRepo for SeaTx {
     }
 
     async fn counts(&mut self, org: OrganisationId) -> Result<MemberCounts, StoreError> {
-        let groups: Vec<(String, String, i64)> = live()
+        let groups: Vec<(String, String, String, i64)> = live()
             .select_only()
             .column(Column::Status)
             .column(Column::Role)
+            .column(Column::Plan)
             .column_as(Expr::col(Column::Id).count(), "n")
             .filter(Column::OrgId.eq(org.as_uuid()))
             .group_by(Column::Status)
             .group_by(Column::Role)
+            .group_by(Column::Plan)
             .into_tuple()
             .all(&self.r())
             .await
             .map_err(db_err)?;
         let mut counts = MemberCounts::default();
-        for (status, role, n) in groups {
-            let n: u32 = narrow("count(members)", n)?;
-            match MemberStatus::parse(&status).ok_or_else(|| corrupt("members.status"))? {
-                MemberStatus::Enabled => {
-                    counts.enabled += n;
-                    if Role::parse(&role).ok_or_else(|| corrupt("members.role"))? == Role::Admin {
-                        counts.enabled_admins += n;
-                    }
-                }
-                MemberStatus::Disabled => counts.disabled += n,
-            }
+        for (status, role, plan, n) in groups {
+            counts.add(
+                MemberStatus::parse(&status).ok_or_else(|| corrupt("members.status"))?,
+                Role::parse(&role).ok_or_else(|| corrupt("members.role"))?,
+                &parse("members.plan", PlanName::from_stored(&plan))?,
+                narrow("count(members)", n)?,
+            );
         }
         Ok(counts)
+    }
+
+    async fn move_to_plan(
+        &mut self,
+        org: OrganisationId,
+        from: &PlanName,
+        to: &PlanName,
+    ) -> Result<u64, StoreError> {
+        let done = Entity::update_many()
+            .col_expr(Column::Plan, Expr::value(to.as_str()))
+            .filter(Column::OrgId.eq(org.as_uuid()))
+            .filter(Column::Plan.eq(from.as_str()))
+            .filter(Column::ErasedAt.is_null())
+            .exec(&self.w()?)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected)
     }
 }

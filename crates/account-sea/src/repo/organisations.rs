@@ -1,6 +1,7 @@
-//! `OrganisationRepo` over the `organisations` table.
+//! `OrganisationRepo` over the `organisations` table; the licences per plan are one JSON
+//! column of it (they are read and written with the organisation, under its lock).
 
-use account_core::domain::organisation::{CustomerInfo, Licences, Organisation};
+use account_core::domain::organisation::{CustomerInfo, Organisation, PlanSeats, Seats};
 use account_core::domain::text::{
     CompanyName, FullName, OrganisationName, PlanName, PostalAddress, PurchaseOrderNumber,
     RegistrationNumber,
@@ -10,11 +11,37 @@ use account_core::ports::{OrganisationRepo, Page, StoreError};
 use async_trait::async_trait;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::{Value, json};
 
 use super::{corrupt, micros, narrow, parse, parse_opt, widen};
 use crate::entity::organisations::{ActiveModel, Column, Entity, Model};
 use crate::error::db_err;
 use crate::store::SeaTx;
+
+/// `organisations.seats`: `[{"plan": "Professional", "licences": 3}, …]`, in support's order.
+fn seats_json(seats: &Seats) -> String {
+    let plans = seats.plans().iter().map(|p| json!({"plan": p.plan.as_str(), "licences": p.licences}));
+    Value::Array(plans.collect()).to_string()
+}
+
+fn seats(stored: &str) -> Result<Seats, StoreError> {
+    let bad = || corrupt("organisations.seats");
+    let value: Value = serde_json::from_str(stored).map_err(|_| bad())?;
+    let plans = value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|p| {
+            let plan = p.get("plan").and_then(Value::as_str).ok_or_else(bad)?;
+            let licences = p.get("licences").and_then(Value::as_u64).ok_or_else(bad)?;
+            Ok(PlanSeats {
+                plan: PlanName::from_stored(plan).map_err(|_| bad())?,
+                licences: u32::try_from(licences).map_err(|_| bad())?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Seats::new(plans).map_err(|_| bad())
+}
 
 fn row(org: &Organisation) -> Result<ActiveModel, StoreError> {
     let info = &org.customer_info;
@@ -22,8 +49,7 @@ fn row(org: &Organisation) -> Result<ActiveModel, StoreError> {
         id: Set(org.id.as_uuid()),
         name: Set(org.name.as_str().to_owned()),
         registration_number: Set(org.registration_number.as_str().to_owned()),
-        plan: Set(org.plan.as_str().to_owned()),
-        licences: Set(i64::from(org.licences.count())),
+        seats: Set(seats_json(&org.seats)),
         contact_person: Set(info.contact_person.as_ref().map(|v| v.as_str().to_owned())),
         postal_address: Set(info.postal_address.as_ref().map(PostalAddress::to_stored)),
         company_name: Set(info.company_name.as_ref().map(|v| v.as_str().to_owned())),
@@ -44,9 +70,7 @@ pub(crate) fn organisation(m: Model) -> Result<Organisation, StoreError> {
             "organisations.registration_number",
             RegistrationNumber::parse(&m.registration_number),
         )?,
-        plan: parse("organisations.plan", PlanName::from_stored(&m.plan))?,
-        licences: Licences::new(narrow("organisations.licences", m.licences)?)
-            .map_err(|_| corrupt("organisations.licences"))?,
+        seats: seats(&m.seats)?,
         customer_info: CustomerInfo {
             contact_person: parse_opt(
                 "organisations.contact_person",

@@ -106,6 +106,7 @@ pub(super) async fn add(accounts: &Accounts, admin: &Actor, n: usize) -> Member 
         first_name: format!("Member{n}"),
         last_name: None,
         email: format!("member{n}@example.com"),
+        plan: None,
     };
     accounts.team().add_member(admin, &new, None).await.unwrap().member
 }
@@ -243,6 +244,7 @@ pub(crate) async fn add_member_never_exceeds_licences(f: Factory) {
                 first_name: format!("New{i}"),
                 last_name: None,
                 email: format!("new{i}@example.com"),
+                plan: None,
             };
             accounts.team().add_member(&admin, &new, None).await
         }));
@@ -251,7 +253,7 @@ pub(crate) async fn add_member_never_exceeds_licences(f: Factory) {
     for task in tasks {
         match task.await.unwrap() {
             Ok(_) => added += 1,
-            Err(AddMemberError::NoFreeLicence { licences: 6 }) => refused += 1,
+            Err(AddMemberError::NoFreeLicence(e)) if e.licences == 6 => refused += 1,
             Err(other) => unexpected.push(format!("{other:?}")),
         }
     }
@@ -472,6 +474,7 @@ pub(crate) async fn invitations_in_two_organisations_never_clash_on_usernames(f:
                     first_name: "Jane".into(),
                     last_name: None,
                     email: format!("jane{r}@org{i}.example"),
+                    plan: None,
                 };
                 accounts.team().add_member(&admin, &new, None).await
             }));

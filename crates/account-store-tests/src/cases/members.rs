@@ -5,12 +5,13 @@ use account_core::domain::email::EmailAddress;
 use account_core::domain::member::{Member, MemberStatus, Role};
 use account_core::domain::username::Username;
 use account_core::ids::MemberId;
+use account_core::domain::organisation::PlanCount;
 use account_core::ports::{LedgerFilter, MemberCounts, Page, UniqueKey};
 
 use super::Factory;
 use crate::fixtures::{
-    allocate, assert_conflict, assert_not_found, full_member, id, member, organisation, product,
-    read, seed_members, seed_org, seed_org_with_admin, write,
+    allocate, assert_conflict, assert_not_found, full_member, id, member, organisation, plan,
+    product, read, seed_members, seed_org, seed_org_with_admin, write,
 };
 
 fn email(s: &str) -> EmailAddress {
@@ -181,33 +182,74 @@ pub(crate) async fn list_filters_by_org_and_status_and_pages_by_id(f: Factory) {
     assert_eq!(ids(theirs), [id(125), other_admin.id]);
 }
 
-pub(crate) async fn counts_by_status_and_enabled_admins(f: Factory) {
+/// The counts a store reports: `(enabled, disabled, enabled admins)` and per plan `(plan,
+/// enabled, disabled)`.
+fn counts(all: (u32, u32, u32), plans: &[(&str, u32, u32)]) -> MemberCounts {
+    MemberCounts {
+        enabled: all.0,
+        disabled: all.1,
+        enabled_admins: all.2,
+        plans: plans
+            .iter()
+            .map(|&(name, enabled, disabled)| PlanCount { plan: plan(name), enabled, disabled })
+            .collect(),
+    }
+}
+
+pub(crate) async fn counts_by_status_enabled_admins_and_plan(f: Factory) {
     let store = f.fresh().await;
     let (org, _) = seed_org_with_admin(&store, 1).await;
     let (other, _) = seed_org_with_admin(&store, 2).await;
-    let with = |m: Member, role, status| Member { role, status, ..m };
+    let with = |m: Member, role, status, on: &str| Member { role, status, plan: plan(on), ..m };
     seed_members(
         &store,
         &[
-            with(member(org.id, 10), Role::Admin, MemberStatus::Enabled),
-            with(member(org.id, 11), Role::Admin, MemberStatus::Disabled),
-            with(member(org.id, 12), Role::SubUser, MemberStatus::Enabled),
-            with(member(org.id, 13), Role::SubUser, MemberStatus::Disabled),
-            with(member(org.id, 14), Role::SubUser, MemberStatus::Disabled),
-            with(member(other.id, 15), Role::SubUser, MemberStatus::Enabled),
+            with(member(org.id, 10), Role::Admin, MemberStatus::Enabled, "Basic"),
+            with(member(org.id, 11), Role::Admin, MemberStatus::Disabled, "Professional"),
+            with(member(org.id, 12), Role::SubUser, MemberStatus::Enabled, "Basic"),
+            with(member(org.id, 13), Role::SubUser, MemberStatus::Disabled, "Basic"),
+            with(member(org.id, 14), Role::SubUser, MemberStatus::Disabled, "Professional"),
+            with(member(other.id, 15), Role::SubUser, MemberStatus::Enabled, "Professional"),
         ],
     )
     .await;
     let mut tx = read(&store).await;
     assert_eq!(
         tx.members().counts(org.id).await.unwrap(),
-        MemberCounts { enabled: 3, disabled: 3, enabled_admins: 2 }
+        counts((3, 3, 2), &[("Basic", 2, 1), ("Professional", 1, 2)])
     );
     assert_eq!(
         tx.members().counts(other.id).await.unwrap(),
-        MemberCounts { enabled: 2, disabled: 0, enabled_admins: 1 }
+        counts((2, 0, 1), &[("Professional", 2, 0)])
     );
     assert_eq!(tx.members().counts(id(77)).await.unwrap(), MemberCounts::default());
+}
+
+pub(crate) async fn move_to_plan_moves_one_organisations_live_members(f: Factory) {
+    let store = f.fresh().await;
+    let (org, admin) = seed_org_with_admin(&store, 1).await;
+    let (other, other_admin) = seed_org_with_admin(&store, 2).await;
+    let disabled = Member { status: MemberStatus::Disabled, ..member(org.id, 10) };
+    let on_basic = Member { plan: plan("Basic"), ..member(org.id, 11) };
+    let gone = member(org.id, 12);
+    seed_members(&store, &[disabled.clone(), on_basic.clone(), gone.clone()]).await;
+    let mut tx = write(&store).await;
+    tx.members().erase(gone.id, crate::fixtures::t0()).await.unwrap();
+    let moved =
+        tx.members().move_to_plan(org.id, &plan("Professional"), &plan("Enterprise")).await;
+    assert_eq!(moved.unwrap(), 2, "the admin and the disabled member; not the erased one");
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    for (who, expected) in
+        [(admin.id, "Enterprise"), (disabled.id, "Enterprise"), (on_basic.id, "Basic")]
+    {
+        assert_eq!(tx.members().get(who).await.unwrap().unwrap().plan, plan(expected));
+    }
+    assert_eq!(tx.members().get(other_admin.id).await.unwrap().unwrap().plan, plan("Professional"));
+    assert_eq!(
+        tx.members().counts(other.id).await.unwrap(),
+        counts((1, 0, 1), &[("Professional", 1, 0)])
+    );
 }
 
 pub(crate) async fn erase_hides_member_and_frees_email_and_username(f: Factory) {
@@ -243,7 +285,7 @@ pub(crate) async fn erase_hides_member_and_frees_email_and_username(f: Factory) 
     assert_eq!(listed.iter().map(|m| m.id).collect::<Vec<_>>(), [stays.id, admin.id]);
     assert_eq!(
         tx.members().counts(org.id).await.unwrap(),
-        MemberCounts { enabled: 2, disabled: 0, enabled_admins: 1 }
+        counts((2, 0, 1), &[("Professional", 2, 0)])
     );
     assert_not_found(tx.members().update(&gone).await);
     assert_not_found(tx.members().erase(gone.id, crate::fixtures::t0()).await);

@@ -1,13 +1,12 @@
 //! `OrganisationRepo`.
 
-use account_core::domain::organisation::Licences;
-use account_core::domain::text::PlanName;
+use account_core::domain::organisation::{PlanSeats, Seats};
 use account_core::ids::OrganisationId;
 use account_core::ports::{Page, UniqueKey};
 
 use super::Factory;
 use crate::fixtures::{
-    assert_conflict, assert_not_found, bare_organisation, id, organisation, read, write,
+    assert_conflict, assert_not_found, bare_organisation, id, organisation, plan, read, write,
 };
 
 pub(crate) async fn insert_get_lock_round_trip(f: Factory) {
@@ -52,8 +51,11 @@ pub(crate) async fn update_replaces_and_missing_is_not_found(f: Factory) {
     tx.commit().await.unwrap();
 
     let mut changed = bare_organisation(1);
-    changed.licences = Licences::new(25).unwrap();
-    changed.plan = PlanName::parse("Enterprise").unwrap();
+    changed.seats = Seats::new(vec![
+        PlanSeats { plan: plan("Enterprise"), licences: 25 },
+        PlanSeats { plan: plan("Basic"), licences: 0 },
+    ])
+    .unwrap();
     changed.customer_info_version = 9;
     let mut tx = write(&store).await;
     tx.organisations().update(&changed).await.unwrap();

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use account_core::domain::credits::CreditKind;
-use account_core::domain::member::Member;
-use account_core::domain::organisation::Organisation;
+use account_core::domain::member::{Member, MemberStatus};
+use account_core::domain::organisation::{Licences, Organisation, PlanCount, Seats};
+use account_core::domain::text::PlanName;
 use account_core::domain::session::Session;
 use account_core::ids::SessionId;
 use account_core::ports::{Activity, LedgerFilter, Page, Store, StoreError};
@@ -42,6 +43,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
         erasure_leaves_no_personal_data_at_rest,
         rollup_migration_sums_the_existing_ledger,
         idempotency_records_of_an_older_server_migrate_unreplayable,
+        an_organisation_of_one_plan_migrates_to_that_plan_holding_all_its_licences,
         activity_is_written_once_a_minute_per_process,
     ];
     match backend {
@@ -61,7 +63,7 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
     cases
 }
 
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     "m20261123_000001_organisations_members",
     "m20261123_000002_credits",
     "m20261123_000003_sessions_keys",
@@ -71,6 +73,7 @@ const MIGRATIONS: [&str; 9] = [
     "m20261206_000002_limits",
     "m20261206_000003_password_resets",
     "m20261206_000004_idna_email_domains",
+    "m20261207_000001_seats_per_plan",
 ];
 
 const TABLES: [&str; 18] = [
@@ -273,6 +276,57 @@ async fn idempotency_records_of_an_older_server_migrate_unreplayable(f: F) {
     assert_eq!((legacy.fingerprint.as_str(), legacy.outcome), ("f0", None));
 }
 
+/// Rule 23's migration: an organisation of the schema before plans per seat (one plan, one
+/// licence count) comes out with that plan holding all its licences, and each of its members,
+/// enabled or disabled, on it; nothing it could do before is refused after.
+async fn an_organisation_of_one_plan_migrates_to_that_plan_holding_all_its_licences(f: F) {
+    let url = f.empty_database().await;
+    let store = f.connect(&url).await;
+    let org = organisation(1);
+    let (admin, sub) = (member(org.id, 10), member(org.id, 11));
+    let disabled = Member { status: MemberStatus::Disabled, ..member(org.id, 12) };
+    {
+        let store: Arc<dyn Store> = Arc::new(store.clone());
+        let mut tx = store.write().await.unwrap();
+        tx.organisations().insert(&org).await.unwrap();
+        for m in [&admin, &sub, &disabled] {
+            tx.members().insert(m).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    // Back to the previous schema: the organisation's one plan and licence count.
+    let db = store.connection();
+    for sql in [
+        "ALTER TABLE organisations ADD COLUMN plan TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE organisations ADD COLUMN licences BIGINT NOT NULL DEFAULT 0",
+        "UPDATE organisations SET plan = 'Enterprise \"EU\"', licences = 12",
+        "ALTER TABLE organisations DROP COLUMN seats",
+        "ALTER TABLE members DROP COLUMN plan",
+        "DELETE FROM seaql_migrations WHERE version = 'm20261207_000001_seats_per_plan'",
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let again = f.connect(&url).await;
+    assert_eq!(again.applied_migrations().await.unwrap(), MIGRATIONS);
+    assert_eq!(schema(&again).await, expected_schema());
+    let store: Arc<dyn Store> = Arc::new(again);
+    let mut tx = store.read().await.unwrap();
+    let enterprise = PlanName::parse("Enterprise \"EU\"").unwrap();
+    let migrated = tx.organisations().get(org.id).await.unwrap().unwrap();
+    assert_eq!(migrated.seats, Seats::single(enterprise.clone(), Licences::new(12).unwrap()));
+    assert_eq!(Organisation { seats: org.seats.clone(), ..migrated }, org);
+    for m in [admin.id, sub.id, disabled.id] {
+        assert_eq!(tx.members().get(m).await.unwrap().unwrap().plan, enterprise);
+    }
+    let counts = tx.members().counts(org.id).await.unwrap();
+    assert_eq!(
+        counts.plans,
+        [PlanCount { plan: enterprise, enabled: 2, disabled: 1 }],
+        "every member is on the one plan"
+    );
+}
+
 /// `record_activity`: of the requests that find a session due together, one writes; within
 /// the minute the process writes no more, another process (its own claims) does.
 async fn activity_is_written_once_a_minute_per_process(f: F) {
@@ -398,9 +452,28 @@ async fn corrupt_rows_are_reported_as_corrupt(f: F) {
     let mut tx = store.read().await.unwrap();
     assert!(matches!(tx.members().get(m.id).await, Err(StoreError::Corrupt(_))));
     drop(tx);
-    db.execute_unprepared("UPDATE organisations SET licences = -1").await.unwrap();
+    for seats in [
+        r#"[{"plan": "Pro", "licences": -1}]"#,
+        r#"[{"plan": "Pro", "licences": 2}, {"plan": "pro", "licences": 1}]"#,
+        "[]",
+        "not json",
+    ] {
+        db.execute_unprepared(&format!("UPDATE organisations SET seats = '{seats}'"))
+            .await
+            .unwrap();
+        let mut tx = store.read().await.unwrap();
+        let got = tx.organisations().get(org.id).await;
+        assert!(
+            matches!(&got, Err(StoreError::Corrupt(msg)) if msg.contains("organisations.seats")),
+            "{seats}: {got:?}"
+        );
+    }
+    db.execute_unprepared("UPDATE organisations SET seats = '[{\"plan\": \"Pro\", \"licences\": 2}]'")
+        .await
+        .unwrap();
+    db.execute_unprepared("UPDATE members SET timezone = 'UTC', plan = ''").await.unwrap();
     let mut tx = store.read().await.unwrap();
-    assert!(matches!(tx.organisations().get(org.id).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(tx.members().get(m.id).await, Err(StoreError::Corrupt(msg)) if msg.contains("members.plan")));
 }
 
 /// Earlier versions accepted right-to-left overrides and zero-width characters in names; such

@@ -1,13 +1,15 @@
 //! One user's actions on Manage Users: Edit profile (with the same stale-save check as the
-//! profile page), Manage credit (export, direct dial, calling credits), Allocate minutes,
-//! Disable / Enable, and resending an invitation.
+//! profile page) and the seat's plan, Manage credit (export, direct dial, calling credits),
+//! Allocate minutes, Disable / Enable, and resending an invitation.
 
 use std::sync::Arc;
 
 use account_core::domain::credits::CreditKind;
 use account_core::ids::MemberId;
 use account_core::services::credits::AllocateError;
-use account_core::services::team::{ChangeMemberError, EditMemberProfileError, MemberRow};
+use account_core::services::team::{
+    ChangeMemberError, ChangePlanError, EditMemberProfileError, MemberRow,
+};
 use askama::Template;
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
@@ -17,6 +19,7 @@ use crate::app::Web;
 use crate::form::{FieldErrors, FormData};
 use crate::layout::{Chrome, Section, html, html_status, see_other};
 use crate::pages::profile::{Change, ProfileForm};
+use crate::pages::team::PlanLine;
 use crate::pages::{OrFail, id};
 use crate::session::{Admin, Viewer};
 use crate::text::{amount, capitalised, kind_name};
@@ -31,6 +34,10 @@ struct ProfilePage {
     form: ProfileForm,
     errors: FieldErrors,
     stale: Vec<Change>,
+    /// The member's plan, the organisation's plans, and why a move was refused.
+    plan: String,
+    plans: Vec<PlanLine>,
+    plan_error: Option<String>,
 }
 
 async fn row(web: &Web, viewer: &Viewer, raw: &str) -> poem::Result<MemberRow> {
@@ -38,8 +45,14 @@ async fn row(web: &Web, viewer: &Viewer, raw: &str) -> poem::Result<MemberRow> {
     web.accounts.team().member(&viewer.actor(), member).await.or_fail()
 }
 
-fn profile_page(web: &Web, req: &Request, viewer: &Viewer, row: &MemberRow) -> ProfilePage {
-    ProfilePage {
+async fn profile_page(
+    web: &Web,
+    req: &Request,
+    viewer: &Viewer,
+    row: &MemberRow,
+) -> poem::Result<ProfilePage> {
+    let summary = web.accounts.team().summary(&viewer.actor()).await.or_fail()?;
+    Ok(ProfilePage {
         chrome: Chrome::new(web, req, viewer, Section::Team, "Edit profile"),
         id: row.member.id.to_string(),
         name: row.member.profile.display_name(),
@@ -47,7 +60,10 @@ fn profile_page(web: &Web, req: &Request, viewer: &Viewer, row: &MemberRow) -> P
         form: ProfileForm::of(&row.member),
         errors: FieldErrors::none(),
         stale: Vec::new(),
-    }
+        plan: row.member.plan.to_string(),
+        plans: PlanLine::of(&summary),
+        plan_error: None,
+    })
 }
 
 /// `GET /team/members/:id/profile`.
@@ -59,7 +75,7 @@ pub(crate) async fn profile_form(
     Path(raw): Path<String>,
 ) -> poem::Result<Response> {
     let row = row(&web, &viewer, &raw).await?;
-    Ok(html(&profile_page(&web, req, &viewer, &row)))
+    Ok(html(&profile_page(&web, req, &viewer, &row).await?))
 }
 
 /// `POST /team/members/:id/profile`.
@@ -82,14 +98,14 @@ pub(crate) async fn save_profile(
         Ok(_) => Ok(see_other("/team?notice=member-saved")),
         Err(EditMemberProfileError::Validation(v)) => {
             let row = row(&web, &viewer, &raw).await?;
-            let mut page = profile_page(&web, req, &viewer, &row);
+            let mut page = profile_page(&web, req, &viewer, &row).await?;
             page.errors = FieldErrors::from_domain(&v, &[]);
             page.form = typed;
             Ok(html_status(&page, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(EditMemberProfileError::StaleVersion { .. }) => {
             let row = row(&web, &viewer, &raw).await?;
-            let mut page = profile_page(&web, req, &viewer, &row);
+            let mut page = profile_page(&web, req, &viewer, &row).await?;
             let saved = ProfileForm::of(&row.member);
             page.stale = ProfileForm::changes(&saved, &typed);
             page.form = ProfileForm { version: saved.version, ..typed };
@@ -97,6 +113,31 @@ pub(crate) async fn save_profile(
         }
         Err(e) => Err(e).or_fail(),
     }
+}
+
+/// `POST /team/members/:id/plan`: moves the member's seat to another plan (rule 23).
+#[handler]
+pub(crate) async fn save_plan(
+    req: &Request,
+    web: Data<&Arc<Web>>,
+    Admin(viewer): Admin,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    let member: MemberId = id(&raw)?;
+    let plan = form.text("plan");
+    let refusal = match web.accounts.team().set_plan(&viewer.actor(), member, &plan).await {
+        Ok(_) => return Ok(see_other("/team?notice=plan-changed")),
+        Err(ChangePlanError::Validation(v)) => {
+            v.fields().first().map(|f| capitalised(&f.message)).unwrap_or_default()
+        }
+        Err(e @ ChangePlanError::NoFreeLicence(_)) => capitalised(&e.to_string()),
+        Err(e) => return Err(e).or_fail(),
+    };
+    let row = row(&web, &viewer, &raw).await?;
+    let mut page = profile_page(&web, req, &viewer, &row).await?;
+    page.plan_error = Some(refusal);
+    Ok(html_status(&page, StatusCode::CONFLICT))
 }
 
 /// One kind's line of the credit form.

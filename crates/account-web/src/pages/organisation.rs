@@ -105,14 +105,18 @@ fn address_errors(v: &ValidationErrors) -> FieldErrors {
     errors
 }
 
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[derive(Template)]
 #[template(path = "organisation.html")]
 struct OrganisationPage {
     chrome: Chrome,
     name: String,
     registration_number: String,
-    plan: String,
-    licences: u32,
+    /// `Professional: 3 licences, Basic: 2 licences`.
+    plans: String,
     form: InfoForm,
     errors: FieldErrors,
     stale: Vec<Change>,
@@ -123,8 +127,13 @@ fn page(web: &Web, req: &Request, viewer: &Viewer, org: &Organisation) -> Organi
         chrome: Chrome::new(web, req, viewer, Section::Organisation, "Account settings"),
         name: org.name.to_string(),
         registration_number: org.registration_number.as_str().to_owned(),
-        plan: org.plan.to_string(),
-        licences: org.licences.count(),
+        plans: org
+            .seats
+            .plans()
+            .iter()
+            .map(|p| format!("{}: {} licence{}", p.plan, p.licences, plural(p.licences)))
+            .collect::<Vec<_>>()
+            .join(", "),
         form: InfoForm::of(org),
         errors: FieldErrors::none(),
         stale: Vec::new(),

@@ -1,4 +1,5 @@
-//! Manage Users (admins only): the licence summary, a progress bar per team credit pool, the
+//! Manage Users (admins only): the licence summary in all and per plan, a progress bar per team
+//! credit pool, the
 //! Enabled and Disabled tabs (name, email, plan, credits) with search and pages, each row's
 //! actions, and Add users. Sub-users see no link to it and get the 403 page.
 
@@ -9,7 +10,7 @@ use account_core::domain::credits::CreditKind;
 use account_core::domain::member::{MemberStatus, Role};
 use account_core::ids::MemberId;
 use account_core::ports::Page;
-use account_core::services::team::{AddMemberError, MemberRow, NewMember};
+use account_core::services::team::{AddMemberError, MemberRow, NewMember, TeamSummary};
 use askama::Template;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -60,6 +61,32 @@ pub(crate) struct MemberLine {
     pub is_me: bool,
 }
 
+/// One plan's line of the summary.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanLine {
+    pub name: String,
+    pub licences: u32,
+    pub enabled: u32,
+    pub disabled: u32,
+    pub free: u32,
+}
+
+impl PlanLine {
+    pub(crate) fn of(summary: &TeamSummary) -> Vec<Self> {
+        summary
+            .plans
+            .iter()
+            .map(|p| Self {
+                name: p.plan.to_string(),
+                licences: p.licences,
+                enabled: p.enabled,
+                disabled: p.disabled,
+                free: p.licences.saturating_sub(p.enabled),
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "team.html")]
 struct TeamPage {
@@ -67,7 +94,7 @@ struct TeamPage {
     enabled_count: u32,
     disabled_count: u32,
     licences: u32,
-    plan: String,
+    plans: Vec<PlanLine>,
     pools: Vec<PoolBar>,
     disabled_tab: bool,
     search: String,
@@ -210,7 +237,7 @@ pub(crate) async fn show(
             id: r.member.id.to_string(),
             name: r.member.profile.display_name(),
             email: r.member.email.as_str().to_owned(),
-            plan: summary.plan.clone(),
+            plan: r.member.plan.to_string(),
             credits: credits_text(r),
             admin: r.member.role == Role::Admin,
             enabled: r.member.status == MemberStatus::Enabled,
@@ -223,7 +250,7 @@ pub(crate) async fn show(
         enabled_count: summary.enabled,
         disabled_count: summary.disabled,
         licences: summary.licences,
-        plan: summary.plan.clone(),
+        plans: PlanLine::of(&summary),
         pools,
         disabled_tab,
         members,
@@ -254,6 +281,9 @@ struct AddPage {
     first_name: String,
     last_name: String,
     email: String,
+    /// The plan picked; the first plan with a free licence when nothing was picked yet.
+    plan: String,
+    plans: Vec<PlanLine>,
     errors: FieldErrors,
     free: u32,
     form_key: String,
@@ -267,11 +297,17 @@ async fn add_page(
     errors: FieldErrors,
 ) -> poem::Result<AddPage> {
     let summary = web.accounts.team().summary(&viewer.actor()).await.or_fail()?;
+    let plans = PlanLine::of(&summary);
+    let plan = form.map(|f| f.text("plan")).filter(|p| !p.is_empty()).unwrap_or_else(|| {
+        plans.iter().find(|p| p.free > 0).or(plans.first()).map(|p| p.name.clone()).unwrap_or_default()
+    });
     Ok(AddPage {
         chrome: Chrome::new(web, req, viewer, Section::Team, "Add users"),
         first_name: form.map(|f| f.text("first_name")).unwrap_or_default(),
         last_name: form.map(|f| f.text("last_name")).unwrap_or_default(),
         email: form.map(|f| f.text("email")).unwrap_or_default(),
+        plan,
+        plans,
         errors,
         free: summary.licences.saturating_sub(summary.enabled),
         form_key: crate::pages::form_key(web),
@@ -300,6 +336,7 @@ pub(crate) async fn add(
         first_name: form.text("first_name"),
         last_name: form.opt("last_name"),
         email: form.text("email"),
+        plan: form.opt("plan"),
     };
     let key = crate::pages::idempotency_key(&form, "add-member");
     let errors = match web.accounts.team().add_member(&viewer.actor(), &new, key.as_ref()).await {
@@ -308,8 +345,8 @@ pub(crate) async fn add(
         Err(AddMemberError::EmailTaken) => {
             FieldErrors::one("email", "This address is already used by an account.")
         }
-        Err(e @ AddMemberError::NoFreeLicence { .. }) => {
-            FieldErrors::one("licences", crate::text::capitalised(&e.to_string()))
+        Err(e @ AddMemberError::NoFreeLicence(_)) => {
+            FieldErrors::one("plan", crate::text::capitalised(&e.to_string()))
         }
         Err(e) => return Err(e).or_fail(),
     };

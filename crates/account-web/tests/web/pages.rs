@@ -100,6 +100,7 @@ async fn the_invitation_link_lands_on_a_form_that_sets_the_password() {
                 first_name: "Nina".into(),
                 last_name: None,
                 email: "nina@acme.test".into(),
+                plan: None,
             },
             None,
         )

@@ -1,5 +1,5 @@
 //! Members: insert, read, lock (one or several, in id order), find by email or username, update,
-//! erase, list and count.
+//! erase, list, count, and move between plans.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{MemberCounts, Page, StoreError};
 use crate::domain::email::EmailAddress;
 use crate::domain::member::{Member, MemberStatus};
+use crate::domain::text::PlanName;
 use crate::domain::username::Username;
 use crate::ids::{MemberId, OrganisationId};
 
@@ -70,9 +71,20 @@ pub trait MemberRepo: Send {
         status: Option<MemberStatus>,
         page: Page<MemberId>,
     ) -> Result<Vec<Member>, StoreError>;
-    /// Counts an organisation's members.
+    /// Counts an organisation's members, by status, role and plan.
     ///
     /// # Errors
     /// Driver failures only.
     async fn counts(&mut self, org: OrganisationId) -> Result<MemberCounts, StoreError>;
+    /// Moves every (not erased) member of `org` on plan `from` to plan `to`; returns how many
+    /// moved. The caller holds the organisation's lock.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn move_to_plan(
+        &mut self,
+        org: OrganisationId,
+        from: &PlanName,
+        to: &PlanName,
+    ) -> Result<u64, StoreError>;
 }

@@ -12,13 +12,13 @@ use super::Context;
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::credits::CreditKind;
 use crate::domain::idempotency::KeyConflict;
-use crate::domain::organisation::Organisation;
+use crate::domain::organisation::{Organisation, SeatsBelowMembers};
 use crate::error::{InternalError, ValidationErrors};
 use crate::ids::OrganisationId;
 use crate::ports::{StoreError, Tx};
 
 pub use credits::PoolChange;
-pub use organisations::{CreatedOrganisation, NewOrganisation, OrganisationDetail};
+pub use organisations::{CreatedOrganisation, NewOrganisation, NewPlanSeats, OrganisationDetail};
 
 /// Support staff, authenticated by the operator credential of the server's configuration.
 /// The name labels logs; the audit log records [`Principal::Operator`].
@@ -68,12 +68,9 @@ pub enum OperatorError {
     /// A catalogue entry has this name.
     #[error("a product with this name exists")]
     ProductNameTaken,
-    /// Fewer licences than enabled members (rule 1).
-    #[error("{enabled} members are enabled; disable some before lowering the licences below that")]
-    LicencesBelowEnabled {
-        /// Enabled members now.
-        enabled: u32,
-    },
+    /// The new seats would leave members without one (rules 1, 23).
+    #[error(transparent)]
+    SeatsBelowMembers(SeatsBelowMembers),
     /// Not enough unallocated credits to expire.
     #[error("only {available} {kind} credits are unallocated", kind = .kind.as_str())]
     InsufficientHeadroom {
@@ -88,6 +85,12 @@ pub enum OperatorError {
     /// Our fault.
     #[error(transparent)]
     Internal(InternalError),
+}
+
+impl From<SeatsBelowMembers> for OperatorError {
+    fn from(e: SeatsBelowMembers) -> Self {
+        Self::SeatsBelowMembers(e)
+    }
 }
 
 impl From<KeyConflict> for OperatorError {

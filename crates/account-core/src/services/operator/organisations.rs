@@ -1,5 +1,5 @@
-//! Organisations, for support: create one with its first admin, list and read them, set licences,
-//! plan and registration number.
+//! Organisations, for support: create one with its first admin, list and read them, set their
+//! licences per plan (rule 23) and registration number.
 
 use super::{Operator, OperatorError, OperatorService, validation};
 use crate::domain::audit::{AuditAction, AuditTarget};
@@ -8,7 +8,7 @@ use crate::domain::credits::{CreditKind, CreditPool};
 use crate::domain::email::EmailAddress;
 use crate::domain::mail::MailKind;
 use crate::domain::member::{Member, Profile, Role};
-use crate::domain::organisation::{CustomerInfo, Licences, Organisation};
+use crate::domain::organisation::{CustomerInfo, Licences, Organisation, PlanSeats, Seats};
 use crate::domain::text::{OrganisationName, PersonName, PlanName, RegistrationNumber};
 use crate::error::ValidationErrors;
 use crate::ids::OrganisationId;
@@ -25,9 +25,10 @@ pub struct NewOrganisation {
     pub name: String,
     /// Organisation or personal number.
     pub registration_number: String,
-    /// Plan.
+    /// Its first plan, which the admin's seat takes.
     pub plan: String,
-    /// Licences (at least 1, for the admin).
+    /// The plan's licences (at least 1, for the admin); support may split them among more
+    /// plans later ([`OperatorService::set_seats`]).
     pub licences: u32,
     /// The admin's first name.
     pub admin_first_name: String,
@@ -100,8 +101,7 @@ impl OperatorService<'_> {
             id: ctx.new_id(),
             name,
             registration_number: number,
-            plan,
-            licences,
+            seats: Seats::single(plan.clone(), licences),
             customer_info: CustomerInfo::default(),
             customer_info_version: 1,
             created_at: now,
@@ -116,7 +116,7 @@ impl OperatorService<'_> {
             ctx,
             tx.as_mut(),
             &org,
-            Role::Admin,
+            (Role::Admin, plan),
             email.clone(),
             profile,
         )
@@ -161,7 +161,7 @@ impl OperatorService<'_> {
             Some(org.id),
             AuditAction::OrganisationCreated,
             AuditTarget::Organisation(org.id),
-            format!("licences={}", org.licences),
+            format!("seats={}", org.seats),
         )
         .await?;
         self.audit(
@@ -206,59 +206,51 @@ impl OperatorService<'_> {
         Ok(OrganisationDetail { organisation, counts, pools })
     }
 
-    /// Sets the licence count; never below the enabled members (rule 1).
+    /// Replaces an organisation's licences per plan (rule 23). Each plan keeps at least as
+    /// many licences as members enabled on it; a plan that members are on stays, unless a new
+    /// plan `replaces` it: its members then move to the new plan in the same unit (how support
+    /// renames a plan, or upgrades a whole team).
     ///
     /// # Errors
-    /// [`OperatorError`].
-    pub async fn set_licences(
+    /// [`OperatorError`]: invalid plans (each named), no such organisation, or
+    /// [`OperatorError::SeatsBelowMembers`].
+    pub async fn set_seats(
         &self,
         _op: &Operator,
         id: OrganisationId,
-        licences: u32,
+        plans: &[NewPlanSeats],
     ) -> Result<Organisation, OperatorError> {
-        let licences = Licences::new(licences).map_err(|e| validation("licences", e))?;
+        let (seats, replaces) = parse_seats(plans)?;
         let mut tx = self.ctx.ports.store.write().await?;
         let mut org = self.lock_org(tx.as_mut(), id).await?;
-        let counts = tx.members().counts(id).await?;
-        licences
-            .ensure_covers(&counts)
-            .map_err(|e| OperatorError::LicencesBelowEnabled { enabled: e.enabled })?;
-        let before = org.licences;
-        org.licences = licences;
+        let before = std::mem::replace(&mut org.seats, seats);
+        for (i, to, from) in &replaces {
+            let Some(from) = before.find(from) else {
+                let field = format!("plans[{i}].replaces");
+                return Err(validation(&field, "is not one of the organisation's plans"));
+            };
+            if org.seats.plans().iter().any(|p| p.plan == from.plan) {
+                let field = format!("plans[{i}].replaces");
+                return Err(validation(&field, "names a plan that stays; leave it out"));
+            }
+            let moved = tx.members().move_to_plan(id, &from.plan, to).await?;
+            self.audit(
+                tx.as_mut(),
+                Some(id),
+                AuditAction::PlanChanged,
+                AuditTarget::Organisation(id),
+                format!("from={} to={to} members={moved}", from.plan),
+            )
+            .await?;
+        }
+        org.seats.ensure_covers(&tx.members().counts(id).await?)?;
         tx.organisations().update(&org).await?;
         self.audit(
             tx.as_mut(),
             Some(id),
             AuditAction::LicencesChanged,
             AuditTarget::Organisation(id),
-            format!("from={before} to={licences}"),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(org)
-    }
-
-    /// Sets the plan.
-    ///
-    /// # Errors
-    /// [`OperatorError`].
-    pub async fn set_plan(
-        &self,
-        _op: &Operator,
-        id: OrganisationId,
-        plan: &str,
-    ) -> Result<Organisation, OperatorError> {
-        let plan = PlanName::parse(plan).map_err(|e| validation("plan", e))?;
-        let mut tx = self.ctx.ports.store.write().await?;
-        let mut org = self.lock_org(tx.as_mut(), id).await?;
-        org.plan = plan;
-        tx.organisations().update(&org).await?;
-        self.audit(
-            tx.as_mut(),
-            Some(id),
-            AuditAction::PlanChanged,
-            AuditTarget::Organisation(id),
-            format!("plan={}", org.plan),
+            format!("from={before} to={}", org.seats),
         )
         .await?;
         tx.commit().await?;
@@ -292,4 +284,37 @@ impl OperatorService<'_> {
         tx.commit().await?;
         Ok(org)
     }
+}
+
+/// One plan's licences as support sends them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlanSeats {
+    /// The plan's name.
+    pub plan: String,
+    /// Its licences.
+    pub licences: u32,
+    /// A plan of the organisation whose members move to this one (it then goes).
+    pub replaces: Option<String>,
+}
+
+/// A new plan that replaces an old one: its index in the request, its name, the old name as
+/// sent.
+type Replacement = (usize, PlanName, String);
+
+/// The seats support sent, checked, and which new plans replace old ones.
+fn parse_seats(plans: &[NewPlanSeats]) -> Result<(Seats, Vec<Replacement>), OperatorError> {
+    let mut e = ValidationErrors::new();
+    let mut parsed = Vec::with_capacity(plans.len());
+    let mut replaces = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if let Some(plan) = e.check(&format!("plans[{i}].plan"), PlanName::parse(&p.plan)) {
+            if let Some(from) = p.replaces.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+                replaces.push((i, plan.clone(), from.to_owned()));
+            }
+            parsed.push(PlanSeats { plan, licences: p.licences });
+        }
+    }
+    e.finish().map_err(OperatorError::Validation)?;
+    let seats = Seats::new(parsed).map_err(|err| validation(&err.field, err.message))?;
+    Ok((seats, replaces))
 }
