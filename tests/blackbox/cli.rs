@@ -125,8 +125,24 @@ fn json_output_exit_codes_and_choices() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("The organisation's id") && help.contains("How many credits"), "{help}");
     assert_eq!(create_org(&site, "ada@acme.test").status.code(), Some(4), "email taken");
-    let out = site.cli_output(&["org", "set-licences", &org, "0"], None);
+    let out = site.cli_output(&["org", "set-seats", &org, "--plan", "Professional=0"], None);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("plans"), "the field is named: {}", stderr(&out));
+    let out = site.cli_output(&["org", "set-seats", &org, "--plan", "Professional"], None);
+    assert_eq!(out.status.code(), Some(2), "NAME=COUNT is checked: {}", stderr(&out));
+    // Support splits the licences between two plans and renames one: its members follow.
+    let seats = json(&site.cli_output(
+        &["--json", "org", "set-seats", &org, "--plan", "Pro=2", "--plan", "Basic=1"],
+        None,
+    ));
+    assert_eq!(seats["licences"], 3, "{seats}");
+    let out = site.cli_output(&["org", "set-seats", &org, "--plan", "Pro=2"], None);
+    assert_eq!(out.status.code(), Some(4), "a plan with members stays: {}", stderr(&out));
+    let seats = json(&site.cli_output(
+        &["--json", "org", "set-seats", &org, "--plan", "Team=3", "--replace", "Pro=Team"],
+        None,
+    ));
+    assert_eq!(seats["plans"], serde_json::json!([{"plan": "Team", "licences": 3}]));
     let out = site.cli_output(&["credits", "expire", &org, "export", "5", "--reason", "x"], None);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let nil = uuid::Uuid::nil().to_string();

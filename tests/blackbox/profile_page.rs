@@ -15,7 +15,7 @@ fn profile_save_stale_save_reset_and_preferences() {
 
 /// The server keeps what it read for a session while nothing commits (on SQLite, as its WAL
 /// index tells); the operator CLI, another process on the same database, changes the
-/// username and the plan, and the next `GET /me` shows both.
+/// username and (renaming the plan) the member's plan, and the next `GET /me` shows both.
 #[test]
 fn a_change_from_the_operator_cli_shows_on_the_next_request() {
     for backend in backends("a_change_from_the_operator_cli_shows_on_the_next_request") {
@@ -32,7 +32,18 @@ fn a_change_from_the_operator_cli_shows_on_the_next_request() {
         }
         site.cli(&["member", "rename-username", &org.admin.id, "adalovelace"], None);
         assert_eq!(app.get("/api/v1/me", &me).str("/username"), "adalovelace");
-        site.cli(&["org", "set-plan", &org.id, "Enterprise"], None);
+        site.cli(
+            &[
+                "org",
+                "set-seats",
+                &org.id,
+                "--plan",
+                "Enterprise=5",
+                "--replace",
+                "Professional=Enterprise",
+            ],
+            None,
+        );
         let read = app.get("/api/v1/me", &me);
         assert_eq!(
             (read.str("/username"), read.str("/plan")),

@@ -1,6 +1,7 @@
 //! The team page over the built server, with the organisation and its pools set up by the
 //! operator CLI: add sub-users within the licences (invitation from the mailbox), allocate,
-//! consume through an API key, usage reports, disable and re-enable, impersonate and stop.
+//! consume through an API key, usage reports, disable, a plan change and re-enable, impersonate
+//! and stop.
 
 use serde_json::json;
 
@@ -172,9 +173,24 @@ fn team_flow(backend: Backend) {
     )
     .expect(201);
     app.post_empty(&format!("{member}/enable"), &admin).expect_problem(409, "no-free-licence");
-    let out = site.cli(&["org", "set-licences", &org.id, "4"], None);
-    assert!(out.contains("now has 4 licences"), "{out}");
+    // Support adds a plan with one licence (rule 23). Sam's plan is still full, so the admin
+    // moves Sam's seat to the new plan (a disabled member moves freely) and Sam comes back.
+    let out = site
+        .cli(&["org", "set-seats", &org.id, "--plan", "Professional=3", "--plan", "Basic=1"], None);
+    assert!(out.contains("now has plans Professional:3,Basic:1"), "{out}");
+    app.post_empty(&format!("{member}/enable"), &admin).expect_problem(409, "no-free-licence");
+    let moved = app.put(&format!("{member}/plan"), &admin, json!({"plan": "Basic"}));
+    moved.expect(200);
+    assert_eq!(moved.str("/plan"), "Basic");
     app.post_empty(&format!("{member}/enable"), &admin).expect(200);
+    let summary = app.get("/api/v1/team/summary", &admin);
+    assert_eq!(
+        summary.body["plans"],
+        json!([
+            {"plan": "Professional", "licences": 3, "enabled": 3, "disabled": 0},
+            {"plan": "Basic", "licences": 1, "enabled": 1, "disabled": 0},
+        ])
+    );
     let sam_again = Person { token: app.login("sam@acme.test", PASSWORD), ..sam.clone() };
     // Data is kept.
     assert_eq!(

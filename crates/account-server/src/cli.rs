@@ -730,10 +730,8 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<Show
                     break;
                 }
             }
-            let mut text: Vec<String> = all
-                .iter()
-                .map(|o| format!("{} \"{}\" plans {}", o.id, o.name, o.seats))
-                .collect();
+            let mut text: Vec<String> =
+                all.iter().map(|o| format!("{} \"{}\" plans {}", o.id, o.name, o.seats)).collect();
             if text.is_empty() {
                 text.push("no organisations yet: create one with `accounts org create`".to_owned());
             }
@@ -793,7 +791,10 @@ async fn org(accounts: &Accounts, op: &Operator, cmd: OrgCommand) -> Result<Show
             let plans: Vec<NewPlanSeats> = plans
                 .into_iter()
                 .map(|(plan, licences)| NewPlanSeats {
-                    replaces: replaces.iter().find(|(_, new)| *new == plan).map(|(old, _)| old.clone()),
+                    replaces: replaces
+                        .iter()
+                        .find(|(_, new)| *new == plan)
+                        .map(|(old, _)| old.clone()),
                     plan,
                     licences,
                 })

@@ -184,13 +184,12 @@ async fn a_unit_failing_in_its_last_write_leaves_nothing_behind() {
 
     // Add-member failing at its mail request leaves no member and no mail.
     w.mem.store.fail_next("outbox.enqueue");
-    let new =
-        NewMember {
-            first_name: "Zed".into(),
-            last_name: None,
-            email: "zed@acme.test".into(),
-            plan: None,
-        };
+    let new = NewMember {
+        first_name: "Zed".into(),
+        last_name: None,
+        email: "zed@acme.test".into(),
+        plan: None,
+    };
     assert!(matches!(
         w.accounts().team().add_member(&w.admin, &new, None).await,
         Err(AddMemberError::Internal(_))

@@ -204,7 +204,12 @@ async fn rule_04_only_admins_add_members_and_emails_are_unique() {
         .team()
         .add_member(
             &w.admin,
-            &NewMember { first_name: " ".into(), last_name: None, email: "nope".into(), plan: None },
+            &NewMember {
+                first_name: " ".into(),
+                last_name: None,
+                email: "nope".into(),
+                plan: None,
+            },
             None,
         )
         .await;

@@ -59,7 +59,9 @@ async fn rule_23_licences_are_counted_per_plan_pending_invitations_included() {
     let refused = team.add_member(&w.admin, &new("d@acme.test", Some("Basic")), None).await;
     assert!(matches!(refused, Err(AddMemberError::NoFreeLicence(_))), "{refused:?}");
     // With two plans, the plan must be named, and named right; the refusal lists the plans.
-    for (plan, says) in [(None, "choose a plan: Professional, Basic"), (Some("Gold"), "no such plan")] {
+    for (plan, says) in
+        [(None, "choose a plan: Professional, Basic"), (Some("Gold"), "no such plan")]
+    {
         let refused = team.add_member(&w.admin, &new("e@acme.test", plan), None).await;
         let Err(AddMemberError::Validation(v)) = refused else { panic!("{refused:?}") };
         assert_eq!(v.fields()[0].field, "plan");
@@ -69,7 +71,8 @@ async fn rule_23_licences_are_counted_per_plan_pending_invitations_included() {
     assert_eq!((summary.enabled, summary.disabled, summary.licences), (4, 0, 4));
     assert_eq!(per_plan(&summary), [row("Professional", 2, 2, 0), row("Basic", 2, 2, 0)]);
     // The plan is the member's, as the team list shows it.
-    let members = team.members(&w.admin, None, account_core::ports::Page { after: None, limit: 100 }).await;
+    let members =
+        team.members(&w.admin, None, account_core::ports::Page { after: None, limit: 100 }).await;
     let plans: Vec<_> = members.unwrap().iter().map(|r| r.member.plan.to_string()).collect();
     assert_eq!(plans.iter().filter(|p| *p == "Basic").count(), 2);
 }
@@ -82,7 +85,10 @@ async fn rule_23_re_enabling_and_plan_changes_need_a_free_seat_on_the_plan() {
     let b = w.add_on("b", "b@acme.test", Some("Basic")).await;
     team.disable(&w.admin, a).await.unwrap();
     // b moves into the seat a freed; Professional is full again.
-    assert_eq!(team.set_plan(&w.admin, b, "Professional").await.unwrap().member.plan, plan("Professional"));
+    assert_eq!(
+        team.set_plan(&w.admin, b, "Professional").await.unwrap().member.plan,
+        plan("Professional")
+    );
     // Two of four licences are free in all, but none of a's plan: a cannot come back on it.
     let refused = team.enable(&w.admin, a).await;
     assert!(
@@ -97,7 +103,10 @@ async fn rule_23_re_enabling_and_plan_changes_need_a_free_seat_on_the_plan() {
     assert_eq!(team.set_plan(&w.admin, a, "Basic").await.unwrap().member.plan, plan("Basic"));
     assert_eq!(team.enable(&w.admin, a).await.unwrap().status, MemberStatus::Enabled);
     // Unknown plans are named; moving to the plan one is on changes nothing.
-    assert!(matches!(team.set_plan(&w.admin, a, "Gold").await, Err(ChangePlanError::Validation(_))));
+    assert!(matches!(
+        team.set_plan(&w.admin, a, "Gold").await,
+        Err(ChangePlanError::Validation(_))
+    ));
     assert_eq!(team.set_plan(&w.admin, a, "Basic").await.unwrap().member.plan, plan("Basic"));
     let summary = team.summary(&w.admin).await.unwrap();
     assert_eq!(per_plan(&summary), [row("Professional", 2, 2, 0), row("Basic", 2, 2, 0)]);
@@ -106,7 +115,10 @@ async fn rule_23_re_enabling_and_plan_changes_need_a_free_seat_on_the_plan() {
     w.add_on("sam", "sam@acme.test", Some("Professional")).await;
     w.accept("sam@acme.test").await;
     let (sam, _) = login(w.accounts(), "sam@acme.test", PASSWORD).await;
-    assert!(matches!(team.set_plan(&sam, a, "Professional").await, Err(ChangePlanError::Denied(_))));
+    assert!(matches!(
+        team.set_plan(&sam, a, "Professional").await,
+        Err(ChangePlanError::Denied(_))
+    ));
 }
 
 #[tokio::test]
@@ -124,7 +136,10 @@ async fn rule_23_support_sets_plans_never_below_their_members() {
     let refused =
         set_seats(w.accounts(), w.org, &[("Professional", 0, None), ("Basic", 2, None)]).await;
     assert!(
-        matches!(&refused, Err(OperatorError::SeatsBelowMembers(SeatsBelowMembers::Enabled { enabled: 1, .. }))),
+        matches!(
+            &refused,
+            Err(OperatorError::SeatsBelowMembers(SeatsBelowMembers::Enabled { enabled: 1, .. }))
+        ),
         "{refused:?}"
     );
     // Bad lists name the entry at fault.
@@ -139,13 +154,10 @@ async fn rule_23_support_sets_plans_never_below_their_members() {
         assert_eq!(v.fields()[0].field, field, "{v}");
     }
     // A plan that replaces another takes its members, and the old one goes.
-    let org = set_seats(
-        w.accounts(),
-        w.org,
-        &[("Professional", 2, None), ("Team", 3, Some("Basic"))],
-    )
-    .await
-    .unwrap();
+    let org =
+        set_seats(w.accounts(), w.org, &[("Professional", 2, None), ("Team", 3, Some("Basic"))])
+            .await
+            .unwrap();
     assert_eq!(org.seats.total(), 5);
     let moved = w.accounts().team().member(&w.admin, b).await.unwrap();
     assert_eq!((moved.member.plan, moved.member.status), (plan("Team"), MemberStatus::Disabled));
@@ -161,5 +173,8 @@ async fn rule_23_a_new_organisations_one_plan_holds_all_its_licences() {
     assert_eq!(per_plan(&summary), [row("Professional", 3, 1, 0)]);
     // With one plan, none need be named.
     let a = w.add("a", "a@acme.test").await;
-    assert_eq!(w.accounts().team().member(&w.admin, a).await.unwrap().member.plan, plan("Professional"));
+    assert_eq!(
+        w.accounts().team().member(&w.admin, a).await.unwrap().member.plan,
+        plan("Professional")
+    );
 }

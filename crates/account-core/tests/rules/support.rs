@@ -3,8 +3,8 @@
 
 use account_core::domain::credits::CreditKind;
 use account_core::domain::mail::MailKind;
-use account_core::ids::{MemberId, OrganisationId};
 use account_core::domain::organisation::Organisation;
+use account_core::ids::{MemberId, OrganisationId};
 use account_core::services::operator::{NewOrganisation, NewPlanSeats, Operator, OperatorError};
 use account_core::services::team::NewMember;
 use account_core::{Accounts, Actor};

@@ -18,7 +18,8 @@ use crate::dto::me::{Product, ProductPage};
 use crate::dto::operator::{
     CreateOrganisationRequest, CreateProductRequest, CreatedOrganisation, DigestRun,
     FindMemberRequest, OperatorMember, OrganisationDetail, PendingMail, PendingMailPage,
-    PoolChangeRequest, RenameUsernameRequest, RunDigestsRequest, SetSeatsRequest, SetRegistrationNumberRequest, UpdateProductRequest,
+    PoolChangeRequest, RenameUsernameRequest, RunDigestsRequest, SetRegistrationNumberRequest,
+    SetSeatsRequest, UpdateProductRequest,
 };
 use crate::dto::organisation::{Organisation, OrganisationPage};
 use crate::dto::team::Pool;

@@ -22,8 +22,8 @@ use crate::download::{Csv, Download, body_of, wants_csv};
 use crate::dto::me::Profile;
 use crate::dto::team::{
     AddMemberRequest, AllocationResult, AuditEntry, AuditPage, CreditMoveRequest, LedgerEntry,
-    LedgerPage, Member, MemberPage, PoolOverview, SetMemberPlanRequest, SetRoleRequest, TeamCredits,
-    TeamSummary,
+    LedgerPage, Member, MemberPage, PoolOverview, SetMemberPlanRequest, SetRoleRequest,
+    TeamCredits, TeamSummary,
 };
 use crate::dto::{ApiKey, ApiKeyPage, Bucket, CreditKind, Done, EntryType, MemberStatus};
 use crate::errors::problem;

@@ -119,19 +119,19 @@ async fn operator_refusals() {
     let op = Auth::operator();
     let org = app.org("Acme", "ada@acme.test", 5).await;
     let nobody = uuid::Uuid::nil();
-    app.put(
-        &format!("/api/v1/operator/organisations/{nobody}/licences"),
-        &op,
-        json!({"licences": 3}),
-    )
-    .await
-    .expect_problem(404, "not-found");
-    app.put(&format!("/api/v1/operator/organisations/{nobody}/plan"), &op, json!({"plan": "Pro"}))
+    let seats = |licences: u32| json!({"plans": [{"plan": "Pro", "licences": licences}]});
+    app.put(&format!("/api/v1/operator/organisations/{nobody}/seats"), &op, seats(3))
         .await
         .expect_problem(404, "not-found");
-    app.put(&format!("/api/v1/operator/organisations/{}/plan", org.id), &op, json!({"plan": ""}))
-        .await
-        .expect_problem(422, "validation-failed");
+    let refused = app
+        .put(
+            &format!("/api/v1/operator/organisations/{}/seats", org.id),
+            &op,
+            json!({"plans": [{"plan": "", "licences": 3}]}),
+        )
+        .await;
+    refused.expect_problem(422, "validation-failed");
+    assert_eq!(refused.str("/errors/0/field"), "plans[0].plan");
     app.put(
         &format!("/api/v1/operator/organisations/{nobody}/registration-number"),
         &op,

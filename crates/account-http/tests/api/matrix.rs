@@ -152,6 +152,7 @@ const MATRIX: &[(&str, [Outcome; 8])] = &[
     ("disableMember", [U, F, A, N, F, U, U, U]),
     ("enableMember", [U, F, A, N, F, U, U, U]),
     ("setMemberRole", [U, F, A, N, F, U, U, U]),
+    ("setMemberPlan", [U, F, A, N, F, U, U, U]),
     ("allocateCredits", [U, F, A, N, F, U, U, U]),
     ("reclaimCredits", [U, F, A, N, F, U, U, U]),
     ("listMemberApiKeys", [U, F, A, N, F, U, U, U]),
@@ -181,8 +182,7 @@ const MATRIX: &[(&str, [Outcome; 8])] = &[
     ("createOrganisation", [U, U, U, U, U, U, U, A]),
     ("listOrganisations", [U, U, U, U, U, U, U, A]),
     ("getOrganisationDetail", [U, U, U, U, U, U, U, A]),
-    ("setLicences", [U, U, U, U, U, U, U, A]),
-    ("setPlan", [U, U, U, U, U, U, U, A]),
+    ("setSeats", [U, U, U, U, U, U, U, A]),
     ("changeRegistrationNumber", [U, U, U, U, U, U, U, A]),
     ("grantCredits", [U, U, U, U, U, U, U, A]),
     ("expireCredits", [U, U, U, U, U, U, U, A]),
@@ -265,7 +265,12 @@ async fn member(app: &App, admin: &Actor, email: &str, pending: bool) -> (Who, S
         .team()
         .add_member(
             admin,
-            &NewMember { first_name: "Member".into(), last_name: None, email: email.into(), plan: None },
+            &NewMember {
+                first_name: "Member".into(),
+                last_name: None,
+                email: email.into(),
+                plan: None,
+            },
             None,
         )
         .await
@@ -519,6 +524,7 @@ async fn request(fx: &Fixture, op: &str, caller: Caller) -> Req {
         "disableMember" => req("POST", format!("/team/members/{sam}/disable")),
         "enableMember" => req("POST", format!("/team/members/{}/enable", fx.dave.id)),
         "setMemberRole" => req("PUT", format!("/team/members/{sam}/role")).body(json!({"role": "sub_user"})),
+        "setMemberPlan" => req("PUT", format!("/team/members/{sam}/plan")).body(json!({"plan": "Pro"})),
         "allocateCredits" => {
             req("POST", format!("/team/members/{sam}/allocations")).body(json!({"kind": "export", "amount": 1}))
         }
@@ -561,8 +567,8 @@ async fn request(fx: &Fixture, op: &str, caller: Caller) -> Req {
         })),
         "listOrganisations" => req("GET", "/operator/organisations"),
         "getOrganisationDetail" => req("GET", format!("/operator/organisations/{org}")),
-        "setLicences" => req("PUT", format!("/operator/organisations/{org}/licences")).body(json!({"licences": 20})),
-        "setPlan" => req("PUT", format!("/operator/organisations/{org}/plan")).body(json!({"plan": "Enterprise"})),
+        "setSeats" => req("PUT", format!("/operator/organisations/{org}/seats"))
+            .body(json!({"plans": [{"plan": "Pro", "licences": 20}]})),
         "changeRegistrationNumber" => req("PUT", format!("/operator/organisations/{org}/registration-number"))
             .body(json!({"registration_number": "998877-6655"})),
         "grantCredits" => req("POST", format!("/operator/organisations/{org}/grants"))

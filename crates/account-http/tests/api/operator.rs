@@ -63,23 +63,28 @@ async fn organisations_licences_plan_and_credits() {
         .expect_problem(404, "not-found");
 
     app.member(&beta, "Sam", "sam@beta.test").await;
-    let licences = format!("/api/v1/operator/organisations/{}/licences", beta.id);
-    app.put(&licences, &op, json!({"licences": 1}))
+    let seats = format!("/api/v1/operator/organisations/{}/seats", beta.id);
+    let one = |plan: &str, licences: u32| json!({"plans": [{"plan": plan, "licences": licences}]});
+    app.put(&seats, &op, one("Professional", 1))
         .await
         .expect_problem(409, "licences-below-enabled");
-    app.put(&licences, &op, json!({"licences": 0})).await.expect_problem(422, "validation-failed");
-    assert_eq!(app.put(&licences, &op, json!({"licences": 9})).await.int("/licences"), 9);
-    let plan = app
+    app.put(&seats, &op, one("Professional", 0)).await.expect_problem(422, "validation-failed");
+    app.put(&seats, &op, one("Enterprise", 9)).await.expect_problem(409, "plan-in-use");
+    let set = app.put(&seats, &op, one("Professional", 9)).await;
+    assert_eq!(set.int("/licences"), 9);
+    // Renaming the plan: the new one replaces it and takes its members.
+    let renamed = app
         .put(
-            &format!("/api/v1/operator/organisations/{}/plan", beta.id),
+            &seats,
             &op,
-            json!({"plan": "Enterprise"}),
+            json!({"plans": [{"plan": "Enterprise", "licences": 9, "replaces": "Professional"}]}),
         )
         .await;
-    assert_eq!(plan.str("/plan"), "Enterprise");
+    assert_eq!(renamed.body["plans"], json!([{"plan": "Enterprise", "licences": 9}]));
+    let summary = app.get("/api/v1/team/summary", &Auth::bearer(&beta.admin.token)).await;
     assert_eq!(
-        app.get("/api/v1/team/summary", &Auth::bearer(&beta.admin.token)).await.str("/plan"),
-        "Enterprise"
+        summary.body["plans"],
+        json!([{"plan": "Enterprise", "licences": 9, "enabled": 2, "disabled": 0}])
     );
     app.put(
         &format!("/api/v1/operator/organisations/{}/registration-number", beta.id),

@@ -18,7 +18,10 @@ async fn add_within_licences_and_refusal_beyond() {
         (summary.int("/enabled"), summary.int("/disabled"), summary.int("/licences")),
         (1, 0, 3)
     );
-    assert_eq!(summary.str("/plan"), "Professional");
+    assert_eq!(
+        summary.body["plans"],
+        json!([{"plan": "Professional", "licences": 3, "enabled": 1, "disabled": 0}])
+    );
 
     let mark = app.mark().await;
     let added = app
@@ -225,16 +228,16 @@ async fn disable_stops_sessions_and_keys_at_once_and_reenable_needs_a_licence() 
         .await
         .expect_problem(409, "no-free-licence");
     app.put(
-        &format!("/api/v1/operator/organisations/{}/licences", org.id),
+        &format!("/api/v1/operator/organisations/{}/seats", org.id),
         &Auth::operator(),
         json!({}),
     )
     .await
     .expect_problem(400, "malformed-request");
     app.put(
-        &format!("/api/v1/operator/organisations/{}/licences", org.id),
+        &format!("/api/v1/operator/organisations/{}/seats", org.id),
         &Auth::operator(),
-        json!({"licences": 3}),
+        json!({"plans": [{"plan": "Professional", "licences": 3}]}),
     )
     .await
     .expect(200);
@@ -300,4 +303,77 @@ async fn roles_and_members_api_keys() {
     .await
     .expect(200);
     app.get("/api/v1/team/summary", &admin).await.expect_problem(403, "admin-only");
+}
+
+/// Rule 23 over HTTP: licences per plan (pending invitations included), the plan named when
+/// the organisation has several, plan changes and re-enabling within a plan's free seats, and
+/// the summary per plan.
+#[tokio::test]
+async fn seats_per_plan_hold_licences_plan_changes_and_the_summary() {
+    let app = app();
+    let org = app.org("Acme", "ada@acme.test", 2).await;
+    let admin = Auth::bearer(&org.admin.token);
+    app.put(
+        &format!("/api/v1/operator/organisations/{}/seats", org.id),
+        &Auth::operator(),
+        json!({"plans": [{"plan": "Professional", "licences": 2}, {"plan": "Basic", "licences": 1}]}),
+    )
+    .await
+    .expect(200);
+    let add = |email: &str, plan: Option<&str>| {
+        let mut body = json!({"first_name": "N", "email": email});
+        if let Some(plan) = plan {
+            body["plan"] = json!(plan);
+        }
+        app.post("/api/v1/team/members", &admin, body)
+    };
+    let unnamed = add("a@acme.test", None).await;
+    unnamed.expect_problem(422, "validation-failed");
+    assert_eq!(unnamed.str("/errors/0/field"), "plan");
+    assert!(unnamed.str("/errors/0/message").contains("Professional, Basic"));
+    let basic = add("b@acme.test", Some("Basic")).await;
+    basic.expect(201);
+    assert_eq!(basic.str("/plan"), "Basic");
+    let b = basic.str("/id").to_owned();
+    // Basic's one licence is held by the pending invitation; Professional has one free.
+    add("c@acme.test", Some("Basic")).await.expect_problem(409, "no-free-licence");
+    let pro = add("p@acme.test", Some("Professional")).await;
+    pro.expect(201);
+    let p = pro.str("/id").to_owned();
+    let summary = app.get("/api/v1/team/summary", &admin).await;
+    assert_eq!((summary.int("/enabled"), summary.int("/licences")), (3, 3));
+    assert_eq!(
+        summary.body["plans"],
+        json!([
+            {"plan": "Professional", "licences": 2, "enabled": 2, "disabled": 0},
+            {"plan": "Basic", "licences": 1, "enabled": 1, "disabled": 0},
+        ])
+    );
+    // Moving an enabled member needs a free seat on the new plan.
+    let plan_of = |id: &str| format!("/api/v1/team/members/{id}/plan");
+    app.put(&plan_of(&b), &admin, json!({"plan": "Professional"}))
+        .await
+        .expect_problem(409, "no-free-licence");
+    app.put(&plan_of(&b), &admin, json!({"plan": "Gold"}))
+        .await
+        .expect_problem(422, "validation-failed");
+    // A disabled member holds none: p moves to Basic freely, but cannot come back while b
+    // holds Basic's licence; back on Professional, it can.
+    app.post_empty(&format!("/api/v1/team/members/{p}/disable"), &admin).await.expect(200);
+    let moved = app.put(&plan_of(&p), &admin, json!({"plan": "basic"})).await;
+    moved.expect(200);
+    assert_eq!(moved.str("/plan"), "Basic");
+    app.post_empty(&format!("/api/v1/team/members/{p}/enable"), &admin)
+        .await
+        .expect_problem(409, "no-free-licence");
+    app.put(&plan_of(&p), &admin, json!({"plan": "Professional"})).await.expect(200);
+    app.post_empty(&format!("/api/v1/team/members/{p}/enable"), &admin).await.expect(200);
+    let listed = app.get("/api/v1/team/members?status=enabled", &admin).await;
+    let plans: Vec<_> =
+        listed.body["items"].as_array().unwrap().iter().map(|m| m["plan"].clone()).collect();
+    assert_eq!(plans.iter().filter(|p| **p == "Basic").count(), 1);
+    assert_eq!(plans.iter().filter(|p| **p == "Professional").count(), 2);
+    // Each member reads their own plan.
+    let me = app.get("/api/v1/me", &admin).await;
+    assert_eq!(me.str("/plan"), "Professional");
 }

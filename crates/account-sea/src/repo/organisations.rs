@@ -20,7 +20,8 @@ use crate::store::SeaTx;
 
 /// `organisations.seats`: `[{"plan": "Professional", "licences": 3}, …]`, in support's order.
 fn seats_json(seats: &Seats) -> String {
-    let plans = seats.plans().iter().map(|p| json!({"plan": p.plan.as_str(), "licences": p.licences}));
+    let plans =
+        seats.plans().iter().map(|p| json!({"plan": p.plan.as_str(), "licences": p.licences}));
     Value::Array(plans.collect()).to_string()
 }
 

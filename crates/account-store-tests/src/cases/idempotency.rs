@@ -138,8 +138,12 @@ pub(crate) async fn a_key_is_refused_for_another_request(f: Factory) {
         credits.reclaim(&admin, sub.id, CreditKind::Export, 5, None, Some(&k)).await.unwrap();
     assert!(!reclaimed.replayed);
     // And to the caller: another admin's call with the same key runs.
-    let new =
-        NewMember { first_name: "Bo".into(), last_name: None, email: "bo@example.com".into(), plan: None };
+    let new = NewMember {
+        first_name: "Bo".into(),
+        last_name: None,
+        email: "bo@example.com".into(),
+        plan: None,
+    };
     let added = processes[1].team().add_member(&admin, &new, Some(&k)).await.unwrap();
     assert!(!added.replayed);
     let replay = processes[0].team().add_member(&admin, &new, Some(&k)).await.unwrap();
@@ -171,8 +175,12 @@ pub(crate) async fn a_record_without_outcome_is_unreplayable_until_it_expires(f:
     };
     tx.idempotency().insert(&expired).await.unwrap();
     tx.commit().await.unwrap();
-    let new =
-        NewMember { first_name: "Cy".into(), last_name: None, email: "cy@example.com".into(), plan: None };
+    let new = NewMember {
+        first_name: "Cy".into(),
+        last_name: None,
+        email: "cy@example.com".into(),
+        plan: None,
+    };
     let refused = processes[1].team().add_member(&admin, &new, Some(&key("old-key"))).await;
     assert!(
         matches!(refused, Err(AddMemberError::IdempotencyKey(KeyConflict::Unreplayable))),

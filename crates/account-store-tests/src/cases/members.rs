@@ -3,9 +3,9 @@
 use account_core::domain::credits::CreditKind;
 use account_core::domain::email::EmailAddress;
 use account_core::domain::member::{Member, MemberStatus, Role};
+use account_core::domain::organisation::PlanCount;
 use account_core::domain::username::Username;
 use account_core::ids::MemberId;
-use account_core::domain::organisation::PlanCount;
 use account_core::ports::{LedgerFilter, MemberCounts, Page, UniqueKey};
 
 use super::Factory;
@@ -235,8 +235,7 @@ pub(crate) async fn move_to_plan_moves_one_organisations_live_members(f: Factory
     seed_members(&store, &[disabled.clone(), on_basic.clone(), gone.clone()]).await;
     let mut tx = write(&store).await;
     tx.members().erase(gone.id, crate::fixtures::t0()).await.unwrap();
-    let moved =
-        tx.members().move_to_plan(org.id, &plan("Professional"), &plan("Enterprise")).await;
+    let moved = tx.members().move_to_plan(org.id, &plan("Professional"), &plan("Enterprise")).await;
     assert_eq!(moved.unwrap(), 2, "the admin and the disabled member; not the erased one");
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;

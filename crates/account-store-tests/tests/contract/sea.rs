@@ -8,8 +8,8 @@ use std::time::Duration;
 use account_core::domain::credits::CreditKind;
 use account_core::domain::member::{Member, MemberStatus};
 use account_core::domain::organisation::{Licences, Organisation, PlanCount, Seats};
-use account_core::domain::text::PlanName;
 use account_core::domain::session::Session;
+use account_core::domain::text::PlanName;
 use account_core::ids::SessionId;
 use account_core::ports::{Activity, LedgerFilter, Page, Store, StoreError};
 use account_sea::{KeptSessions, Migrator, SeaOptions, SeaStore};
@@ -468,12 +468,16 @@ async fn corrupt_rows_are_reported_as_corrupt(f: F) {
             "{seats}: {got:?}"
         );
     }
-    db.execute_unprepared("UPDATE organisations SET seats = '[{\"plan\": \"Pro\", \"licences\": 2}]'")
-        .await
-        .unwrap();
+    db.execute_unprepared(
+        "UPDATE organisations SET seats = '[{\"plan\": \"Pro\", \"licences\": 2}]'",
+    )
+    .await
+    .unwrap();
     db.execute_unprepared("UPDATE members SET timezone = 'UTC', plan = ''").await.unwrap();
     let mut tx = store.read().await.unwrap();
-    assert!(matches!(tx.members().get(m.id).await, Err(StoreError::Corrupt(msg)) if msg.contains("members.plan")));
+    assert!(
+        matches!(tx.members().get(m.id).await, Err(StoreError::Corrupt(msg)) if msg.contains("members.plan"))
+    );
 }
 
 /// Earlier versions accepted right-to-left overrides and zero-width characters in names; such

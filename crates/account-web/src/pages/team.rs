@@ -299,7 +299,12 @@ async fn add_page(
     let summary = web.accounts.team().summary(&viewer.actor()).await.or_fail()?;
     let plans = PlanLine::of(&summary);
     let plan = form.map(|f| f.text("plan")).filter(|p| !p.is_empty()).unwrap_or_else(|| {
-        plans.iter().find(|p| p.free > 0).or(plans.first()).map(|p| p.name.clone()).unwrap_or_default()
+        plans
+            .iter()
+            .find(|p| p.free > 0)
+            .or(plans.first())
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
     });
     Ok(AddPage {
         chrome: Chrome::new(web, req, viewer, Section::Team, "Add users"),

@@ -52,7 +52,12 @@ impl App {
             .team()
             .add_member(
                 &admin,
-                &NewMember { first_name: "Sam".into(), last_name: None, email: SUB.into(), plan: None },
+                &NewMember {
+                    first_name: "Sam".into(),
+                    last_name: None,
+                    email: SUB.into(),
+                    plan: None,
+                },
                 None,
             )
             .await
