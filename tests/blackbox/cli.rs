@@ -132,17 +132,31 @@ fn json_output_exit_codes_and_choices() {
     assert_eq!(out.status.code(), Some(2), "NAME=COUNT is checked: {}", stderr(&out));
     // Support splits the licences between two plans and renames one: its members follow.
     let seats = json(&site.cli_output(
-        &["--json", "org", "set-seats", &org, "--plan", "Pro=2", "--plan", "Basic=1"],
+        &["--json", "org", "set-seats", &org, "--plan", "Professional=2", "--plan", "Basic=1"],
         None,
     ));
     assert_eq!(seats["licences"], 3, "{seats}");
-    let out = site.cli_output(&["org", "set-seats", &org, "--plan", "Pro=2"], None);
+    let out = site.cli_output(&["org", "set-seats", &org, "--plan", "Basic=3"], None);
     assert_eq!(out.status.code(), Some(4), "a plan with members stays: {}", stderr(&out));
     let seats = json(&site.cli_output(
-        &["--json", "org", "set-seats", &org, "--plan", "Team=3", "--replace", "Pro=Team"],
+        &[
+            "--json",
+            "org",
+            "set-seats",
+            &org,
+            "--plan",
+            "Team=2",
+            "--plan",
+            "Basic=1",
+            "--replace",
+            "Professional=Team",
+        ],
         None,
     ));
-    assert_eq!(seats["plans"], serde_json::json!([{"plan": "Team", "licences": 3}]));
+    assert_eq!(
+        seats["plans"],
+        serde_json::json!([{"plan": "Team", "licences": 2}, {"plan": "Basic", "licences": 1}])
+    );
     let out = site.cli_output(&["credits", "expire", &org, "export", "5", "--reason", "x"], None);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let nil = uuid::Uuid::nil().to_string();
