@@ -1,5 +1,5 @@
 //! Who sees what: admin pages for admins only, impersonation offered only where the rules
-//! allow it, the invitation link, a stale save, the usage report's CSV.
+//! allow it, the invitation link, a stale save, the usage report's CSV, seats per plan.
 
 use account_core::ports::Page as StorePage;
 
@@ -295,4 +295,70 @@ async fn the_postal_address_is_edited_line_by_line_in_a_text_area() {
         refused.html
     );
     assert!(refused.html.contains(&"x".repeat(101)));
+}
+
+#[tokio::test]
+async fn the_team_page_shows_each_plans_use_adds_on_a_plan_and_moves_a_seat() {
+    use account_core::services::operator::{NewPlanSeats, Operator};
+    let app = App::new("http://127.0.0.1:8080").await;
+    let seats = |plan: &str, licences| NewPlanSeats { plan: plan.into(), licences, replaces: None };
+    let plans = [seats("Professional", 3), seats("Basic", 1)];
+    app.mem.accounts.operator().set_seats(&Operator::new("test"), app.org, &plans).await.unwrap();
+    let mut b = app.browser();
+    b.log_in(ADMIN, PASSWORD).await;
+    let row = |plan: &str, cells: [u32; 4]| {
+        let [enabled, disabled, licences, free] = cells;
+        format!(
+            "<th scope=\"row\">{plan}</th><td>{enabled}</td><td>{disabled}</td><td>{licences}</td><td>{free}</td>"
+        )
+    };
+    let team = b.get("/team").await;
+    assert!(team.html.contains(&row("Professional", [2, 0, 3, 1])), "{}", team.html);
+    assert!(team.html.contains(&row("Basic", [0, 0, 1, 1])));
+    // Add users names the plans with their free licences; the new user takes the one picked.
+    let form = b.get("/team/add").await;
+    assert!(
+        form.html.contains("<option value=\"Basic\">Basic (1 of 1 free)</option>"),
+        "{}",
+        form.html
+    );
+    let add = |email: &'static str| [("first_name", "Nina"), ("email", email), ("plan", "Basic")];
+    let added = b.post("/team/add", Some(&form.csrf()), &add("nina@acme.test")).await;
+    assert_eq!(added.location.as_deref(), Some("/team?notice=member-added"), "{}", added.html);
+    let full = b.post("/team/add", Some(&form.csrf()), &add("olle@acme.test")).await;
+    assert_eq!(full.status, 422);
+    assert!(full.html.contains("id=\"plan-error\""), "the refusal is at the plan: {}", full.html);
+    assert!(full.html.contains("licences of the Basic plan are in use"));
+    // A member's edit page moves the seat, within the new plan's free licences.
+    let admin = login_actor(&app.mem.accounts, ADMIN).await;
+    let team_service = app.mem.accounts.team();
+    let members = team_service.members(&admin, None, StorePage { after: None, limit: 10 });
+    let members = members.await.unwrap();
+    let id_of = |email: &str| {
+        members.iter().find(|r| r.member.email.as_str() == email).unwrap().member.id.to_string()
+    };
+    let (sam, nina) = (id_of(SUB), id_of("nina@acme.test"));
+    let page = b.get(&format!("/team/members/{sam}/profile")).await;
+    assert!(page.html.contains("seat is on the Professional plan"), "{}", page.html);
+    let refused = b
+        .post(&format!("/team/members/{sam}/plan"), Some(&page.csrf()), &[("plan", "Basic")])
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        refused.html.contains("role=\"alert\">All 1 licences of the Basic plan are in use"),
+        "{}",
+        refused.html
+    );
+    let page = b.get(&format!("/team/members/{nina}/profile")).await;
+    let moved = b
+        .post(
+            &format!("/team/members/{nina}/plan"),
+            Some(&page.csrf()),
+            &[("plan", "Professional")],
+        )
+        .await;
+    assert_eq!(moved.location.as_deref(), Some("/team?notice=plan-changed"));
+    let team = b.get("/team").await;
+    assert!(team.html.contains(&row("Professional", [3, 0, 3, 0])), "{}", team.html);
+    assert!(team.html.contains(&row("Basic", [0, 0, 1, 1])));
 }

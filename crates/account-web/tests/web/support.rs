@@ -19,6 +19,7 @@ pub const PASSWORD: &str = "quartz wombat ferry lantern";
 /// An organisation with an admin (password set) and a sub-user who accepted the invitation.
 pub struct App {
     pub mem: InMemory,
+    pub org: account_core::ids::OrganisationId,
     pub console: Arc<BoxEndpoint<'static, poem::Response>>,
 }
 
@@ -66,10 +67,9 @@ impl App {
             mem.last_mail(account_core::domain::mail::MailKind::Invitation, SUB).await.unwrap();
         let token = account_memory::token_in(&mail, "aci_").unwrap();
         mem.accounts.auth().accept_invitation(&token, PASSWORD, None).await.unwrap();
-        let _ = created;
         let console =
             WebConsole::new(mem.accounts.clone(), WebConfig { public_url: public_url.to_owned() });
-        Self { mem, console: Arc::new(console.endpoint()) }
+        Self { mem, org: created.organisation.id, console: Arc::new(console.endpoint()) }
     }
 
     pub fn browser(&self) -> Browser {
