@@ -1,12 +1,14 @@
 //! The web console in a real browser: Debian's Chromium driven over WebDriver (`webdriver.rs`)
 //! against the built `accounts` binary, clicking and typing as a person would, with codes and
-//! links read from the mailbox (`flows.rs`); and every page checked by axe-core at a desktop
-//! and a phone's width, with screenshots for `docs/console/` (`pages.rs`).
+//! links read from the mailbox (`flows.rs`, and the password reset in `reset.rs`); and every
+//! page checked by axe-core at a desktop and a phone's width, with screenshots for
+//! `docs/console/` (`pages.rs`).
 //!
 //! Without Chromium these tests say loudly that they did not run; under `CI=true` they fail.
 
 mod flows;
 mod pages;
+mod reset;
 mod webdriver;
 
 use std::net::TcpListener;

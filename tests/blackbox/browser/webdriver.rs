@@ -1,6 +1,7 @@
 //! A small blocking WebDriver client (W3C protocol, JSON over HTTP with the suite's `ureq`)
 //! driving Debian's Chromium through `chromedriver`: what the browser tests need and nothing
-//! more (navigate, find, click, type, read, run a script, take a screenshot).
+//! more (navigate, find, click, type, read, run a script, keep and restore cookies, take a
+//! screenshot).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -318,6 +319,29 @@ impl Browser {
             .unwrap_or((0, Value::Null));
         let source = v["value"].as_str().unwrap_or_default();
         source.chars().take(4000).collect()
+    }
+
+    /// The cookies the browser holds for the page shown, as WebDriver lists them.
+    pub fn cookies(&self) -> Vec<Value> {
+        self.call_session("GET", "/cookie", None).as_array().cloned().unwrap_or_default()
+    }
+
+    /// Forgets every cookie, as a browser on another device would not have them.
+    pub fn delete_cookies(&self) {
+        self.call_session("DELETE", "/cookie", None);
+    }
+
+    /// Gives the browser back cookies read with [`cookies`](Self::cookies), for the site of
+    /// the page shown (the domain is left to the browser: Chromium refuses an explicit one
+    /// that is an IP address).
+    pub fn add_cookies(&self, cookies: &[Value]) {
+        for c in cookies {
+            let cookie = json!({
+                "name": c["name"], "value": c["value"], "path": c["path"],
+                "httpOnly": c["httpOnly"], "sameSite": c["sameSite"],
+            });
+            self.call_session("POST", "/cookie", Some(&json!({ "cookie": cookie })));
+        }
     }
 
     /// Emulates a screen `width` CSS pixels wide and `height` tall.
