@@ -429,11 +429,12 @@ fn bad_configuration_and_bad_arguments_stop_with_a_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ACCOUNTS_SESSION_IDLE_MINUTES"));
 
-    let out = site.cli_output(&["org", "set-licences", "not-a-uuid", "3"], None);
+    let out = site.cli_output(&["org", "set-seats", "not-a-uuid", "--plan", "Pro=3"], None);
     assert_eq!(out.status.code(), Some(2), "bad usage");
     assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
     site.cli(&["migrate"], None);
-    let out = site.cli_output(&["org", "set-licences", &uuid::Uuid::nil().to_string(), "3"], None);
+    let nil = uuid::Uuid::nil().to_string();
+    let out = site.cli_output(&["org", "set-seats", &nil, "--plan", "Pro=3"], None);
     assert_eq!(out.status.code(), Some(5), "not found: {out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such organisation"), "{out:?}");
 }

@@ -5,7 +5,7 @@
 use account_core::domain::credits::CreditKind;
 use account_core::ports::{Page, Random};
 use account_core::services::credits::ConsumeInput;
-use account_core::services::operator::{NewOrganisation, Operator};
+use account_core::services::operator::{NewOrganisation, NewPlanSeats, Operator};
 use account_core::services::team::NewMember;
 use account_core::{Accounts, Actor};
 
@@ -73,6 +73,12 @@ pub async fn seed_if_empty(
         accounts.operator().create_organisation(&op, &new).await,
     )?
     .organisation;
+    let plans = [("Professional", 3), ("Basic", 2)].map(|(plan, licences)| NewPlanSeats {
+        plan: plan.into(),
+        licences,
+        replaces: None,
+    });
+    step("setting the plans", accounts.operator().set_seats(&op, org.id, &plans).await)?;
     for (kind, amount) in [
         (CreditKind::Export, 5000),
         (CreditKind::DirectDial, 1000),
@@ -95,17 +101,17 @@ pub async fn seed_if_empty(
         step("authenticating", accounts.auth().authenticate(&session.token).await)?.actor;
 
     let people = [
-        ("Sam", "Seller", "sam.seller@demo.example"),
-        ("Bea", "Buyer", "bea.buyer@demo.example"),
-        ("Tom", "Tech", "tom.tech@demo.example"),
+        ("Sam", "Seller", "sam.seller@demo.example", "Professional"),
+        ("Bea", "Buyer", "bea.buyer@demo.example", "Basic"),
+        ("Tom", "Tech", "tom.tech@demo.example", "Basic"),
     ];
     let mut ids = Vec::new();
-    for (first, last, email) in people {
+    for (first, last, email, plan) in people {
         let new = NewMember {
             first_name: first.into(),
             last_name: Some(last.into()),
             email: email.into(),
-            plan: None,
+            plan: Some(plan.into()),
         };
         ids.push(
             step("adding sub-users", accounts.team().add_member(&admin, &new, None).await)?
@@ -170,6 +176,12 @@ mod tests {
         let admin = mem.accounts.auth().authenticate(&session.token).await.unwrap().actor;
         let summary = mem.accounts.team().summary(&admin).await.unwrap();
         assert_eq!((summary.enabled, summary.disabled, summary.licences), (3, 1, 5));
+        let plans: Vec<_> = summary
+            .plans
+            .iter()
+            .map(|p| (p.plan.as_str(), p.licences, p.enabled, p.disabled))
+            .collect();
+        assert_eq!(plans, [("Professional", 3, 2, 0), ("Basic", 2, 1, 1)]);
         let pools = mem.accounts.credits().overview(&admin).await.unwrap();
         assert_eq!(pools[0].total, 5000);
         assert_eq!(pools[0].allocated, 800);
