@@ -108,7 +108,9 @@ fn every_console_page_passes_axe_at_desktop_and_phone_widths() {
     browser.follow("a[href$='/minutes']");
     walk.page("allocate-minutes");
     browser.goto(&format!("{base}/team"));
-    browser.follow("a[href$='/profile']");
+    // Sam's Edit profile (the nav's own Profile link ends the same way), with the plan card.
+    browser.follow("table.members tr:nth-child(2) a[href$='/profile']");
+    assert!(browser.text().contains("seat is on the Professional plan"), "{}", browser.text());
     walk.page("member-profile");
     browser.goto(&format!("{base}/team"));
     browser.follow("a[href$='/impersonate']");

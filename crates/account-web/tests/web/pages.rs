@@ -309,7 +309,7 @@ async fn the_team_page_shows_each_plans_use_adds_on_a_plan_and_moves_a_seat() {
     let row = |plan: &str, cells: [u32; 4]| {
         let [enabled, disabled, licences, free] = cells;
         format!(
-            "<th scope=\"row\">{plan}</th><td>{enabled}</td><td>{disabled}</td><td>{licences}</td><td>{free}</td>"
+            "<th scope=\"row\">{plan}</th><td data-label=\"Enabled\">{enabled}</td><td data-label=\"Disabled\">{disabled}</td><td data-label=\"Licences\">{licences}</td><td data-label=\"Free\">{free}</td>"
         )
     };
     let team = b.get("/team").await;
