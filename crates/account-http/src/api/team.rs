@@ -342,7 +342,7 @@ impl TeamApi {
                     .await?;
                 let (rows, next_cursor) =
                     pagination::finish(rows, limit, "members", |r| r.member.id.to_string());
-                let items = rows.iter().map(|r| Member::new(r)).collect();
+                let items = rows.iter().map(Member::new).collect();
                 Ok(ListMembersResponse::Ok(Json(MemberPage { items, next_cursor })))
             }
             .await,
