@@ -179,17 +179,21 @@ mod tests {
             Database::connect(ConnectOptions::new("sqlite::memory:").max_connections(1).to_owned())
                 .await
                 .unwrap();
-        let before = Migrator::migrations().len() - 1;
-        Migrator::up(&db, Some(<u32 as std::convert::TryFrom<usize>>::try_from(before).unwrap()))
-            .await
+        // Up to the one before this migration, then this one alone: later ones expect rows
+        // this test does not write (an organisation for each member).
+        let this = Migrator::migrations()
+            .iter()
+            .position(|m| m.name() == "m20261206_000004_idna_email_domains")
             .unwrap();
+        let steps = |n: usize| Some(<u32 as std::convert::TryFrom<usize>>::try_from(n).unwrap());
+        Migrator::up(&db, steps(this)).await.unwrap();
         // Rows as earlier versions wrote them; no organisation row is needed for this.
         db.execute_unprepared("PRAGMA foreign_keys = OFF").await.unwrap();
         member(&db, 10, "Ada@Bücher.example").await;
         member(&db, 11, "bo@xn--mller-kva.example").await;
         member(&db, 12, "bo@müller.example").await;
         member(&db, 13, "plain@example.com").await;
-        Migrator::up(&db, None).await.unwrap();
+        Migrator::up(&db, steps(1)).await.unwrap();
 
         let ada = email_of(&db, 10).await;
         assert_eq!(ada, ("Ada@xn--bcher-kva.example".into(), "ada@xn--bcher-kva.example".into()));
