@@ -54,7 +54,10 @@ pub fn sea_cases(backend: &str) -> Vec<Case<SeaFactory>> {
             kept_sessions_serve_reads_until_any_pool_commits,
             kept_sessions_see_every_commit_of_another_process_at_once,
         ]),
-        _ => cases.extend(cases![foreign_key_checks_do_not_wait_for_an_organisation_lock]),
+        _ => cases.extend(cases![
+            foreign_key_checks_do_not_wait_for_an_organisation_lock,
+            a_unit_cancelled_while_it_begins_leaves_no_transaction_open,
+        ]),
     }
     #[cfg(target_os = "linux")]
     if backend == "sqlite" {
@@ -739,6 +742,63 @@ async fn kept_sessions_see_every_commit_of_another_process_at_once(f: F) {
     tx.sessions().delete(s.id).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(read(kept.clone()).await, None, "a revoked session was served");
+}
+
+/// A request dropped while its unit waits for `BEGIN`'s answer (a client that disconnects, a
+/// timeout) must not hand its pooled connection on inside a transaction: the next unit's
+/// `BEGIN ISOLATION LEVEL …` then fails, and its writes join a transaction nobody commits.
+/// (sqlx-postgres 0.9.0 did so; 0.9.1 rolls back.) One connection, so the next unit gets it;
+/// each attempt is polled a few more times before it is dropped, to land in that window.
+async fn a_unit_cancelled_while_it_begins_leaves_no_transaction_open(f: F) {
+    let url = f.empty_database().await;
+    let options = SeaOptions { max_connections: Some(1), ..SeaOptions::default() };
+    let sea = SeaStore::connect(&url, &options).await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(sea.clone());
+    let witness = f.connect(&url).await;
+    let db = witness.connection();
+    let (mut cancelled_units, mut leaked) = (0, Vec::new());
+    for n in 0..400_u64 {
+        let unit = async {
+            if n % 2 == 0 { store.read().await.map(drop) } else { store.write().await.map(drop) }
+        };
+        // Dropped after a wait of 0 to 700 µs, polled all along: somewhere in its round trips.
+        let wait = Duration::from_micros(n * 37 % 700);
+        let finished = tokio::select! {
+            biased;
+            _ = unit => true,
+            () = async {
+                let start = std::time::Instant::now();
+                while start.elapsed() < wait {
+                    tokio::task::yield_now().await;
+                }
+            } => false,
+        };
+        cancelled_units += usize::from(!finished);
+        // Back in the pool, the store's connection is idle, not idle in a transaction.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let row = db
+            .query_one_raw(sql(
+                db.get_database_backend(),
+                "",
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            leaked.push(n);
+        }
+        let mut tx = store.write().await.expect("a write unit after a cancelled one");
+        tx.organisations().insert(&organisation(u128::from(n) + 1)).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert!(cancelled_units > 20, "only {cancelled_units} units were cancelled");
+    assert_eq!(
+        leaked,
+        Vec::<u64>::new(),
+        "units cancelled at these attempts left a transaction open"
+    );
 }
 
 /// Reading the change stamp leaves the POSIX locks SQLite holds on the WAL index (`-shm`) as
