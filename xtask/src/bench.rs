@@ -9,6 +9,7 @@
 mod http;
 mod report;
 mod seed;
+mod sqlite_alloc;
 mod wrk;
 
 use std::fs;
@@ -197,9 +198,9 @@ fn log_file(path: &Path) -> Result<(Stdio, Stdio), String> {
     Ok((Stdio::from(file), Stdio::from(err)))
 }
 
-fn start_server(bin: &Path, db_url: &str, dir: &Path) -> Result<Process, String> {
+fn start_server(bin: &Path, db_url: &str, dir: &Path, log: &str) -> Result<Process, String> {
     let addr = format!("127.0.0.1:{}", free_port()?);
-    let (out, err) = log_file(&dir.join("server.log"))?;
+    let (out, err) = log_file(&dir.join(log))?;
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
         .env("ACCOUNTS_DATABASE_URL", db_url)
@@ -247,6 +248,16 @@ fn sample_rss(pid: u32, running: Arc<AtomicBool>, max_kib: Arc<AtomicU64>) {
     }
 }
 
+/// wrk's threads and connections (all connections are spread evenly over the threads).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    threads: u32,
+    connections: u32,
+}
+
+/// The bench's usual load: 64 connections from 2 threads.
+const SHAPE: Shape = Shape { threads: THREADS, connections: CONNECTIONS };
+
 /// Runs wrk against `url` with `script` while sampling the RSS of `pid`.
 fn load(
     out_dir: &Path,
@@ -256,6 +267,20 @@ fn load(
     secs: u32,
     pid: u32,
 ) -> Result<(wrk::WrkSummary, f64), String> {
+    load_shaped(out_dir, name, url, script, secs, pid, SHAPE)
+}
+
+/// [`load`] with another number of wrk threads and connections.
+fn load_shaped(
+    out_dir: &Path,
+    name: &str,
+    url: &str,
+    script: &str,
+    secs: u32,
+    pid: u32,
+    shape: Shape,
+) -> Result<(wrk::WrkSummary, f64), String> {
+    let Shape { threads, connections } = shape;
     let path = out_dir.join(format!("{name}.lua"));
     fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
     let running = Arc::new(AtomicBool::new(true));
@@ -266,8 +291,8 @@ fn load(
     };
     let mut cmd = Command::new("wrk");
     cmd.args([
-        &format!("-t{THREADS}"),
-        &format!("-c{CONNECTIONS}"),
+        &format!("-t{threads}"),
+        &format!("-c{connections}"),
         &format!("-d{secs}s"),
         "--timeout",
         "10s",
@@ -275,7 +300,7 @@ fn load(
     ])
     .arg(&path)
     .arg(url);
-    eprintln!("bench: {name}: wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s {url}");
+    eprintln!("bench: {name}: wrk -t{threads} -c{connections} -d{secs}s {url}");
     let result = cmd.output();
     running.store(false, Ordering::Relaxed);
     let _ = sampler.join();
@@ -336,6 +361,47 @@ fn login(addr: &str, email: &str) -> Result<String, String> {
     json_str(&v, &["token"]).map(str::to_owned)
 }
 
+/// Logs `email` in through the console's form as a browser does (the form's page sets the
+/// CSRF cookie, the form carries its token, the answer sets the session cookie); returns the
+/// `Cookie` header a browser would send next: the CSRF and session cookies.
+fn web_login(addr: &str, email: &str) -> Result<String, String> {
+    let page = http::send(addr, "GET", "/login", &[], None)?;
+    if page.status != 200 {
+        return Err(format!("GET /login: {}: {}", page.status, page.body));
+    }
+    let token = http::input_value(&page.body, "csrf_token")
+        .ok_or_else(|| "GET /login: no csrf_token in the form".to_owned())?;
+    let csrf = page.cookies.join("; ");
+    let body = http::form(&[("email", email), ("password", PASSWORD), ("csrf_token", &token)]);
+    let reply = http::send(
+        addr,
+        "POST",
+        "/login",
+        &[("Cookie", &csrf)],
+        Some(("application/x-www-form-urlencoded", &body)),
+    )?;
+    if reply.status != 303
+        || !reply.cookies.iter().any(|c| cookie_name(c).ends_with("accounts-session"))
+    {
+        return Err(format!(
+            "logging {email} in through the console: {}: {}",
+            reply.status, reply.body
+        ));
+    }
+    // The browser's jar: the log-in's cookies replace the form's; a cleared one goes.
+    let mut jar: Vec<&String> = page.cookies.iter().collect();
+    for c in &reply.cookies {
+        jar.retain(|kept| cookie_name(kept) != cookie_name(c));
+        jar.push(c);
+    }
+    jar.retain(|c| c.split_once('=').is_some_and(|(_, v)| !v.is_empty()));
+    Ok(jar.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("; "))
+}
+
+fn cookie_name(cookie: &str) -> &str {
+    cookie.split('=').next().unwrap_or_default()
+}
+
 fn member_email(k: u64) -> String {
     format!("bench-m{k}@bench.test")
 }
@@ -346,6 +412,9 @@ struct Seeded {
     /// Tokens of bulk members 1..=logins (member 1 is the heavy one).
     member_tokens: Vec<String>,
     api_keys: Vec<String>,
+    /// `Cookie` headers of the console's sessions: the admins', and members 1..=logins'.
+    web_admins: Vec<String>,
+    web_members: Vec<String>,
 }
 
 fn seed(server: &Process, db: &Db, size: Size, now: i64) -> Result<Seeded, String> {
@@ -436,7 +505,17 @@ fn seed(server: &Process, db: &Db, size: Size, now: i64) -> Result<Seeded, Strin
         api_keys.len(),
         started.elapsed()
     );
-    Ok(Seeded { admin_tokens, member_tokens, api_keys })
+    let started = Instant::now();
+    let web_admins =
+        parallel(&indexes, 2, |i| web_login(addr, &format!("bench-admin{i}@bench.test")))?;
+    let web_members = parallel(&ks, 2, |k| web_login(addr, &member_email(*k)))?;
+    eprintln!(
+        "bench: {} admins and {} members logged in through the console in {:.1?}",
+        web_admins.len(),
+        web_members.len(),
+        started.elapsed()
+    );
+    Ok(Seeded { admin_tokens, member_tokens, api_keys, web_admins, web_members })
 }
 
 /// Now in Unix seconds. The bench is a tool outside the domain: it reads the wall clock to
@@ -606,6 +685,26 @@ end
 "#
             ),
         },
+        Scenario {
+            name: "web_profile_page",
+            items: s.web_members.iter().map(|c| q(c)).collect(),
+            request: r#"
+function request()
+  return wrk.format("GET", "/profile", {["Cookie"] = pick()})
+end
+"#
+            .into(),
+        },
+        Scenario {
+            name: "web_team_page",
+            items: s.web_admins.iter().map(|c| q(c)).collect(),
+            request: r#"
+function request()
+  return wrk.format("GET", "/team", {["Cookie"] = pick()})
+end
+"#
+            .into(),
+        },
     ]
 }
 
@@ -642,8 +741,37 @@ COMMIT;
     )
 }
 
+/// The pgbench script of `GET /api/v1/me`: the one statement the server issues for it on
+/// PostgreSQL (no transaction around it), as its log shows it (`log_statement = all`): the
+/// session by primary key, left-joined to its member and the member's organisation, every
+/// column of the three (sea-orm selects every column of each entity; `*` per table keeps the
+/// script right when a column is added). `sessions` are the ids of the sessions the load
+/// uses, one picked at random per transaction by an index into an array constant, which
+/// `-M prepared` parses once, as the server's prepared statement is.
+fn pgbench_get_me_script(sessions: &[String]) -> String {
+    format!(
+        r#"\set i random(1, {n})
+SELECT "sessions".*, "members".*, "organisations".* FROM "sessions" LEFT JOIN "members" ON "sessions"."member_id" = "members"."id" LEFT JOIN "organisations" ON "members"."org_id" = "organisations"."id" WHERE "sessions"."id" = ('{{{ids}}}'::uuid[])[:i] LIMIT 1;
+"#,
+        n = sessions.len().max(1),
+        ids = sessions.join(","),
+    )
+}
+
 /// Runs pgbench with `script` at the bench's concurrency; returns tps, p50, p99, failures.
 fn pgbench(out_dir: &Path, name: &str, url: &str, script: &str, secs: u32) -> Result<Row, String> {
+    pgbench_with(out_dir, name, url, script, secs, &[])
+}
+
+/// [`pgbench`] with more pgbench options (`-M prepared`).
+fn pgbench_with(
+    out_dir: &Path,
+    name: &str,
+    url: &str,
+    script: &str,
+    secs: u32,
+    options: &[&str],
+) -> Result<Row, String> {
     let path = out_dir.join(format!("{name}.sql"));
     fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
     let log_dir = out_dir.join(format!("{name}-log"));
@@ -652,10 +780,11 @@ fn pgbench(out_dir: &Path, name: &str, url: &str, script: &str, secs: u32) -> Re
     let mut cmd = Command::new("pgbench");
     cmd.current_dir(&log_dir)
         .args(["-n", "-c", &CONNECTIONS.to_string(), "-j", &THREADS.to_string()])
+        .args(options)
         .args(["-T", &secs.to_string(), "-l", "--log-prefix=tx", "-f"])
         .arg(&path)
         .arg(url);
-    eprintln!("bench: {name}: pgbench -c{CONNECTIONS} -j{THREADS} -T{secs}");
+    eprintln!("bench: {name}: pgbench -c{CONNECTIONS} -j{THREADS} -T{secs} {}", options.join(" "));
     let text = output(cmd)?;
     fs::write(out_dir.join(format!("{name}.pgbench.txt")), &text).map_err(|e| e.to_string())?;
     let tps = report::pgbench_tps(&text)?;
@@ -674,9 +803,7 @@ fn pgbench(out_dir: &Path, name: &str, url: &str, script: &str, secs: u32) -> Re
         p99_ms: report::percentile(&latencies, 99.0).map(|us| us / 1e3),
         errors: failed,
         server_rss_mib: None,
-        baseline: None,
-        baseline_rps: None,
-        ratio: None,
+        ..Row::default()
     })
 }
 
@@ -724,7 +851,156 @@ fn baselines(bin_dir: &Path, out_dir: &Path, secs: u32) -> Result<Baselines, Str
     })
 }
 
-/// One backend: fresh database, server, seed, scenarios, pgbench, invariants.
+/// The baselines of one backend, measured on its seeded database before the load.
+#[derive(Default)]
+struct Local {
+    /// pgbench or rusqlite running the allocation's statements, spread and on one pool.
+    allocate_spread: Option<Row>,
+    allocate_hot_pool: Option<Row>,
+    /// pgbench running `GET /me`'s statement (PostgreSQL).
+    get_me: Option<Row>,
+}
+
+impl Local {
+    fn rows(self) -> impl Iterator<Item = Row> {
+        [self.get_me, self.allocate_spread, self.allocate_hot_pool].into_iter().flatten()
+    }
+}
+
+/// The ids of the sessions the load's members hold (API and console).
+fn member_session_ids(db: &Db) -> Result<Vec<String>, String> {
+    let out = db.run(
+        "SELECT s.id FROM sessions s JOIN members m ON m.id = s.member_id \
+         WHERE m.username LIKE 'bench-m%' ORDER BY s.id;",
+    )?;
+    Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+}
+
+fn local_baselines(dir: &Path, db: &Db, size: Size) -> Result<Local, String> {
+    let per_org = size.per_org - 1;
+    let hot = per_org.min(size.bulk());
+    Ok(match db {
+        Db::Postgres(url) => Local {
+            allocate_spread: Some(pgbench(
+                dir,
+                "pgbench_allocate_spread",
+                url,
+                &pgbench_script(size.bulk(), per_org),
+                size.secs,
+            )?),
+            allocate_hot_pool: Some(pgbench(
+                dir,
+                "pgbench_allocate_hot_pool",
+                url,
+                &pgbench_script(hot, per_org),
+                size.secs,
+            )?),
+            get_me: Some(pgbench_with(
+                dir,
+                "pgbench_get_me",
+                url,
+                &pgbench_get_me_script(&member_session_ids(db)?),
+                size.secs,
+                &["-M", "prepared"],
+            )?),
+        },
+        Db::Sqlite(path) => Local {
+            allocate_spread: Some(sqlite_alloc::run(
+                path,
+                "rusqlite_allocate_spread",
+                size.bulk(),
+                per_org,
+                size.secs,
+            )?),
+            allocate_hot_pool: Some(sqlite_alloc::run(
+                path,
+                "rusqlite_allocate_hot_pool",
+                hot,
+                per_org,
+                size.secs,
+            )?),
+            get_me: None,
+        },
+    })
+}
+
+/// Sets the baselines and targets of a scenario's row (docs/benchmarks.md, "Targets").
+fn compare(row: &mut Row, backend: &str, local: &Local, base: &Baselines) {
+    let poem =
+        |row: &mut Row, min: Option<f64>| row.compare("baseline_poem_bare", base.poem.rps, min);
+    let with = |row: &mut Row, b: &Option<Row>, min: Option<f64>| {
+        if let Some(b) = b {
+            row.compare(&b.scenario, b.rps, min);
+        }
+    };
+    let (alloc_min, hot_min) = if backend == "sqlite" { (0.5, Some(0.5)) } else { (0.7, None) };
+    match row.scenario.as_str() {
+        "get_me" if backend == "sqlite" => poem(row, Some(0.5)),
+        "get_me" => {
+            poem(row, Some(0.15));
+            with(row, &local.get_me, Some(0.5));
+        }
+        "allocate_spread" => with(row, &local.allocate_spread, Some(alloc_min)),
+        "allocate_hot_pool" => with(row, &local.allocate_hot_pool, hot_min),
+        "usage_year_10k_entries" => {
+            poem(row, None);
+            row.p99_target_ms = Some(25.0);
+        }
+        "login" => row.compare(
+            &format!("argon2id_hashes_per_s_x{}_cores", base.cores),
+            base.argon2_per_core * f64::from(base.cores),
+            Some(0.9),
+        ),
+        _ => poem(row, None),
+    }
+}
+
+/// Server processes in the scale-out scenario.
+const PROCESSES: u32 = 3;
+
+/// `allocate_spread` against [`PROCESSES`] server processes on one PostgreSQL database: one
+/// wrk whose threads each connect to one process (wrk's `setup()` sets each thread's address),
+/// so the latencies of all of them land in one histogram and the p99 is exact; 21 connections
+/// per thread (63 in all). `first` is the running server; the others start here and stop
+/// after. RSS is the first process's.
+fn scale_out(
+    bin_dir: &Path,
+    dir: &Path,
+    db_url: &str,
+    first: &Process,
+    scenario: &Scenario,
+    nonce: &str,
+    secs: u32,
+) -> Result<Row, String> {
+    let mut ports = vec![port_of(&first.addr)?];
+    let mut others = Vec::new();
+    for n in 2..=PROCESSES {
+        let p = start_server(&bin_dir.join("accounts"), db_url, dir, &format!("server-{n}.log"))?;
+        ports.push(port_of(&p.addr)?);
+        others.push(p);
+    }
+    let name = "allocate_spread_3_servers";
+    let request = format!(
+        "PORTS = {{{}}}\n{}{}",
+        ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
+        scenario.request,
+        wrk::STATUSES
+    );
+    let script = wrk::script(&scenario.items, PROCESSES, &format!("{nonce}-{name}"), &request);
+    let shape = Shape { threads: PROCESSES, connections: CONNECTIONS / PROCESSES * PROCESSES };
+    let url = format!("http://{}", first.addr);
+    let result = load_shaped(dir, name, &url, &script, secs, first.pid(), shape);
+    drop(others);
+    let (summary, rss) = result?;
+    Ok(Row::measured(name, "postgres", &summary, rss))
+}
+
+fn port_of(addr: &str) -> Result<u16, String> {
+    addr.rsplit(':').next().and_then(|p| p.parse().ok()).ok_or_else(|| format!("no port in {addr}"))
+}
+
+/// One backend: fresh database, server, seed, its own baselines (pgbench or rusqlite),
+/// scenarios, the scale-out scenario (PostgreSQL), invariants.
 fn bench_backend(
     bin_dir: &Path,
     out_dir: &Path,
@@ -737,48 +1013,29 @@ fn bench_backend(
     let dir = out_dir.join(backend);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut server = start_server(&bin_dir.join("accounts"), db_url, &dir)?;
+    let mut server = start_server(&bin_dir.join("accounts"), db_url, &dir, "server.log")?;
     let now = unix_now();
     let seeded = seed(&server, db, size, now)?;
     let mut rows = Vec::new();
     let nonce = format!("{}-{now}", std::process::id());
     let url = format!("http://{}", server.addr);
-    let pg_rows = if let Db::Postgres(pg_url) = db {
-        let spread = pgbench(
-            &dir,
-            "pgbench_allocate_spread",
-            pg_url,
-            &pgbench_script(size.bulk(), size.per_org - 1),
-            size.secs,
-        )?;
-        let hot = pgbench(
-            &dir,
-            "pgbench_allocate_hot_pool",
-            pg_url,
-            &pgbench_script((size.per_org - 1).min(size.bulk()), size.per_org - 1),
-            size.secs,
-        )?;
-        Some((spread, hot))
-    } else {
-        None
-    };
-    for sc in scenarios(&seeded, size) {
+    let local = local_baselines(&dir, db, size)?;
+    let scenarios = scenarios(&seeded, size);
+    for sc in &scenarios {
         let request = format!("{}{}", sc.request, wrk::STATUSES);
         let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
         let (summary, rss) = load(&dir, sc.name, &url, &script, size.secs, server.pid())?;
         let mut row = Row::measured(sc.name, backend, &summary, rss);
-        match (sc.name, &pg_rows) {
-            ("allocate_spread", Some((spread, _))) => {
-                row.against("pgbench_allocate_spread", spread.rps)
-            }
-            ("allocate_hot_pool", Some((_, hot))) => {
-                row.against("pgbench_allocate_hot_pool", hot.rps)
-            }
-            ("login", _) => row.against(
-                &format!("argon2id_hashes_per_s_x{}_cores", base.cores),
-                base.argon2_per_core * f64::from(base.cores),
-            ),
-            _ => row.against("baseline_poem_bare", base.poem.rps),
+        compare(&mut row, backend, &local, base);
+        eprintln!("bench: {}", row.summary());
+        rows.push(row);
+    }
+    if matches!(db, Db::Postgres(_))
+        && let Some(sc) = scenarios.iter().find(|s| s.name == "allocate_spread")
+    {
+        let mut row = scale_out(bin_dir, &dir, db_url, &server, sc, &nonce, size.secs)?;
+        if let Some(one) = rows.iter().find(|r| r.scenario == "allocate_spread") {
+            row.compare("allocate_spread (1 process)", one.rps, Some(1.0));
         }
         eprintln!("bench: {}", row.summary());
         rows.push(row);
@@ -790,10 +1047,7 @@ fn bench_backend(
             "bench: {backend}: invariants hold (pools, allocations and consumption roll-ups equal their ledger sums, none over-allocated)"
         );
     }
-    if let Some((spread, hot)) = pg_rows {
-        rows.push(spread);
-        rows.push(hot);
-    }
+    rows.extend(local.rows());
     Ok((rows, broken.into_iter().map(|b| format!("{backend}: {b}")).collect()))
 }
 

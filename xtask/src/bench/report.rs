@@ -7,7 +7,7 @@ use std::path::Path;
 use super::wrk::WrkSummary;
 
 /// One measurement (a scenario on a backend, or a baseline).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Row {
     pub scenario: String,
     pub backend: String,
@@ -16,9 +16,25 @@ pub struct Row {
     pub p99_ms: Option<f64>,
     pub errors: u64,
     pub server_rss_mib: Option<f64>,
-    pub baseline: Option<String>,
-    pub baseline_rps: Option<f64>,
+    /// The baselines this row is compared with, the first being the main one.
+    pub against: Vec<Comparison>,
+    /// The target on the 99th percentile, if any (docs/benchmarks.md, "Targets").
+    pub p99_target_ms: Option<f64>,
+}
+
+/// A row's throughput as a ratio of a baseline's, and the least ratio the targets ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub baseline: String,
+    pub baseline_rps: f64,
     pub ratio: Option<f64>,
+    pub min_ratio: Option<f64>,
+}
+
+impl Comparison {
+    fn met(&self) -> Option<bool> {
+        self.min_ratio.map(|min| self.ratio.is_some_and(|r| r >= min))
+    }
 }
 
 impl Row {
@@ -32,23 +48,64 @@ impl Row {
             p99_ms: Some(s.p99_ms),
             errors: s.errors,
             server_rss_mib: Some(rss_mib),
-            baseline: None,
-            baseline_rps: None,
-            ratio: None,
+            ..Self::default()
         }
     }
 
-    /// Sets the baseline this row is compared with.
-    pub fn against(&mut self, baseline: &str, baseline_rps: f64) {
-        self.baseline = Some(baseline.to_owned());
-        self.baseline_rps = Some(baseline_rps);
-        self.ratio = ratio(self.rps, baseline_rps);
+    /// Compares this row with a baseline (the first call sets the main one); `min_ratio` is
+    /// the target's least ratio, if any.
+    pub fn compare(&mut self, baseline: &str, baseline_rps: f64, min_ratio: Option<f64>) {
+        self.against.push(Comparison {
+            baseline: baseline.to_owned(),
+            baseline_rps,
+            ratio: ratio(self.rps, baseline_rps),
+            min_ratio,
+        });
+    }
+
+    /// The main baseline's name.
+    pub fn baseline(&self) -> Option<&str> {
+        self.against.first().map(|c| c.baseline.as_str())
+    }
+
+    /// The main baseline's ratio.
+    pub fn ratio(&self) -> Option<f64> {
+        self.against.first().and_then(|c| c.ratio)
+    }
+
+    /// Whether every target of this row is met; `None` when it has none.
+    pub fn verdict(&self) -> Option<bool> {
+        let p99 = self.p99_target_ms.map(|max| self.p99_ms.is_some_and(|p| p < max));
+        self.against.iter().map(Comparison::met).chain([p99]).flatten().reduce(|a, b| a && b)
+    }
+
+    /// The targets, as the table shows them (`≥ 0.50 of X`, `p99 < 25 ms`).
+    pub fn targets_text(&self) -> String {
+        let mut parts: Vec<String> = self
+            .against
+            .iter()
+            .filter_map(|c| c.min_ratio.map(|m| format!("≥ {m:.2} of {}", c.baseline)))
+            .collect();
+        if let Some(max) = self.p99_target_ms {
+            parts.push(format!("p99 < {max} ms"));
+        }
+        if parts.is_empty() { "-".to_owned() } else { parts.join("<br>") }
     }
 
     /// One line for the console.
     pub fn summary(&self) -> String {
+        let ratios: String = self
+            .against
+            .iter()
+            .filter_map(|c| c.ratio.map(|r| format!(", {r:.2} of {}", c.baseline)))
+            .collect();
+        let verdict = match self.verdict() {
+            Some(true) => " (target met)",
+            Some(false) => " (target not met)",
+            None => "",
+        };
         format!(
-            "{} on {}: {:.0} req/s, p50 {} ms, p99 {} ms, {} errors, RSS {} MiB{}",
+            "{} on {}: {:.0} req/s, p50 {} ms, p99 {} ms, {} errors, RSS {} MiB{ratios}{verdict}",
             self.scenario,
             self.backend,
             self.rps,
@@ -56,10 +113,6 @@ impl Row {
             opt(self.p99_ms, 2),
             self.errors,
             opt(self.server_rss_mib, 1),
-            match (&self.baseline, self.ratio) {
-                (Some(b), Some(r)) => format!(", {r:.2} of {b}"),
-                _ => String::new(),
-            }
         )
     }
 }
@@ -88,6 +141,14 @@ fn json_num(v: Option<f64>) -> serde_json::Value {
         .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
+fn verdict_text(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "met",
+        Some(false) => "not met",
+        None => "-",
+    }
+}
+
 /// `results.json`: a list of objects with the fields.
 pub fn to_json(rows: &[Row]) -> String {
     let list: Vec<serde_json::Value> = rows
@@ -101,9 +162,17 @@ pub fn to_json(rows: &[Row]) -> String {
                 "p99_ms": json_num(r.p99_ms),
                 "errors": r.errors,
                 "server_rss_mib": json_num(r.server_rss_mib),
-                "baseline": r.baseline,
-                "baseline_rps": json_num(r.baseline_rps),
-                "ratio": json_num(r.ratio),
+                "baseline": r.baseline(),
+                "baseline_rps": json_num(r.against.first().map(|c| c.baseline_rps)),
+                "ratio": json_num(r.ratio()),
+                "target": r.targets_text(),
+                "verdict": verdict_text(r.verdict()),
+                "comparisons": r.against.iter().map(|c| serde_json::json!({
+                    "baseline": c.baseline,
+                    "baseline_rps": json_num(Some(c.baseline_rps)),
+                    "ratio": json_num(c.ratio),
+                    "min_ratio": json_num(c.min_ratio),
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -152,12 +221,22 @@ pub fn markdown(rows: &[Row], m: &Machine, quick: bool, size: &str) -> String {
         if quick { "`--quick`" } else { "full run" },
         m.argon2_per_core
     );
-    s.push_str("| scenario | backend | rps | p50 ms | p99 ms | errors | server RSS MiB | baseline | baseline rps | ratio |\n");
-    s.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n");
+    s.push_str("| scenario | backend | rps | p50 ms | p99 ms | errors | server RSS MiB | baseline | baseline rps | ratio | target | verdict |\n");
+    s.push_str(
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |\n",
+    );
     for r in rows {
+        // A row compared with several baselines lists them in one cell each, a line apiece.
+        let cells = |f: &dyn Fn(&Comparison) -> String| {
+            if r.against.is_empty() {
+                "-".to_owned()
+            } else {
+                r.against.iter().map(f).collect::<Vec<_>>().join("<br>")
+            }
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.scenario,
             r.backend,
             r.rps,
@@ -165,9 +244,11 @@ pub fn markdown(rows: &[Row], m: &Machine, quick: bool, size: &str) -> String {
             opt(r.p99_ms, 2),
             r.errors,
             opt(r.server_rss_mib, 1),
-            r.baseline.as_deref().unwrap_or("-"),
-            r.baseline_rps.map_or_else(|| "-".to_owned(), |b| format!("{b:.1}")),
-            opt(r.ratio, 2),
+            cells(&|c| c.baseline.clone()),
+            cells(&|c| format!("{:.1}", c.baseline_rps)),
+            cells(&|c| opt(c.ratio, 2)),
+            r.targets_text(),
+            verdict_text(r.verdict()),
         );
     }
     s
@@ -265,7 +346,7 @@ mod tests {
             &WrkSummary { requests: 100, seconds: 1.0, p50_ms: 1.0, p99_ms: 2.0, errors: 0 },
             20.0,
         );
-        r.against("baseline_poem_bare", 400.0);
+        r.compare("baseline_poem_bare", 400.0, None);
         let v: serde_json::Value = serde_json::from_str(&to_json(&[r])).unwrap();
         let o = &v[0];
         for key in [
@@ -279,9 +360,40 @@ mod tests {
             "baseline",
             "baseline_rps",
             "ratio",
+            "target",
+            "verdict",
         ] {
             assert!(o.get(key).is_some(), "{key}");
         }
         assert_eq!(o["ratio"], serde_json::json!(0.25));
+        assert_eq!(o["verdict"], serde_json::json!("-"));
+    }
+
+    #[test]
+    fn verdicts_need_every_target_met() {
+        let summary =
+            WrkSummary { requests: 100, seconds: 1.0, p50_ms: 1.0, p99_ms: 30.0, errors: 0 };
+        let mut r = Row::measured("get_me", "postgres", &summary, 20.0);
+        r.compare("baseline_poem_bare", 400.0, Some(0.15));
+        assert_eq!(r.verdict(), Some(true));
+        r.compare("pgbench_get_me", 1000.0, Some(0.5));
+        assert_eq!(r.verdict(), Some(false));
+        assert_eq!(r.targets_text(), "≥ 0.15 of baseline_poem_bare<br>≥ 0.50 of pgbench_get_me");
+        let table = markdown(
+            &[r],
+            &Machine { cores: 2, cpu: "x".into(), date: "d".into(), argon2_per_core: 1.0 },
+            true,
+            "s",
+        );
+        assert!(
+            table.contains(
+                "| baseline_poem_bare<br>pgbench_get_me | 400.0<br>1000.0 | 0.25<br>0.10 |"
+            )
+        );
+        assert!(table.contains("| not met |"));
+        let mut p = Row::measured("usage", "sqlite", &summary, 20.0);
+        p.p99_target_ms = Some(25.0);
+        assert_eq!(p.verdict(), Some(false));
+        assert_eq!(Row::measured("x", "y", &summary, 1.0).verdict(), None);
     }
 }

@@ -72,8 +72,12 @@ local counter = 0
 local per_thread = 1
 local nthreads = 2
 
+-- With `PORTS` set (the scale-out scenario), thread t sends to the server on the t-th port.
 function setup(thread)
   thread:set("tid", #threads)
+  if PORTS then
+    thread.addr = wrk.lookup("127.0.0.1", tostring(PORTS[#threads % #PORTS + 1]))[1]
+  end
   table.insert(threads, thread)
 end
 
