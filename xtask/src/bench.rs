@@ -555,6 +555,18 @@ struct Scenario {
     request: String,
 }
 
+/// `GET path`, each request sending one of `items` (Lua string literals) as `header`.
+fn get(name: &'static str, items: Vec<String>, path: &str, header: &str) -> Scenario {
+    let request = format!(
+        r#"
+function request()
+  return wrk.format("GET", "{path}", {{["{header}"] = pick()}})
+end
+"#
+    );
+    Scenario { name, items, request }
+}
+
 fn scenarios(s: &Seeded, size: Size) -> Vec<Scenario> {
     let per_org = size.per_org - 1;
     let bearer = |t: &str| q(&format!("Bearer {t}"));
@@ -576,16 +588,7 @@ function request()
 end
 "#;
     vec![
-        Scenario {
-            name: "get_me",
-            items: tokens.clone(),
-            request: r#"
-function request()
-  return wrk.format("GET", "/api/v1/me", {["Authorization"] = pick()})
-end
-"#
-            .into(),
-        },
+        get("get_me", tokens.clone(), "/api/v1/me", "Authorization"),
         Scenario {
             name: "profile_save",
             items: tokens.clone(),
@@ -648,27 +651,13 @@ end
 "#
             .into(),
         },
-        Scenario {
-            name: "usage_year_10k_entries",
-            items: tokens.iter().take(1).cloned().collect(),
-            request: format!(
-                r#"
-function request()
-  return wrk.format("GET", "{usage_path}", {{["Authorization"] = pick()}})
-end
-"#
-            ),
-        },
-        Scenario {
-            name: "team_members_list",
-            items: s.admin_tokens.iter().map(|t| bearer(t)).collect(),
-            request: r#"
-function request()
-  return wrk.format("GET", "/api/v1/team/members", {["Authorization"] = pick()})
-end
-"#
-            .into(),
-        },
+        get("usage_year_10k_entries", tokens[..1].to_vec(), &usage_path, "Authorization"),
+        get(
+            "team_members_list",
+            s.admin_tokens.iter().map(|t| bearer(t)).collect(),
+            "/api/v1/team/members",
+            "Authorization",
+        ),
         Scenario {
             name: "login",
             items: (1..=size.bulk()).map(|k| q(&member_email(k))).collect(),
@@ -685,26 +674,8 @@ end
 "#
             ),
         },
-        Scenario {
-            name: "web_profile_page",
-            items: s.web_members.iter().map(|c| q(c)).collect(),
-            request: r#"
-function request()
-  return wrk.format("GET", "/profile", {["Cookie"] = pick()})
-end
-"#
-            .into(),
-        },
-        Scenario {
-            name: "web_team_page",
-            items: s.web_admins.iter().map(|c| q(c)).collect(),
-            request: r#"
-function request()
-  return wrk.format("GET", "/team", {["Cookie"] = pick()})
-end
-"#
-            .into(),
-        },
+        get("web_profile_page", s.web_members.iter().map(|c| q(c)).collect(), "/profile", "Cookie"),
+        get("web_team_page", s.web_admins.iter().map(|c| q(c)).collect(), "/team", "Cookie"),
     ]
 }
 
