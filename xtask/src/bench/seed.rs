@@ -154,11 +154,11 @@ pub fn bulk_sql(db: &Db, b: &Bulk<'_>) -> String {
     // hash, so any bulk member can log in with the admins' password.
     let _ = writeln!(
         s,
-        "INSERT INTO members (id, org_id, role, status, username, email, email_key, password_hash, \
+        "INSERT INTO members (id, org_id, role, status, plan, username, email, email_key, password_hash, \
          invitation_digest, invitation_expires_at, first_name, last_name, phone, company, job_title, \
          linkedin, profile_version, notify_low_credits, notify_weekly_digest, notify_product_news, \
          export_format, export_include_emails, export_include_phones, timezone, offerings, created_at, erased_at) \
-         SELECT b.id, b.org_id, 'sub_user', 'enabled', 'bench-m' || b.k, 'bench-m' || b.k || '@bench.test', \
+         SELECT b.id, b.org_id, 'sub_user', 'enabled', a.plan, 'bench-m' || b.k, 'bench-m' || b.k || '@bench.test', \
          'bench-m' || b.k || '@bench.test', a.password_hash, NULL, NULL, 'Bench', 'Member', NULL, NULL, NULL, \
          NULL, 1, a.notify_low_credits, a.notify_weekly_digest, a.notify_product_news, a.export_format, \
          a.export_include_emails, a.export_include_phones, a.timezone, a.offerings, {created}, NULL \
