@@ -15,13 +15,13 @@ use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::email::EmailAddress;
 use crate::domain::limits::{Exhausted, rates};
 use crate::domain::member::{Member, MemberStatus};
-use crate::domain::password::{Password, PasswordAttempt, PasswordError};
+use crate::domain::password::{Password, PasswordAttempt, PasswordError, PasswordHash};
 use crate::domain::secret::{Token, TokenKind};
 use crate::domain::session::{ImpersonationInfo, Session};
 use crate::domain::text::ClientName;
 use crate::error::{InternalError, ValidationErrors};
 use crate::ids::{ApiKeyId, MemberId, SessionId};
-use crate::ports::{Activity, StoreError, Tx};
+use crate::ports::{Activity, HashError, StoreError, Tx};
 
 /// Activity is recorded at most this often per session or key, so that reads stay reads.
 pub const TOUCH_INTERVAL: Duration = Duration::seconds(60);
@@ -494,21 +494,14 @@ impl<'a> AuthService<'a> {
         from: Option<IpAddr>,
     ) -> Result<MemberId, AcceptInvitationError> {
         let ctx = self.ctx;
-        // Rule 24: counted before the token is checked.
-        ctx.take_committed(&[token_tries(from)])
-            .await?
-            .map_err(AcceptInvitationError::Throttled)?;
-        let token = Token::parse(TokenKind::Invitation, token)
-            .ok_or(AcceptInvitationError::InvalidToken)?;
-        let member_id = MemberId::from_uuid(token.id());
-        let member = {
-            let mut tx = ctx.ports.store.read().await?;
-            tx.members().get(member_id).await?
-        };
-        let member = self.check_invitation(member, &token)?;
-        let password = check_new_password(new_password, &member, "password")
-            .map_err(AcceptInvitationError::Validation)?;
-        let hash = ctx.ports.passwords.hash(&password).await?;
+        let (token, hash, member) = token_password(
+            ctx,
+            TokenKind::Invitation,
+            (token, new_password, from),
+            |member, token| self.check_invitation(member, token),
+        )
+        .await?;
+        let member_id = member.id;
         let mut tx = ctx.ports.store.write().await?;
         // Lock order: the organisation (the member's licence is counted under it), then the
         // member, whose invitation is checked again: it may have been used, replaced or the
@@ -550,6 +543,56 @@ impl<'a> AuthService<'a> {
             return Err(AcceptInvitationError::Expired);
         }
         Ok(member)
+    }
+}
+
+/// An error of setting a password with a mailed single-use token (accepting an invitation,
+/// completing a reset).
+pub(crate) trait TokenPasswordError:
+    From<StoreError> + From<HashError> + From<Exhausted>
+{
+    /// The token is not one (well formed) of its kind.
+    fn invalid_token() -> Self;
+    /// The new password breaks rule 8.
+    fn validation(errors: ValidationErrors) -> Self;
+}
+
+/// What comes before the write unit when a password is set with a mailed token of `kind`
+/// (`token`, the new password, the client it came from): the try is counted first (rule 24),
+/// the token is parsed and `check`ed against the member as read, and the password is checked
+/// (rule 8) and hashed outside any unit. Answers the parsed token, the hash and the member as
+/// read; the caller locks the member, checks the token again with `check` (it may have been
+/// used or replaced while the password was hashed) and writes.
+pub(crate) async fn token_password<E: TokenPasswordError>(
+    ctx: &Context,
+    kind: TokenKind,
+    (token, new_password, from): (&str, &str, Option<IpAddr>),
+    check: impl Fn(Option<Member>, &Token) -> Result<Member, E>,
+) -> Result<(Token, PasswordHash, Member), E> {
+    ctx.take_committed(&[token_tries(from)]).await??;
+    let token = Token::parse(kind, token).ok_or_else(E::invalid_token)?;
+    let member = {
+        let mut tx = ctx.ports.store.read().await?;
+        tx.members().get(MemberId::from_uuid(token.id())).await?
+    };
+    let member = check(member, &token)?;
+    let password = check_new_password(new_password, &member, "password").map_err(E::validation)?;
+    let hash = ctx.ports.passwords.hash(&password).await?;
+    Ok((token, hash, member))
+}
+
+impl TokenPasswordError for AcceptInvitationError {
+    fn invalid_token() -> Self {
+        Self::InvalidToken
+    }
+    fn validation(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl From<Exhausted> for AcceptInvitationError {
+    fn from(e: Exhausted) -> Self {
+        Self::Throttled(e)
     }
 }
 

@@ -5,9 +5,9 @@
 
 use std::net::IpAddr;
 
-use super::auth::{check_new_password, end_all_sessions};
+use super::auth::{TokenPasswordError, end_all_sessions, token_password};
 use super::common::{Denied, Failure, locked_admin, op_error, session_only, throttled};
-use super::limits::{mails_by_client, mails_by_member, mails_to, token_tries};
+use super::limits::{mails_by_client, mails_by_member, mails_to};
 use super::{Actor, Context, templates};
 use crate::domain::audit::{AuditAction, AuditTarget, Principal};
 use crate::domain::email::EmailAddress;
@@ -77,6 +77,15 @@ pub enum SendResetError {
     Internal(InternalError),
 }
 op_error!(SendResetError);
+
+impl TokenPasswordError for CompleteResetError {
+    fn invalid_token() -> Self {
+        Self::InvalidToken
+    }
+    fn validation(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
 throttled!(RequestResetError, CompleteResetError, SendResetError);
 
 macro_rules! internal_from {
@@ -189,18 +198,14 @@ impl<'a> PasswordResetService<'a> {
         from: Option<IpAddr>,
     ) -> Result<ResetDone, CompleteResetError> {
         let ctx = self.ctx;
-        ctx.take_committed(&[token_tries(from)]).await??;
-        let token = Token::parse(TokenKind::PasswordReset, token)
-            .ok_or(CompleteResetError::InvalidToken)?;
-        let member_id = MemberId::from_uuid(token.id());
-        let member = {
-            let mut tx = ctx.ports.store.read().await?;
-            tx.members().get(member_id).await?
-        };
-        let member = self.check(member, &token)?;
-        let password = check_new_password(new_password, &member, "password")
-            .map_err(CompleteResetError::Validation)?;
-        let hash = ctx.ports.passwords.hash(&password).await?;
+        let (token, hash, member) = token_password(
+            ctx,
+            TokenKind::PasswordReset,
+            (token, new_password, from),
+            |member, token| self.check(member, token),
+        )
+        .await?;
+        let member_id = member.id;
         let mut tx = ctx.ports.store.write().await?;
         // Only the member's row is relied on (lock order: members come after the
         // organisation, which is not needed here). Checked again: the token may have been
