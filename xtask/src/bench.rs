@@ -975,12 +975,13 @@ fn port_of(addr: &str) -> Result<u16, String> {
 fn bench_backend(
     bin_dir: &Path,
     out_dir: &Path,
-    backend: &str,
     db: &Db,
     db_url: &str,
     size: Size,
     base: &Baselines,
+    only: &Only,
 ) -> Result<(Vec<Row>, Vec<String>), String> {
+    let backend = db.backend();
     let dir = out_dir.join(backend);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -992,7 +993,7 @@ fn bench_backend(
     let url = format!("http://{}", server.addr);
     let local = local_baselines(&dir, db, size)?;
     let scenarios = scenarios(&seeded, size);
-    for sc in &scenarios {
+    for sc in scenarios.iter().filter(|sc| only.scenario(sc.name)) {
         let request = format!("{}{}", sc.request, wrk::STATUSES);
         let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
         let (summary, rss) = load(&dir, sc.name, &url, &script, size.secs, server.pid())?;
@@ -1002,6 +1003,7 @@ fn bench_backend(
         rows.push(row);
     }
     if matches!(db, Db::Postgres(_))
+        && only.scenario("allocate_spread_3_servers")
         && let Some(sc) = scenarios.iter().find(|s| s.name == "allocate_spread")
     {
         let mut row = scale_out(bin_dir, &dir, db_url, &server, sc, &nonce, size.secs)?;
@@ -1031,8 +1033,59 @@ fn pg_database_url(base: &str, name: &str) -> String {
     if query.is_empty() { format!("{prefix}/{name}") } else { format!("{prefix}/{name}?{query}") }
 }
 
-/// `cargo xtask bench [--quick] [--keep]`; `keep` leaves the PostgreSQL database.
-pub fn bench(root: &Path, quick: bool, keep: bool) -> Result<(), String> {
+/// What one run loads: every scenario on every backend, or the ones named
+/// (`--only get_me,login --backend postgres`). A filtered run does not update the docs.
+#[derive(Debug, Clone, Default)]
+pub struct Only {
+    pub scenarios: Option<Vec<String>>,
+    pub backend: Option<String>,
+}
+
+impl Only {
+    /// From `--only a,b` and `--backend sqlite|postgres` in `args`.
+    ///
+    /// # Errors
+    /// A flag without its value, or an unknown backend.
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let value = |flag: &str| -> Result<Option<String>, String> {
+            match args.iter().position(|a| a == flag) {
+                None => Ok(None),
+                Some(i) => args
+                    .get(i + 1)
+                    .filter(|v| !v.starts_with("--"))
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| format!("{flag} needs a value")),
+            }
+        };
+        let scenarios =
+            value("--only")?.map(|v| v.split(',').map(|s| s.trim().to_owned()).collect());
+        let backend = value("--backend")?;
+        if let Some(b) = &backend
+            && b != "sqlite"
+            && b != "postgres"
+        {
+            return Err(format!("--backend {b}: use sqlite or postgres"));
+        }
+        Ok(Self { scenarios, backend })
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.scenarios.is_some() || self.backend.is_some()
+    }
+
+    fn scenario(&self, name: &str) -> bool {
+        self.scenarios.as_ref().is_none_or(|names| names.iter().any(|n| n == name))
+    }
+
+    fn backend(&self, name: &str) -> bool {
+        self.backend.as_ref().is_none_or(|b| b == name)
+    }
+}
+
+/// `cargo xtask bench [--quick] [--keep] [--only …] [--backend …]`; `keep` leaves the
+/// PostgreSQL database.
+pub fn bench(root: &Path, quick: bool, keep: bool, only: &Only) -> Result<(), String> {
     let size = if quick { QUICK } else { FULL };
     let started = Instant::now();
     ensure_tool("wrk", "wrk")?;
@@ -1058,35 +1111,30 @@ pub fn bench(root: &Path, quick: bool, keep: bool) -> Result<(), String> {
     let mut rows = vec![base.poem.clone()];
     let mut broken = Vec::new();
 
-    let sqlite_path = out_dir.join("sqlite").join("accounts.db");
-    let sqlite = Db::Sqlite(sqlite_path.clone());
-    let (r, b) = bench_backend(
-        &bin_dir,
-        &out_dir,
-        "sqlite",
-        &sqlite,
-        &format!("sqlite://{}?mode=rwc", sqlite_path.display()),
-        size,
-        &base,
-    )?;
-    rows.extend(r);
-    broken.extend(b);
+    if only.backend("sqlite") {
+        let sqlite_path = out_dir.join("sqlite").join("accounts.db");
+        let sqlite = Db::Sqlite(sqlite_path.clone());
+        let (r, b) = bench_backend(
+            &bin_dir,
+            &out_dir,
+            &sqlite,
+            &format!("sqlite://{}?mode=rwc", sqlite_path.display()),
+            size,
+            &base,
+            only,
+        )?;
+        rows.extend(r);
+        broken.extend(b);
+    }
 
-    if let Some(pg) = pg {
+    if let Some(pg) = pg.filter(|_| only.backend("postgres")) {
         let name = format!("accounts_bench_{}", std::process::id());
         let admin = Db::Postgres(pg.clone());
         admin.run(&format!("DROP DATABASE IF EXISTS {name};"))?;
         admin.run(&format!("CREATE DATABASE {name};"))?;
         let url = pg_database_url(&pg, &name);
-        let result = bench_backend(
-            &bin_dir,
-            &out_dir,
-            "postgres",
-            &Db::Postgres(url.clone()),
-            &url,
-            size,
-            &base,
-        );
+        let result =
+            bench_backend(&bin_dir, &out_dir, &Db::Postgres(url.clone()), &url, size, &base, only);
         let dropped = if keep {
             eprintln!("bench: --keep: the PostgreSQL database stays, at {url}");
             Ok(String::new())
@@ -1109,7 +1157,7 @@ pub fn bench(root: &Path, quick: bool, keep: bool) -> Result<(), String> {
     fs::write(out_dir.join("benchmarks.md"), &table).map_err(|e| e.to_string())?;
     eprintln!("\n{table}");
     eprintln!("bench: wrote {} in {:.0?}", json_path.display(), started.elapsed());
-    if !quick {
+    if !quick && !only.is_filtered() {
         report::update_docs(&root.join("docs/benchmarks.md"), &table)?;
         eprintln!("bench: updated docs/benchmarks.md");
     }
@@ -1143,6 +1191,19 @@ fn size_text(s: Size) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_picks_scenarios_and_a_backend() {
+        let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        let all = Only::parse(&args("bench --quick")).unwrap();
+        assert!(!all.is_filtered() && all.scenario("login") && all.backend("postgres"));
+        let some = Only::parse(&args("bench --only get_me,login --backend sqlite")).unwrap();
+        assert!(some.is_filtered() && some.scenario("login") && !some.scenario("consume"));
+        assert!(some.backend("sqlite") && !some.backend("postgres"));
+        assert!(Only::parse(&args("bench --only")).unwrap_err().contains("--only"));
+        assert!(Only::parse(&args("bench --only --quick")).is_err());
+        assert!(Only::parse(&args("bench --backend mysql")).unwrap_err().contains("mysql"));
+    }
 
     #[test]
     fn dates_from_day_counts() {

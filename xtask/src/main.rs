@@ -131,20 +131,24 @@ commands:
   tidy              the project's own lints (core dependencies, module docs, rules table, …)
   openapi [--check] write docs/openapi.json from the code (or fail if it differs)
   screenshots       a PNG of every web console page, desktop and phone width, in docs/console/
-  bench [--quick] [--keep]
+  bench [--quick] [--keep] [--only SCENARIO,…] [--backend sqlite|postgres]
                     load the `dist` server with wrk against its baselines (docs/benchmarks.md);
-                    --keep leaves the PostgreSQL database for profiling";
+                    --keep leaves the PostgreSQL database for profiling; --only and --backend
+                    run part of it (and leave docs/benchmarks.md as it is)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("tidy") => tidy::check_all(&tidy::workspace_root()),
-        Some("bench") => bench::bench(
-            &tidy::workspace_root(),
-            args.iter().any(|a| a == "--quick"),
-            args.iter().any(|a| a == "--keep"),
-        ),
+        Some("bench") => bench::Only::parse(&args).and_then(|only| {
+            bench::bench(
+                &tidy::workspace_root(),
+                args.iter().any(|a| a == "--quick"),
+                args.iter().any(|a| a == "--keep"),
+                &only,
+            )
+        }),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("screenshots") => screenshots(),
         Some("help" | "--help" | "-h") | None => {

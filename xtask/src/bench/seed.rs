@@ -20,6 +20,14 @@ pub enum Db {
 }
 
 impl Db {
+    /// The backend's name in the report: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
     /// Runs `sql` in the backend's command-line client; returns what it printed.
     pub fn run(&self, sql: &str) -> Result<String, String> {
         let (mut cmd, script) = match self {
