@@ -36,6 +36,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::batch::SessionReads;
 use crate::error::db_err;
 use crate::migration::Migrator;
 use crate::touches::Touches;
@@ -106,6 +107,8 @@ pub struct SeaStore {
     wal_index: Option<WalIndex>,
     /// Session and API-key touches this process has under way (`Store::record_activity`).
     touches: Arc<Touches>,
+    /// PostgreSQL: lookup units' session reads, coalesced (`crate::batch`).
+    session_reads: Option<Arc<SessionReads>>,
 }
 
 impl std::fmt::Debug for SeaStore {
@@ -181,6 +184,8 @@ impl SeaStore {
             });
         }
         let db = Database::connect(opt).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let session_reads =
+            (backend == DbBackend::Postgres).then(|| Arc::new(SessionReads::new(db.clone())));
         let mut store = Self {
             db,
             backend,
@@ -188,6 +193,7 @@ impl SeaStore {
             acquire_timeout: options.acquire_timeout,
             wal_index: None,
             touches: Arc::default(),
+            session_reads,
         };
         if options.migrate {
             store.migrate().await?;
@@ -307,6 +313,13 @@ impl SeaStore {
         self.change_stamp().is_some()
     }
 
+    /// PostgreSQL: how many session lookups the coalesced reads have answered, and in how many
+    /// statements; `None` on SQLite, which reads each lookup on its own.
+    #[must_use]
+    pub fn coalesced_session_reads(&self) -> Option<(u64, u64)> {
+        self.session_reads.as_ref().map(|reads| reads.counts())
+    }
+
     /// The underlying sea-orm connection pool, for tooling and tests (schema checks, raw
     /// SQL, backups with `VACUUM INTO`). Use cases go through [`Store`] only.
     #[must_use]
@@ -385,7 +398,14 @@ impl Store for SeaStore {
 
     async fn lookup(&self) -> Result<Box<dyn Tx>, StoreError> {
         let unit = Unit::Pool(self.db.clone());
-        Ok(Box::new(SeaTx { unit, backend: self.backend, writable: false, _gate: None }))
+        let session_reads = self.session_reads.clone();
+        Ok(Box::new(SeaTx {
+            unit,
+            backend: self.backend,
+            writable: false,
+            session_reads,
+            _gate: None,
+        }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -439,6 +459,8 @@ pub struct SeaTx {
     unit: Unit,
     backend: DbBackend,
     writable: bool,
+    /// A lookup unit's coalesced session reads (PostgreSQL).
+    pub(crate) session_reads: Option<Arc<SessionReads>>,
     _gate: Option<OwnedMutexGuard<()>>,
 }
 
@@ -453,7 +475,7 @@ impl std::fmt::Debug for SeaTx {
 
 impl SeaTx {
     fn new(txn: DatabaseTransaction, backend: DbBackend, writable: bool) -> Self {
-        Self { unit: Unit::Txn(txn), backend, writable, _gate: None }
+        Self { unit: Unit::Txn(txn), backend, writable, session_reads: None, _gate: None }
     }
 
     /// Where reads run.

@@ -22,7 +22,7 @@ mod members;
 mod organisations;
 mod outbox;
 mod rollups;
-mod sessions;
+pub(crate) mod sessions;
 
 /// Times are stored with microsecond precision (PostgreSQL keeps no more), on both backends,
 /// so that what is read back equals what was written and both backends order alike.

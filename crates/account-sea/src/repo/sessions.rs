@@ -11,11 +11,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use std::collections::HashMap;
 
 use super::members::joined_member;
 use super::organisations::organisation;
 use super::{digest, micros, parse, parse_opt};
+use crate::batch::SessionRead;
 use crate::entity::sessions::{ActiveModel, Column, Entity, Model};
 use crate::entity::{members, organisations};
 use crate::error::{corrupt, db_err};
@@ -61,12 +64,48 @@ fn session(m: Model) -> Result<Session, StoreError> {
     })
 }
 
+/// A session row with its member's and their organisation's, read back.
+fn joined(
+    row: Model,
+    m: Option<members::Model>,
+    o: Option<organisations::Model>,
+) -> Result<SessionRead, StoreError> {
+    let member = joined_member(m)?;
+    // The organisation comes with its member: none for an erased one.
+    let organisation = o.filter(|_| member.is_some()).map(organisation).transpose()?;
+    Ok((session(row)?, member, organisation))
+}
+
+/// The sessions `ids` (duplicates allowed), each with its member and their organisation, in
+/// one statement on the pool; a row that cannot be read back is its session's error.
+pub(crate) async fn read_sessions(
+    db: &DatabaseConnection,
+    ids: &[SessionId],
+) -> Result<HashMap<SessionId, Result<SessionRead, StoreError>>, StoreError> {
+    let rows = Entity::find()
+        .filter(Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+        .find_also_related(members::Entity)
+        .and_also_related(organisations::Entity)
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, m, o)| (SessionId::from_uuid(row.id), joined(row, m, o)))
+        .collect())
+}
+
 impl SeaTx {
     /// `Tx::session_and_member` in one joined statement.
     pub(crate) async fn session_and_member_joined(
         &mut self,
         id: SessionId,
     ) -> Result<Option<(Session, Option<Member>)>, StoreError> {
+        if let Some(reads) = &self.session_reads {
+            // The coalesced read has the organisation too; one statement shape serves both.
+            let read = reads.read(id).await?;
+            return Ok(read.map(|(session, member, _)| (session, member)));
+        }
         self.with_member(Entity::find_by_id(id.as_uuid()), session).await
     }
 
@@ -76,17 +115,16 @@ impl SeaTx {
         &mut self,
         id: SessionId,
     ) -> Result<Option<(Session, Option<Member>, Option<Organisation>)>, StoreError> {
+        if let Some(reads) = &self.session_reads {
+            return reads.read(id).await;
+        }
         let found = Entity::find_by_id(id.as_uuid())
             .find_also_related(members::Entity)
             .and_also_related(organisations::Entity)
             .one(&self.r())
             .await
             .map_err(db_err)?;
-        let Some((row, m, o)) = found else { return Ok(None) };
-        let member = joined_member(m)?;
-        // The organisation comes with its member: none for an erased one.
-        let organisation = o.filter(|_| member.is_some()).map(organisation).transpose()?;
-        Ok(Some((session(row)?, member, organisation)))
+        found.map(|(row, m, o)| joined(row, m, o)).transpose()
     }
 
     /// Deletes the sessions matching `doomed` and every session hanging on one of them, in two
