@@ -695,7 +695,7 @@ fn otlp_endpoint(setting: &str, url: &str) -> Result<String, ConfigError> {
         return Err(err(
             setting,
             "this accounts binary was built without OTLP export: build it with \
-             `cargo build --release -p account-server --features otlp`, or unset the setting",
+             `cargo build --profile dist -p account-server --features otlp`, or unset the setting",
         ));
     }
     let malformed = || {
