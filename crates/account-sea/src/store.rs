@@ -51,6 +51,7 @@ use crate::wal_index::{ChangeStamp, WalIndex};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeaOptions {
     /// Most pooled connections; `None` for the backend's default (SQLite 8, PostgreSQL 10).
+    /// SQLite on a file opens one more, for write units.
     pub max_connections: Option<u32>,
     /// Connections kept open when idle.
     pub min_connections: u32,
@@ -105,13 +106,25 @@ const MIGRATION_LOCK: i64 = 0x6163_636f_756e_7473; // "accounts"
 pub struct SeaStore {
     db: DatabaseConnection,
     backend: DbBackend,
-    /// SQLite: one writer at a time in this process (see the module docs).
-    write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite: what write units run on, one at a time (see the module docs); `None` on
+    /// PostgreSQL, whose write units take a pooled connection each.
+    sqlite_writer: Option<Arc<SqliteWriter>>,
     acquire_timeout: Duration,
     /// SQLite on a file: its WAL index, which stamps commits (see [`SeaStore::change_stamp`]).
     wal_index: Option<WalIndex>,
     /// Session and API-key touches this process has under way (`Store::record_activity`).
     touches: Arc<Touches>,
+}
+
+/// Where SQLite write units run.
+struct SqliteWriter {
+    /// On a file, one connection of its own (a pool of one). Its page cache stays valid from
+    /// one unit to the next, since only it writes, where a pooled connection would find its
+    /// cache emptied after other connections' commits and read the pages again from the file;
+    /// and readers never keep a write unit waiting for a connection. In memory, the pool.
+    conn: DatabaseConnection,
+    /// One write unit at a time in this process.
+    gate: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for SeaStore {
@@ -186,11 +199,26 @@ impl SeaStore {
                     .pragma("cache_size", cache.clone())
             });
         }
+        // SQLite on a file: write units run on a connection of their own (see `writer`).
+        // Every connection to `sqlite::memory:` opens a database of its own, so there the
+        // writer is the pool.
+        let own_writer = backend == DbBackend::Sqlite
+            && !url.contains(":memory:")
+            && !url.contains("mode=memory");
+        let mut writer_opt = opt.clone();
         let db = Database::connect(opt).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let conn = if own_writer {
+            writer_opt.max_connections(1).min_connections(1);
+            Database::connect(writer_opt).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?
+        } else {
+            db.clone()
+        };
+        let sqlite_writer = (backend == DbBackend::Sqlite)
+            .then(|| Arc::new(SqliteWriter { conn, gate: Arc::new(Mutex::new(())) }));
         let mut store = Self {
             db,
             backend,
-            write_gate: (backend == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            sqlite_writer,
             acquire_timeout: options.acquire_timeout,
             wal_index: None,
             touches: Arc::default(),
@@ -320,6 +348,11 @@ impl SeaStore {
         &self.db
     }
 
+    /// What write units run on (see `writer`).
+    pub(crate) fn writer(&self) -> &DatabaseConnection {
+        self.sqlite_writer.as_ref().map_or(&self.db, |w| &w.conn)
+    }
+
     /// `"sqlite"` or `"postgres"`.
     #[must_use]
     pub fn backend_name(&self) -> &'static str {
@@ -336,14 +369,18 @@ impl SeaStore {
     /// # Errors
     /// Driver failures.
     pub async fn close(&self) -> Result<(), StoreError> {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.conn.close_by_ref().await.map_err(db_err)?;
+        }
         self.db.close_by_ref().await.map_err(db_err)
     }
 
     /// On SQLite, this process's turn to write (write units run one at a time); on
     /// PostgreSQL, nothing to wait for.
     async fn write_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, StoreError> {
-        let Some(gate) = &self.write_gate else { return Ok(None) };
-        let turn = tokio::time::timeout(self.acquire_timeout, gate.clone().lock_owned()).await;
+        let Some(writer) = &self.sqlite_writer else { return Ok(None) };
+        let turn =
+            tokio::time::timeout(self.acquire_timeout, writer.gate.clone().lock_owned()).await;
         turn.map(Some).map_err(|_| {
             StoreError::Unavailable("no write turn on the SQLite database in time".into())
         })
@@ -352,7 +389,7 @@ impl SeaStore {
     async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
         match self.backend {
             DbBackend::Sqlite => self
-                .db
+                .writer()
                 .begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                     ..TransactionOptions::default()
@@ -858,6 +895,27 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.join("a.db").display());
         (SeaStore::connect(&url, options).await.unwrap(), dir)
+    }
+
+    /// On a file, write units run on a connection of their own: a read unit holding the pool's
+    /// only connection does not keep a write unit from starting, nor from committing.
+    #[tokio::test]
+    async fn write_units_have_a_connection_of_their_own() {
+        let options = SeaOptions {
+            max_connections: Some(1),
+            acquire_timeout: Duration::from_millis(300),
+            ..SeaOptions::default()
+        };
+        let (store, dir) = file_store_with("writer", &options).await;
+        let reader = store.read().await.unwrap();
+        let writer = store.write().await.expect("a write unit starts beside the read unit");
+        assert_eq!(store.pool_stats().in_use(), 1, "the read unit's");
+        assert_eq!(store.write_pool_stats().in_use(), 1, "the write unit's");
+        assert_eq!(store.write_pool_stats().max, 1);
+        writer.commit().await.unwrap();
+        reader.commit().await.unwrap();
+        store.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     async fn write_unit(store: &SeaStore) -> SeaTx {
