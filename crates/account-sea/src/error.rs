@@ -103,6 +103,8 @@ pub(crate) fn db_err(err: DbErr) -> StoreError {
     }
     match err {
         DbErr::Type(_) | DbErr::TryIntoErr { .. } => StoreError::Corrupt(err.to_string()),
+        // Only queued updates raise it (`SeaTx::write_later`): the row was not there.
+        DbErr::RecordNotUpdated => StoreError::NotFound,
         other => StoreError::Other(Box::new(other)),
     }
 }

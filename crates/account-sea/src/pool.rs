@@ -1,7 +1,7 @@
 //! The connection pool's occupancy, for the server's metrics: read from the pool itself, cheap
 //! enough to read at every scrape.
 
-use sea_orm::DbBackend;
+use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::SeaStore;
 
@@ -28,18 +28,28 @@ impl SeaStore {
     /// The pool's occupancy now.
     #[must_use]
     pub fn pool_stats(&self) -> PoolStats {
-        let db = self.connection();
-        let (open, idle, max) = match db.get_database_backend() {
-            DbBackend::Sqlite => {
-                let pool = db.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
-            }
-            DbBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
-            }
-            _ => (0, 0, 0),
-        };
-        PoolStats { open, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
+        stats_of(self.connection())
     }
+
+    /// The occupancy of the connections write units run on: on SQLite on a file, the one
+    /// connection of their own; elsewhere the pool, as [`Self::pool_stats`].
+    #[must_use]
+    pub fn write_pool_stats(&self) -> PoolStats {
+        stats_of(self.writer())
+    }
+}
+
+fn stats_of(db: &DatabaseConnection) -> PoolStats {
+    let (open, idle, max) = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => (0, 0, 0),
+    };
+    PoolStats { open, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
 }

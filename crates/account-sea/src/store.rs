@@ -6,12 +6,17 @@
 //!   write lock at once, so no unit can fail half-way with "database is locked"; inside one
 //!   process, write units also queue on an async mutex first, so that they wait in a fair queue
 //!   instead of polling the lock through `busy_timeout`. Read units are deferred transactions
-//!   (a WAL snapshot) and never block writers.
+//!   (a WAL snapshot) and never block writers. Inside a write unit, writes whose answer nothing
+//!   waits for are queued ([`SeaTx::write_later`]) and sent together, ahead of the unit's next
+//!   statement or its commit: every statement is a round trip to the connection's thread while
+//!   the unit holds the one write lock.
 //! - PostgreSQL: a write unit is a READ COMMITTED transaction whose `lock_*` reads take a row
 //!   lock (`SELECT … FOR NO KEY UPDATE`) held until the unit ends. Read units are
 //!   REPEATABLE READ, READ ONLY transactions: one consistent snapshot, no locks.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -30,8 +35,9 @@ use sea_orm::sea_query::LockType;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseExecutor,
-    DatabaseTransaction, DbBackend, EntityTrait, IsolationLevel, QuerySelect, QueryTrait, Select,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, IsolationLevel, QueryResult,
+    QuerySelect, QueryTrait, Select, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -46,6 +52,7 @@ use crate::wal_index::{ChangeStamp, WalIndex};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeaOptions {
     /// Most pooled connections; `None` for the backend's default (SQLite 8, PostgreSQL 10).
+    /// SQLite on a file opens one more, for write units.
     pub max_connections: Option<u32>,
     /// Connections kept open when idle.
     pub min_connections: u32,
@@ -100,8 +107,9 @@ const MIGRATION_LOCK: i64 = 0x6163_636f_756e_7473; // "accounts"
 pub struct SeaStore {
     db: DatabaseConnection,
     backend: DbBackend,
-    /// SQLite: one writer at a time in this process (see the module docs).
-    write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite: what write units run on, one at a time (see the module docs); `None` on
+    /// PostgreSQL, whose write units take a pooled connection each.
+    sqlite_writer: Option<Arc<SqliteWriter>>,
     acquire_timeout: Duration,
     /// SQLite on a file: its WAL index, which stamps commits (see [`SeaStore::change_stamp`]).
     wal_index: Option<WalIndex>,
@@ -109,6 +117,17 @@ pub struct SeaStore {
     touches: Arc<Touches>,
     /// PostgreSQL: lookup units' session reads, coalesced (`crate::batch`).
     session_reads: Option<Arc<SessionReads>>,
+}
+
+/// Where SQLite write units run.
+struct SqliteWriter {
+    /// On a file, one connection of its own (a pool of one). Its page cache stays valid from
+    /// one unit to the next, since only it writes, where a pooled connection would find its
+    /// cache emptied after other connections' commits and read the pages again from the file;
+    /// and readers never keep a write unit waiting for a connection. In memory, the pool.
+    conn: DatabaseConnection,
+    /// One write unit at a time in this process.
+    gate: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for SeaStore {
@@ -183,13 +202,28 @@ impl SeaStore {
                     .pragma("cache_size", cache.clone())
             });
         }
+        // SQLite on a file: write units run on a connection of their own (see `writer`).
+        // Every connection to `sqlite::memory:` opens a database of its own, so there the
+        // writer is the pool.
+        let own_writer = backend == DbBackend::Sqlite
+            && !url.contains(":memory:")
+            && !url.contains("mode=memory");
+        let mut writer_opt = opt.clone();
         let db = Database::connect(opt).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         let session_reads =
             (backend == DbBackend::Postgres).then(|| Arc::new(SessionReads::new(db.clone())));
+        let conn = if own_writer {
+            writer_opt.max_connections(1).min_connections(1);
+            Database::connect(writer_opt).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?
+        } else {
+            db.clone()
+        };
+        let sqlite_writer = (backend == DbBackend::Sqlite)
+            .then(|| Arc::new(SqliteWriter { conn, gate: Arc::new(Mutex::new(())) }));
         let mut store = Self {
             db,
             backend,
-            write_gate: (backend == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            sqlite_writer,
             acquire_timeout: options.acquire_timeout,
             wal_index: None,
             touches: Arc::default(),
@@ -327,6 +361,11 @@ impl SeaStore {
         &self.db
     }
 
+    /// What write units run on (see `writer`).
+    pub(crate) fn writer(&self) -> &DatabaseConnection {
+        self.sqlite_writer.as_ref().map_or(&self.db, |w| &w.conn)
+    }
+
     /// `"sqlite"` or `"postgres"`.
     #[must_use]
     pub fn backend_name(&self) -> &'static str {
@@ -343,14 +382,18 @@ impl SeaStore {
     /// # Errors
     /// Driver failures.
     pub async fn close(&self) -> Result<(), StoreError> {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.conn.close_by_ref().await.map_err(db_err)?;
+        }
         self.db.close_by_ref().await.map_err(db_err)
     }
 
     /// On SQLite, this process's turn to write (write units run one at a time); on
     /// PostgreSQL, nothing to wait for.
     async fn write_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, StoreError> {
-        let Some(gate) = &self.write_gate else { return Ok(None) };
-        let turn = tokio::time::timeout(self.acquire_timeout, gate.clone().lock_owned()).await;
+        let Some(writer) = &self.sqlite_writer else { return Ok(None) };
+        let turn =
+            tokio::time::timeout(self.acquire_timeout, writer.gate.clone().lock_owned()).await;
         turn.map(Some).map_err(|_| {
             StoreError::Unavailable("no write turn on the SQLite database in time".into())
         })
@@ -359,7 +402,7 @@ impl SeaStore {
     async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
         match self.backend {
             DbBackend::Sqlite => self
-                .db
+                .writer()
                 .begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                     ..TransactionOptions::default()
@@ -397,15 +440,9 @@ impl Store for SeaStore {
     }
 
     async fn lookup(&self) -> Result<Box<dyn Tx>, StoreError> {
-        let unit = Unit::Pool(self.db.clone());
-        let session_reads = self.session_reads.clone();
-        Ok(Box::new(SeaTx {
-            unit,
-            backend: self.backend,
-            writable: false,
-            session_reads,
-            _gate: None,
-        }))
+        let mut unit = SeaTx::new_unit(Unit::Pool(self.db.clone()), self.backend, false);
+        unit.session_reads = self.session_reads.clone();
+        Ok(Box::new(unit))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -461,7 +498,25 @@ pub struct SeaTx {
     writable: bool,
     /// A lookup unit's coalesced session reads (PostgreSQL).
     pub(crate) session_reads: Option<Arc<SessionReads>>,
+    /// SQLite write units: the writes [`SeaTx::write_later`] queued, not yet sent.
+    queued: SyncMutex<Queue>,
+    /// Rows this write unit read under its lock or inserted itself, by [`SeaTx::holds`]'
+    /// keys: an update of one of them will find it, so it may be queued.
+    held: SyncMutex<HashSet<String>>,
+    /// Set when queued writes failed: some of them may have run, so the unit must not commit.
+    spoilt: AtomicBool,
     _gate: Option<OwnedMutexGuard<()>>,
+}
+
+/// Writes queued in a SQLite write unit, in order.
+#[derive(Debug, Default)]
+struct Queue {
+    statements: Vec<Statement>,
+    /// The rows they change together when each finds its row.
+    rows: u64,
+    /// True when one of them is an update, which may change no row without failing: then the
+    /// queue is sent on its own and its count checked, rather than ahead of a read.
+    has_update: bool,
 }
 
 impl std::fmt::Debug for SeaTx {
@@ -473,21 +528,49 @@ impl std::fmt::Debug for SeaTx {
     }
 }
 
+/// What queued writes may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// An `INSERT` (an upsert too) of `n` rows: it changes them all or fails.
+    Insert(u64),
+    /// An `UPDATE` of one row the unit [holds](SeaTx::holds): the queue's sent count is
+    /// checked, and a missing row fails the unit with [`StoreError::NotFound`].
+    UpdateOne,
+}
+
 impl SeaTx {
-    fn new(txn: DatabaseTransaction, backend: DbBackend, writable: bool) -> Self {
-        Self { unit: Unit::Txn(txn), backend, writable, session_reads: None, _gate: None }
+    fn new_unit(unit: Unit, backend: DbBackend, writable: bool) -> Self {
+        Self {
+            unit,
+            backend,
+            writable,
+            session_reads: None,
+            queued: SyncMutex::default(),
+            held: SyncMutex::default(),
+            spoilt: AtomicBool::new(false),
+            _gate: None,
+        }
     }
 
-    /// Where reads run.
-    pub(crate) fn r(&self) -> DatabaseExecutor<'_> {
+    fn new(txn: DatabaseTransaction, backend: DbBackend, writable: bool) -> Self {
+        Self::new_unit(Unit::Txn(txn), backend, writable)
+    }
+
+    /// The unit's own executor, without sending the queue first.
+    fn executor(&self) -> DatabaseExecutor<'_> {
         match &self.unit {
             Unit::Txn(txn) => DatabaseExecutor::Transaction(txn),
             Unit::Pool(pool) => DatabaseExecutor::Connection(pool),
         }
     }
 
+    /// Where reads run (after the writes queued before them).
+    pub(crate) fn r(&self) -> Exec<'_> {
+        Exec(self)
+    }
+
     /// Where writes run: refused in a read or lookup unit, as the memory store does.
-    pub(crate) fn w(&self) -> Result<DatabaseExecutor<'_>, StoreError> {
+    pub(crate) fn w(&self) -> Result<Exec<'_>, StoreError> {
         if self.writable {
             Ok(self.r())
         } else {
@@ -520,7 +603,7 @@ impl SeaTx {
             return Err(StoreError::Other("write outside a transaction".into()));
         };
         if self.backend != DbBackend::Postgres {
-            let done = txn.execute_raw(statement).await.map_err(db_err)?;
+            let done = self.r().execute_raw(statement).await.map_err(db_err)?;
             return Ok(done.rows_affected());
         }
         let savepoint = txn.begin().await.map_err(db_err)?;
@@ -534,6 +617,116 @@ impl SeaTx {
                 Err(db_err(err))
             }
         }
+    }
+
+    /// Runs `query`, a write whose answer the caller does not need; in a SQLite write unit it
+    /// is queued instead, and sent with the writes queued beside it in one call ahead of the
+    /// unit's next statement (or, before a write or the commit, on its own). A queued write
+    /// that fails, fails that statement or the commit, so the unit does not commit. `None`
+    /// when queued, else the rows it changed.
+    ///
+    /// # Errors
+    /// Refused in a read unit; driver failures of a write run now.
+    pub(crate) async fn write_later<Q: QueryTrait + Send>(
+        &self,
+        query: Q,
+        kind: Queued,
+    ) -> Result<Option<u64>, StoreError> {
+        let statement = query.build(self.backend);
+        let exec = self.w()?;
+        if self.backend != DbBackend::Sqlite || !matches!(self.unit, Unit::Txn(_)) {
+            return Ok(Some(exec.execute_raw(statement).await.map_err(db_err)?.rows_affected()));
+        }
+        let mut queue = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.statements.push(statement);
+        match kind {
+            Queued::Insert(n) => queue.rows += n,
+            Queued::UpdateOne => {
+                queue.rows += 1;
+                queue.has_update = true;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Marks a row (named by `key`, a table and its key) as one this write unit read under its
+    /// lock or inserted, so that an update of it may be queued; a no-op outside SQLite write
+    /// units (nothing is queued elsewhere).
+    pub(crate) fn hold(&self, key: String) {
+        if self.writable && self.backend == DbBackend::Sqlite {
+            self.held.lock().unwrap_or_else(PoisonError::into_inner).insert(key);
+        }
+    }
+
+    /// Forgets a held row (the unit deleted it).
+    pub(crate) fn release(&self, key: &str) {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+
+    /// Forgets every held row (the unit deleted rows by other criteria).
+    pub(crate) fn release_all(&self) {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    /// Whether the unit [holds](Self::hold) the row `key`.
+    pub(crate) fn holds(&self, key: &str) -> bool {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).contains(key)
+    }
+
+    /// Takes the queue.
+    fn take_queue(&self) -> Queue {
+        std::mem::take(&mut *self.queued.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Refuses every statement once queued writes failed (see [`Self::spoil`]).
+    fn check_unspoilt(&self) -> Result<(), DbErr> {
+        if self.spoilt.load(Ordering::Relaxed) {
+            return Err(DbErr::Custom("an earlier write of this unit failed".into()));
+        }
+        Ok(())
+    }
+
+    /// Passes on `result`, marking the unit spoilt when it failed: of the statements sent
+    /// together, those before the one that failed have run, so the unit may end only in a
+    /// rollback, even if its caller went on after the error.
+    fn spoil<T>(&self, result: Result<T, DbErr>) -> Result<T, DbErr> {
+        if result.is_err() {
+            self.spoilt.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Sends the queued writes, if any, in one call, and checks that they changed every row
+    /// they were queued for.
+    async fn send_queue(&self) -> Result<(), DbErr> {
+        self.check_unspoilt()?;
+        let queue = self.take_queue();
+        if queue.statements.is_empty() {
+            return Ok(());
+        }
+        let rows = queue.rows;
+        let done = self.executor().execute_raw(joined(queue.statements, None)).await;
+        let counted = done.and_then(|done| {
+            if done.rows_affected() == rows { Ok(()) } else { Err(DbErr::RecordNotUpdated) }
+        });
+        self.spoil(counted)
+    }
+
+    /// What to send for a read that follows the queued writes: the read alone, after sending
+    /// them on their own when one is an update (whose count is checked), else the writes and
+    /// the read in one call, with `true` (its failure then spoils the unit).
+    async fn with_queue(&self, statement: Statement) -> Result<(Statement, bool), DbErr> {
+        self.check_unspoilt()?;
+        let queue = self.take_queue();
+        if queue.statements.is_empty() {
+            return Ok((statement, false));
+        }
+        if queue.has_update {
+            *self.queued.lock().unwrap_or_else(PoisonError::into_inner) = queue;
+            self.send_queue().await?;
+            return Ok((statement, false));
+        }
+        Ok((joined(queue.statements, Some(statement)), true))
     }
 
     /// `select`, locking the rows it reads until the unit ends when this is a write unit on
@@ -626,11 +819,69 @@ impl Tx for SeaTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        // Also refuses a spoilt unit: dropping it rolls back.
+        self.send_queue().await.map_err(db_err)?;
         let Self { unit, _gate, .. } = *self;
         match unit {
             Unit::Txn(txn) => txn.commit().await.map_err(db_err),
             Unit::Pool(_) => Ok(()),
         }
+    }
+}
+
+/// Statements `first` (and `last`) as one, run in order in one call: SQLite runs each of a
+/// string's statements in turn, binding each its share of the values.
+fn joined(first: Vec<Statement>, last: Option<Statement>) -> Statement {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    let mut backend = DbBackend::Sqlite;
+    for statement in first.into_iter().chain(last) {
+        if !sql.is_empty() {
+            sql.push_str(";\n");
+        }
+        sql.push_str(&statement.sql);
+        values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+        backend = statement.db_backend;
+    }
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// A unit's executor: the unit's transaction (or, for lookup units, the pool), with the writes
+/// the unit queued sent first (see [`SeaTx::write_later`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Exec<'a>(&'a SeaTx);
+
+#[async_trait]
+impl ConnectionTrait for Exec<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.0.backend
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        // A write's count is its own: the queue goes first, on its own.
+        self.0.send_queue().await?;
+        self.0.executor().execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.0.send_queue().await?;
+        self.0.executor().execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let (stmt, carries_queue) = self.0.with_queue(stmt).await?;
+        let result = self.0.executor().query_one_raw(stmt).await;
+        if carries_queue { self.0.spoil(result) } else { result }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let (stmt, carries_queue) = self.0.with_queue(stmt).await?;
+        let result = self.0.executor().query_all_raw(stmt).await;
+        if carries_queue { self.0.spoil(result) } else { result }
+    }
+
+    fn support_returning(&self) -> bool {
+        self.0.executor().support_returning()
     }
 }
 
@@ -648,5 +899,141 @@ mod tests {
         store.close().await.unwrap();
         assert!(store.record_activity(&[Activity::Session(id)], at).await.is_err());
         assert!(store.touches.claim(id.as_uuid(), at), "the failed touch still holds its claim");
+    }
+
+    /// A SQLite file store in a fresh directory (an in-memory database would be one per
+    /// connection).
+    async fn file_store(name: &str) -> (SeaStore, std::path::PathBuf) {
+        file_store_with(name, &SeaOptions::default()).await
+    }
+
+    async fn file_store_with(name: &str, options: &SeaOptions) -> (SeaStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("account-sea-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("a.db").display());
+        (SeaStore::connect(&url, options).await.unwrap(), dir)
+    }
+
+    /// On a file, write units run on a connection of their own: a read unit holding the pool's
+    /// only connection does not keep a write unit from starting, nor from committing.
+    #[tokio::test]
+    async fn write_units_have_a_connection_of_their_own() {
+        let options = SeaOptions {
+            max_connections: Some(1),
+            acquire_timeout: Duration::from_millis(300),
+            ..SeaOptions::default()
+        };
+        let (store, dir) = file_store_with("writer", &options).await;
+        let reader = store.read().await.unwrap();
+        let writer = store.write().await.expect("a write unit starts beside the read unit");
+        assert_eq!(store.pool_stats().in_use(), 1, "the read unit's");
+        assert_eq!(store.write_pool_stats().in_use(), 1, "the write unit's");
+        assert_eq!(store.write_pool_stats().max, 1);
+        writer.commit().await.unwrap();
+        reader.commit().await.unwrap();
+        store.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    async fn write_unit(store: &SeaStore) -> SeaTx {
+        SeaTx::new(store.begin_write().await.unwrap(), store.backend, true)
+    }
+
+    async fn pool_count(store: &SeaStore) -> i64 {
+        let row = store
+            .db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT count(*) FROM credit_pools",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index(0).unwrap()
+    }
+
+    fn pool_row(org: uuid::Uuid, total: i64) -> crate::entity::credit_pools::ActiveModel {
+        use sea_orm::ActiveValue::Set;
+        crate::entity::credit_pools::ActiveModel {
+            org_id: Set(org),
+            kind: Set("export".to_owned()),
+            total: Set(total),
+            allocated: Set(0),
+            spent_from_pool: Set(0),
+        }
+    }
+
+    fn organisation_insert(org: uuid::Uuid) -> Statement {
+        Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO organisations (id, name, registration_number, seats, \
+             customer_info_version, created_at) VALUES (?, 'Org', ?, '[]', 1, ?)",
+            [org.into(), org.to_string().into(), "2026-12-07T00:00:00+00:00".into()],
+        )
+    }
+
+    /// Queued writes wait in the unit, are seen by its next read, and commit with it.
+    #[tokio::test]
+    async fn queued_writes_are_read_back_and_commit_with_the_unit() {
+        use crate::entity::credit_pools::{Column, Entity};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let (store, dir) = file_store("queued").await;
+        let org = uuid::Uuid::from_u128(1);
+        let tx = write_unit(&store).await;
+        tx.r().execute_raw(organisation_insert(org)).await.unwrap();
+        let queued = tx.write_later(Entity::insert(pool_row(org, 5)), Queued::Insert(1));
+        assert_eq!(queued.await.unwrap(), None, "queued on SQLite, not run");
+        assert_eq!(pool_count(&store).await, 0, "nothing committed yet");
+        let read = Entity::find().filter(Column::OrgId.eq(org)).one(&tx.r()).await.unwrap();
+        assert_eq!(read.map(|m| m.total), Some(5), "the unit reads its queued insert");
+        let update = Entity::update_many()
+            .col_expr(Column::Total, sea_orm::sea_query::Expr::value(7))
+            .filter(Column::OrgId.eq(org));
+        assert_eq!(tx.write_later(update, Queued::UpdateOne).await.unwrap(), None);
+        Box::new(tx).commit().await.unwrap();
+        let done = Entity::find().one(store.connection()).await.unwrap();
+        assert_eq!(done.map(|m| m.total), Some(7));
+        store.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A queued update that finds no row, or a queued insert that breaks a rule, fails the
+    /// unit's commit, and nothing of the unit is kept.
+    #[tokio::test]
+    async fn a_queued_write_that_fails_fails_the_commit() {
+        use crate::entity::credit_pools::{Column, Entity};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let (store, dir) = file_store("queued-fails").await;
+        let org = uuid::Uuid::from_u128(1);
+
+        let tx = write_unit(&store).await;
+        tx.r().execute_raw(organisation_insert(org)).await.unwrap();
+        tx.write_later(Entity::insert(pool_row(org, 5)), Queued::Insert(1)).await.unwrap();
+        let missing = Entity::update_many()
+            .col_expr(Column::Total, sea_orm::sea_query::Expr::value(7))
+            .filter(Column::OrgId.eq(uuid::Uuid::from_u128(2)));
+        tx.write_later(missing, Queued::UpdateOne).await.unwrap();
+        let result = Box::new(tx).commit().await;
+        assert!(matches!(result, Err(StoreError::NotFound)), "got {result:?}");
+        assert_eq!(pool_count(&store).await, 0);
+
+        // A pool of an organisation that does not exist breaks its foreign key.
+        let tx = write_unit(&store).await;
+        tx.write_later(Entity::insert(pool_row(org, 5)), Queued::Insert(1)).await.unwrap();
+        let result = Box::new(tx).commit().await;
+        assert!(result.is_err(), "the foreign key holds");
+        assert_eq!(pool_count(&store).await, 0);
+
+        // The same failure surfaces on the unit's next read instead, when there is one.
+        let tx = write_unit(&store).await;
+        tx.write_later(Entity::insert(pool_row(org, 5)), Queued::Insert(1)).await.unwrap();
+        assert!(Entity::find().one(&tx.r()).await.is_err());
+        // Whatever the caller does next, the unit cannot commit: part of its queue ran.
+        assert!(Entity::find().one(&tx.r()).await.is_err());
+        assert!(Box::new(tx).commit().await.is_err());
+        assert_eq!(pool_count(&store).await, 0);
+        store.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

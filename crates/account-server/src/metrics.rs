@@ -128,7 +128,10 @@ impl MeteredStore {
         F: std::future::Future<Output = Result<Box<dyn Tx>, StoreError>>,
     {
         let labels = vec![("unit", unit)];
-        if self.pool.pool_stats().idle == 0 {
+        // Write units on a SQLite file have a connection of their own.
+        let stats =
+            if unit == "write" { self.pool.write_pool_stats() } else { self.pool.pool_stats() };
+        if stats.idle == 0 {
             self.waited.get_or_create(&labels).inc();
         }
         let start = Instant::now();

@@ -11,7 +11,7 @@ use super::credits::{principal, principal_columns};
 use super::micros;
 use crate::entity::audit_entries::{ActiveModel, Column, Entity, Model};
 use crate::error::{corrupt, db_err};
-use crate::store::SeaTx;
+use crate::store::{Queued, SeaTx};
 
 fn row(e: &AuditEntry) -> ActiveModel {
     let (actor_kind, actor_member_id) = principal_columns(e.actor);
@@ -44,7 +44,7 @@ fn entry(m: Model) -> Result<AuditEntry, StoreError> {
 #[async_trait]
 impl AuditRepo for SeaTx {
     async fn append(&mut self, e: &AuditEntry) -> Result<(), StoreError> {
-        Entity::insert(row(e)).exec_without_returning(&self.w()?).await.map_err(db_err)?;
+        self.write_later(Entity::insert(row(e)), Queued::Insert(1)).await?;
         Ok(())
     }
 

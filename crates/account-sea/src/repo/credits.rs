@@ -29,7 +29,7 @@ use super::rollups::{self, Piece, Plan, Unit};
 use super::{micros, parse, parse_opt};
 use crate::entity::{allocations, consumption_rollups, credit_pools, ledger_entries};
 use crate::error::{corrupt, db_err};
-use crate::store::SeaTx;
+use crate::store::{Queued, SeaTx};
 
 fn kind(column: &str, stored: &str) -> Result<CreditKind, StoreError> {
     CreditKind::parse(stored).ok_or_else(|| corrupt(column))
@@ -50,6 +50,11 @@ fn consumed(
         .add(C::At.gte(micros(from)))
         .add(C::At.lt(micros(to)))
         .add_option(spender.map(|s| C::SpenderId.eq(s.as_uuid())))
+}
+
+/// The key under which a write unit holds a pool it locked (`SeaTx::hold`).
+fn pool_key(org: Uuid, kind: CreditKind) -> String {
+    format!("credit_pools:{org}:{}", kind.as_str())
 }
 
 fn pool(m: credit_pools::Model) -> Result<CreditPool, StoreError> {
@@ -186,6 +191,9 @@ impl CreditRepo for SeaTx {
     ) -> Result<Option<CreditPool>, StoreError> {
         let select = credit_pools::Entity::find_by_id((org.as_uuid(), kind.as_str().to_owned()));
         let found = self.locking(select).one(&self.r()).await.map_err(db_err)?;
+        if found.is_some() {
+            self.hold(pool_key(org.as_uuid(), kind));
+        }
         found.map(pool).transpose()
     }
 
@@ -196,14 +204,17 @@ impl CreditRepo for SeaTx {
             spent_from_pool: Set(p.spent_from_pool()),
             ..credit_pools::ActiveModel::default()
         };
-        let done = credit_pools::Entity::update_many()
+        let update = credit_pools::Entity::update_many()
             .set(changes)
             .filter(credit_pools::Column::OrgId.eq(p.org_id().as_uuid()))
-            .filter(credit_pools::Column::Kind.eq(p.kind().as_str()))
-            .exec(&self.w()?)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected == 0 {
+            .filter(credit_pools::Column::Kind.eq(p.kind().as_str()));
+        // A pool this unit locked is there: its update may wait in the unit's queue.
+        let changed = if self.holds(&pool_key(p.org_id().as_uuid(), p.kind())) {
+            self.write_later(update, Queued::UpdateOne).await?
+        } else {
+            Some(update.exec(&self.w()?).await.map_err(db_err)?.rows_affected)
+        };
+        if changed == Some(0) {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -235,11 +246,8 @@ impl CreditRepo for SeaTx {
                     allocations::Column::Used,
                 ])
                 .to_owned();
-        allocations::Entity::insert(row)
-            .on_conflict(upsert)
-            .exec_without_returning(&self.w()?)
-            .await
-            .map_err(db_err)?;
+        self.write_later(allocations::Entity::insert(row).on_conflict(upsert), Queued::Insert(1))
+            .await?;
         Ok(())
     }
 
@@ -276,7 +284,7 @@ impl CreditRepo for SeaTx {
                 self.add_to_rollups(entry, detail).await?;
             }
         } else {
-            insert.exec_without_returning(&self.w()?).await.map_err(db_err)?;
+            self.write_later(insert, Queued::Insert(1)).await?;
         }
         Ok(())
     }
@@ -659,14 +667,12 @@ impl SeaTx {
         let key = [R::OrgId, R::SpenderId, R::Unit, R::Start, R::Kind, R::DataType, R::Provider];
         let add =
             Expr::col((Entity, R::Amount)).add(Expr::col((Alias::new("excluded"), R::Amount)));
-        Entity::insert_many([
+        let upsert = Entity::insert_many([
             row(Unit::Day, rollups::day_start(at)),
             row(Unit::Month, rollups::month_start(at)),
         ])
-        .on_conflict(OnConflict::columns(key).value(R::Amount, add).to_owned())
-        .exec_without_returning(&self.w()?)
-        .await
-        .map_err(db_err)?;
+        .on_conflict(OnConflict::columns(key).value(R::Amount, add).to_owned());
+        self.write_later(upsert, Queued::Insert(2)).await?;
         Ok(())
     }
 }

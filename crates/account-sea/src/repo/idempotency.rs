@@ -12,7 +12,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TryInsertResult};
 use super::micros;
 use crate::entity::idempotency_records::{ActiveModel, Column, Entity, Model};
 use crate::error::{corrupt, db_err};
-use crate::store::SeaTx;
+use crate::store::{Queued, SeaTx};
+
+/// The key under which a write unit holds a record it reserved (`SeaTx::hold`).
+fn record_key(scope: &str, key: &str) -> String {
+    format!("idempotency_records:{}:{scope}\0{key}", scope.len())
+}
 
 fn outcome_json(outcome: &Outcome) -> Result<String, StoreError> {
     serde_json::to_string(outcome).map_err(|e| StoreError::Other(Box::new(e)))
@@ -68,7 +73,10 @@ impl IdempotencyRepo for SeaTx {
             .await
             .map_err(db_err)?;
         match done {
-            TryInsertResult::Inserted(n) if n > 0 => Ok(()),
+            TryInsertResult::Inserted(n) if n > 0 => {
+                self.hold(record_key(&r.scope, &r.key));
+                Ok(())
+            }
             _ => Err(StoreError::Conflict(UniqueKey::IdempotencyKey)),
         }
     }
@@ -81,20 +89,24 @@ impl IdempotencyRepo for SeaTx {
     ) -> Result<(), StoreError> {
         let changes =
             ActiveModel { outcome: Set(Some(outcome_json(outcome)?)), ..ActiveModel::default() };
-        let done = Entity::update_many()
+        let update = Entity::update_many()
             .set(changes)
             .filter(Column::Scope.eq(scope))
-            .filter(Column::ClientKey.eq(key))
-            .exec(&self.w()?)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected == 0 {
+            .filter(Column::ClientKey.eq(key));
+        // A record this unit reserved is there: the update may wait in the unit's queue.
+        let changed = if self.holds(&record_key(scope, key)) {
+            self.write_later(update, Queued::UpdateOne).await?
+        } else {
+            Some(update.exec(&self.w()?).await.map_err(db_err)?.rows_affected)
+        };
+        if changed == Some(0) {
             return Err(StoreError::NotFound);
         }
         Ok(())
     }
 
     async fn delete(&mut self, scope: &str, key: &str) -> Result<(), StoreError> {
+        self.release(&record_key(scope, key));
         Entity::delete_many()
             .filter(Column::Scope.eq(scope))
             .filter(Column::ClientKey.eq(key))
@@ -105,6 +117,7 @@ impl IdempotencyRepo for SeaTx {
     }
 
     async fn purge(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.release_all();
         let done = Entity::delete_many()
             .filter(Column::CreatedAt.lt(micros(before)))
             .exec(&self.w()?)

@@ -73,6 +73,7 @@ pub fn contract_cases() -> Vec<Case<dyn StoreFactory>> {
         misc::idempotency_insert_complete_delete_purge,
         units::dropped_unit_leaves_nothing,
         units::unit_failing_on_its_last_statement_leaves_nothing,
+        units::unit_reads_back_its_own_writes,
         units::conflict_leaves_unit_usable,
         units::duplicate_ids_conflict_on_every_table,
         units::read_unit_refuses_writes_and_sees_committed_data,

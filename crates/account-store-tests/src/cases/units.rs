@@ -2,7 +2,8 @@
 //! times kept to the microsecond.
 
 use account_core::domain::audit::Principal;
-use account_core::domain::credits::{CreditAmount, CreditKind};
+use account_core::domain::credits::{CreditAmount, CreditKind, CreditPool};
+use account_core::domain::idempotency::Outcome;
 use account_core::domain::member::Member;
 use account_core::domain::organisation::Organisation;
 use account_core::ports::{LedgerFilter, Page, StoreError, UniqueKey};
@@ -11,8 +12,8 @@ use std::time::Duration as StdDuration;
 
 use super::Factory;
 use crate::fixtures::{
-    assert_conflict, at, audit, grant, mail, member, organisation, pools, read, seed_members,
-    seed_org, seed_org_with_admin, session, write,
+    allocation, assert_conflict, at, audit, entry_id, grant, idempotency, mail, member,
+    organisation, pools, read, seed_members, seed_org, seed_org_with_admin, session, write,
 };
 
 pub(crate) async fn dropped_unit_leaves_nothing(f: Factory) {
@@ -78,6 +79,53 @@ pub(crate) async fn unit_failing_on_its_last_statement_leaves_nothing(f: Factory
             .unwrap()
             .is_empty()
     );
+}
+
+/// What a write unit wrote is what its later statements read, in the order written (a SQL
+/// store may hold writes back and send them with the unit's next statement), and a unit that
+/// ends without commit keeps none of it.
+pub(crate) async fn unit_reads_back_its_own_writes(f: Factory) {
+    let store = f.fresh().await;
+    let (org, _) = seed_org_with_admin(&store, 1).await;
+    let m = member(org.id, 10);
+    seed_members(&store, std::slice::from_ref(&m)).await;
+    let key = idempotency("member:1:allocateCredits", "k", at(1));
+    let outcome = Outcome::MemberAdded { member: m.id };
+    let export = CreditKind::Export;
+    let page = Page { after: None, limit: 10 };
+    for commit in [false, true] {
+        let mut tx = write(&store).await;
+        tx.idempotency().insert(&key).await.unwrap();
+        let pool = tx.credits().lock_pool(org.id, export).await.unwrap().unwrap();
+        let moved = CreditPool::restore(org.id, export, 10, 4, 0);
+        tx.credits().update_pool(&moved).await.unwrap();
+        let given = allocation(m.id, org.id, export, 4, 0);
+        tx.credits().put_allocation(&given).await.unwrap();
+        tx.credits().append(&grant(1, org.id, export, 10, at(1))).await.unwrap();
+        tx.audit().append(&audit(1, Some(org.id), at(1), Principal::Operator)).await.unwrap();
+        tx.idempotency().complete(&key.scope, &key.key, &outcome).await.unwrap();
+        assert_eq!(tx.credits().lock_pool(org.id, export).await.unwrap(), Some(moved));
+        assert_eq!(tx.credits().lock_allocation(m.id, export).await.unwrap(), Some(given));
+        let entry = tx.credits().entry(org.id, entry_id(1)).await.unwrap();
+        assert_eq!(entry.map(|e| e.amount), Some(10));
+        assert_eq!(tx.audit().list(org.id, page).await.unwrap().len(), 1);
+        let record = tx.idempotency().get(&key.scope, &key.key).await.unwrap();
+        assert_eq!(record.and_then(|r| r.outcome), Some(outcome.clone()));
+        if commit {
+            tx.commit().await.unwrap();
+        } else {
+            drop(tx);
+        }
+        let mut tx = read(&store).await;
+        let kept = if commit { moved } else { pool };
+        assert_eq!(tx.credits().lock_pool(org.id, export).await.unwrap(), Some(kept));
+        let allocation = tx.credits().lock_allocation(m.id, export).await.unwrap();
+        assert_eq!(allocation, commit.then_some(given));
+        assert_eq!(tx.credits().entry(org.id, entry_id(1)).await.unwrap().is_some(), commit);
+        assert_eq!(tx.audit().list(org.id, page).await.unwrap().len(), usize::from(commit));
+        let record = tx.idempotency().get(&key.scope, &key.key).await.unwrap();
+        assert_eq!(record.and_then(|r| r.outcome), commit.then(|| outcome.clone()));
+    }
 }
 
 pub(crate) async fn conflict_leaves_unit_usable(f: Factory) {
@@ -205,8 +253,10 @@ pub(crate) async fn second_writer_waits_for_the_lock_holder(f: Factory) {
     assert_eq!(contender.await.unwrap().total(), 77);
 }
 
-/// Every table refuses a second row with an existing id, as [`UniqueKey::PrimaryKey`]. (Such a
-/// conflict means a bug, so the port lets it spoil the unit: each is tried in its own.)
+/// Every table refuses a second row with an existing id, as [`UniqueKey::PrimaryKey`], and the
+/// unit does not commit. (Such a conflict means a bug, so the port lets it spoil the unit: each
+/// is tried in its own; and a store that sends a write with the unit's next statement, as the
+/// SQL stores do with ledger and audit entries on SQLite, reports it there or at the commit.)
 pub(crate) async fn duplicate_ids_conflict_on_every_table(f: Factory) {
     let store = f.fresh().await;
     let (org, admin) = seed_org_with_admin(&store, 1).await;
@@ -240,6 +290,10 @@ pub(crate) async fn duplicate_ids_conflict_on_every_table(f: Factory) {
             "audit" => tx.audit().append(&a).await,
             "outbox" => tx.outbox().enqueue(&m).await,
             _ => tx.catalogue().insert(&other_name).await,
+        };
+        let result = match result {
+            Ok(()) => tx.commit().await,
+            Err(e) => Err(e),
         };
         assert_conflict(result, UniqueKey::PrimaryKey);
     }
