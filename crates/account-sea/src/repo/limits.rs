@@ -5,12 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 
 use super::micros;
 use crate::entity::{known_clients, limits};
 use crate::error::db_err;
-use crate::store::SeaTx;
+use crate::store::{Queued, SeaTx};
 
 #[async_trait]
 impl LimitRepo for SeaTx {
@@ -18,11 +18,12 @@ impl LimitRepo for SeaTx {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        // A row for every key first (a spent-out state, the epoch, for new ones): PostgreSQL
-        // cannot lock a row that does not exist, and two units reading "no row" would both
-        // take a full budget. A unit inserting a key waits for another inserting it, then
-        // both lock the one row. In key order, the order of the rows' locks.
-        if self.writable() {
+        // On PostgreSQL, a row for every key first (a spent-out state, the epoch, for new
+        // ones): it cannot lock a row that does not exist, and two units reading "no row"
+        // would both take a full budget. A unit inserting a key waits for another inserting
+        // it, then both lock the one row. In key order, the order of the rows' locks. SQLite
+        // runs write units one at a time, so "no row" holds until the unit's `put`.
+        if self.writable() && self.backend() == DbBackend::Postgres {
             let rows = keys.iter().map(|key| limits::ActiveModel {
                 key: Set(key.clone()),
                 state: Set(DateTime::UNIX_EPOCH),
@@ -53,11 +54,8 @@ impl LimitRepo for SeaTx {
         let row = limits::ActiveModel { key: Set(key.to_owned()), state: Set(micros(state)) };
         let replace =
             OnConflict::column(limits::Column::Key).update_column(limits::Column::State).to_owned();
-        limits::Entity::insert(row)
-            .on_conflict(replace)
-            .exec_without_returning(&self.w()?)
-            .await
-            .map_err(db_err)?;
+        self.write_later(limits::Entity::insert(row).on_conflict(replace), Queued::Insert(1))
+            .await?;
         Ok(())
     }
 
@@ -76,11 +74,11 @@ impl LimitRepo for SeaTx {
         let replace = OnConflict::column(known_clients::Column::Key)
             .update_column(known_clients::Column::Until)
             .to_owned();
-        known_clients::Entity::insert(row)
-            .on_conflict(replace)
-            .exec_without_returning(&self.w()?)
-            .await
-            .map_err(db_err)?;
+        self.write_later(
+            known_clients::Entity::insert(row).on_conflict(replace),
+            Queued::Insert(1),
+        )
+        .await?;
         Ok(())
     }
 

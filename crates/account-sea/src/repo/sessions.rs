@@ -22,7 +22,7 @@ use crate::batch::SessionRead;
 use crate::entity::sessions::{ActiveModel, Column, Entity, Model};
 use crate::entity::{members, organisations};
 use crate::error::{corrupt, db_err};
-use crate::store::SeaTx;
+use crate::store::{Queued, SeaTx};
 
 fn row(s: &Session) -> ActiveModel {
     let imp = s.impersonation.as_ref();
@@ -147,7 +147,7 @@ impl SeaTx {
 #[async_trait]
 impl SessionRepo for SeaTx {
     async fn insert(&mut self, s: &Session) -> Result<(), StoreError> {
-        Entity::insert(row(s)).exec_without_returning(&self.w()?).await.map_err(db_err)?;
+        self.write_later(Entity::insert(row(s)), Queued::Insert(1)).await?;
         Ok(())
     }
 
