@@ -3,7 +3,7 @@
 //! reports of one member are one index range. Consumptions are also summed per UTC day and
 //! month (`consumption_rollups`, see [`rollups`]), which usage reports read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use account_core::domain::audit::Principal;
 use account_core::domain::credits::{
@@ -417,23 +417,44 @@ impl CreditRepo for SeaTx {
             Some(plan) => planned_sums(org, spender, plan),
         };
         let Some(query) = query else { return Ok(Vec::new()) };
-        let mut sums: BTreeMap<(usize, Option<Uuid>, String, String, String), i64> =
-            BTreeMap::new();
+        // Sums are keyed by the index of their (kind, data type, provider): a report has a
+        // few distinct ones and hundreds of rows, so each is kept and parsed once, and no
+        // strings are cloned or compared per row.
+        let mut details: HashMap<(String, String, String), usize> = HashMap::new();
+        let mut sums: BTreeMap<(usize, Option<Uuid>, usize), i64> = BTreeMap::new();
         for (label, spender, k, data_type, provider, amount) in self.sums(&query).await? {
             let effects = match &plan {
                 Some(plan) => plan.effects(label),
                 None => usize::try_from(label).ok().map(|period| vec![(period, 1)]),
             }
             .ok_or_else(|| corrupt("usage sum label"))?;
+            let next = details.len();
+            let detail = *details.entry((k, data_type, provider)).or_insert(next);
             for (period, sign) in effects {
-                let key = (period, spender, k.clone(), data_type.clone(), provider.clone());
-                *sums.entry(key).or_default() += sign * amount;
+                *sums.entry((period, spender, detail)).or_default() += sign * amount;
             }
+        }
+        let mut parsed = vec![None; details.len()];
+        for ((k, data_type, provider), i) in details {
+            parsed[i] = Some((
+                kind("ledger_entries.kind", &k)?,
+                parse("ledger_entries.data_type", DataType::from_stored(&data_type))?,
+                parse("ledger_entries.provider", Provider::from_stored(&provider))?,
+            ));
         }
         sums.into_iter()
             .filter(|(_, amount)| *amount != 0)
-            .map(|((period, spender, k, data_type, provider), amount)| {
-                total(period, spender, &k, &data_type, &provider, amount)
+            .map(|((period, spender, detail), amount)| {
+                let (kind, data_type, provider) =
+                    parsed.get(detail).cloned().flatten().ok_or_else(|| corrupt("usage sum"))?;
+                Ok(ConsumptionTotal {
+                    period,
+                    spender: spender.map(MemberId::from_uuid),
+                    kind,
+                    data_type,
+                    provider,
+                    amount,
+                })
             })
             .collect()
     }
@@ -488,24 +509,6 @@ fn first_before<V: Into<sea_orm::Value>>(
         any = true;
     }
     if any { case.finally(Expr::val(last)).into() } else { Expr::val(last) }
-}
-
-fn total(
-    period: usize,
-    spender: Option<Uuid>,
-    k: &str,
-    data_type: &str,
-    provider: &str,
-    amount: i64,
-) -> Result<ConsumptionTotal, StoreError> {
-    Ok(ConsumptionTotal {
-        period,
-        spender: spender.map(MemberId::from_uuid),
-        kind: kind("ledger_entries.kind", k)?,
-        data_type: parse("ledger_entries.data_type", DataType::from_stored(data_type))?,
-        provider: parse("ledger_entries.provider", Provider::from_stored(provider))?,
-        amount,
-    })
 }
 
 /// The consumptions of `[from, to)` (and in `within`, when given), summed per label,

@@ -311,20 +311,17 @@ pub(crate) fn build_report(
     starts: &[NaiveDate],
     totals: &[ConsumptionTotal],
 ) -> UsageReport {
+    // Keyed by the totals' own names: hundreds of totals, a few names.
     let mut by_kind = BTreeMap::new();
-    let mut by_data_type: BTreeMap<String, (DataType, i64)> = BTreeMap::new();
-    let mut by_provider: BTreeMap<String, (Provider, i64)> = BTreeMap::new();
+    let mut by_data_type: BTreeMap<&str, (&DataType, i64)> = BTreeMap::new();
+    let mut by_provider: BTreeMap<&str, (&Provider, i64)> = BTreeMap::new();
     let mut per_bucket = vec![0_i64; starts.len()];
     let mut total = 0;
     for t in totals {
         total += t.amount;
         *by_kind.entry(t.kind).or_insert(0) += t.amount;
-        by_data_type
-            .entry(t.data_type.as_str().to_owned())
-            .or_insert((t.data_type.clone(), 0))
-            .1 += t.amount;
-        by_provider.entry(t.provider.as_str().to_owned()).or_insert((t.provider.clone(), 0)).1 +=
-            t.amount;
+        by_data_type.entry(t.data_type.as_str()).or_insert((&t.data_type, 0)).1 += t.amount;
+        by_provider.entry(t.provider.as_str()).or_insert((&t.provider, 0)).1 += t.amount;
         if let Some(bucket) = per_bucket.get_mut(t.period) {
             *bucket += t.amount;
         }
@@ -341,8 +338,8 @@ pub(crate) fn build_report(
         bucket: query.bucket,
         total,
         by_kind: sorted(by_kind),
-        by_data_type: by_data_type.into_values().collect(),
-        by_provider: by_provider.into_values().collect(),
+        by_data_type: by_data_type.into_values().map(|(d, n)| (d.clone(), n)).collect(),
+        by_provider: by_provider.into_values().map(|(p, n)| (p.clone(), n)).collect(),
         series,
         members: Vec::new(),
         credits: None,
@@ -353,13 +350,12 @@ async fn member_breakdown(
     tx: &mut dyn Tx,
     totals: &[ConsumptionTotal],
 ) -> Result<Vec<MemberUsage>, StoreError> {
-    type PerType = BTreeMap<String, (DataType, i64)>;
-    let mut per_member: BTreeMap<Option<MemberId>, (i64, PerType)> = BTreeMap::new();
+    type PerType<'a> = BTreeMap<&'a str, (&'a DataType, i64)>;
+    let mut per_member: BTreeMap<Option<MemberId>, (i64, PerType<'_>)> = BTreeMap::new();
     for r in totals {
         let slot = per_member.entry(r.spender).or_default();
         slot.0 += r.amount;
-        slot.1.entry(r.data_type.as_str().to_owned()).or_insert((r.data_type.clone(), 0)).1 +=
-            r.amount;
+        slot.1.entry(r.data_type.as_str()).or_insert((&r.data_type, 0)).1 += r.amount;
     }
     // Every spender's name in one read (a team may have hundreds of spenders).
     let ids: Vec<MemberId> = per_member.keys().flatten().copied().collect();
@@ -376,7 +372,7 @@ async fn member_breakdown(
             member_id,
             name,
             total,
-            by_data_type: types.into_values().collect(),
+            by_data_type: types.into_values().map(|(d, n)| (d.clone(), n)).collect(),
         });
     }
     out.sort_by(|a, b| b.total.cmp(&a.total).then(a.member_id.cmp(&b.member_id)));
