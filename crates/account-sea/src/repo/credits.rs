@@ -434,19 +434,23 @@ impl CreditRepo for SeaTx {
                 *sums.entry((period, spender, detail)).or_default() += sign * amount;
             }
         }
-        let mut parsed = vec![None; details.len()];
-        for ((k, data_type, provider), i) in details {
-            parsed[i] = Some((
-                kind("ledger_entries.kind", &k)?,
-                parse("ledger_entries.data_type", DataType::from_stored(&data_type))?,
-                parse("ledger_entries.provider", Provider::from_stored(&provider))?,
-            ));
-        }
+        let mut details: Vec<_> = details.into_iter().collect();
+        details.sort_unstable_by_key(|(_, i)| *i);
+        let parsed = details
+            .iter()
+            .map(|((k, data_type, provider), _)| {
+                Ok((
+                    kind("ledger_entries.kind", k)?,
+                    parse("ledger_entries.data_type", DataType::from_stored(data_type))?,
+                    parse("ledger_entries.provider", Provider::from_stored(provider))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         sums.into_iter()
             .filter(|(_, amount)| *amount != 0)
             .map(|((period, spender, detail), amount)| {
                 let (kind, data_type, provider) =
-                    parsed.get(detail).cloned().flatten().ok_or_else(|| corrupt("usage sum"))?;
+                    parsed.get(detail).cloned().ok_or_else(|| corrupt("usage sum"))?;
                 Ok(ConsumptionTotal {
                     period,
                     spender: spender.map(MemberId::from_uuid),
