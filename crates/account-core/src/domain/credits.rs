@@ -422,6 +422,87 @@ pub struct ConsumptionTotal {
     pub amount: i64,
 }
 
+/// Consumption over the periods of a usage report, summed the two ways the report shows it:
+/// per period (its series), and per spender, kind, data type and provider over all the
+/// periods (its breakdowns). A year's report by month of one member is a dozen periods and a
+/// dozen details, where [`ConsumptionTotal`]s are their cross product (see
+/// `CreditRepo::consumption_sums`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumptionSums {
+    /// Entry `i` sums period `i` (`[bounds[i], bounds[i + 1])`); one entry per period, zeros
+    /// included.
+    pub per_period: Vec<i64>,
+    /// Per spender, kind, data type and provider, over every period; none that sums to zero,
+    /// sorted by spender, kind, data type and provider.
+    pub per_detail: Vec<ConsumptionSum>,
+}
+
+/// Consumption of one spender, kind, data type and provider, summed over a usage report's
+/// periods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumptionSum {
+    /// Who spent (as in [`ConsumptionRecord::spender`]).
+    pub spender: Option<MemberId>,
+    /// The kind.
+    pub kind: CreditKind,
+    /// Data type.
+    pub data_type: DataType,
+    /// Provider.
+    pub provider: Provider,
+    /// The sum of the amounts.
+    pub amount: i64,
+}
+
+impl ConsumptionSum {
+    /// The order [`ConsumptionSums::per_detail`] is in.
+    fn key(&self) -> (Option<MemberId>, CreditKind, &str, &str) {
+        (self.spender, self.kind, self.data_type.as_str(), self.provider.as_str())
+    }
+}
+
+impl ConsumptionSums {
+    /// The sums of `totals`, over `periods` periods: what `CreditRepo::consumption_sums`
+    /// answers, whichever way a store adds up. Totals of a period outside `0..periods` count
+    /// in no period and in no detail.
+    #[must_use]
+    pub fn of(totals: &[ConsumptionTotal], periods: usize) -> Self {
+        let mut per_period = vec![0; periods];
+        let mut details: std::collections::BTreeMap<_, ConsumptionSum> =
+            std::collections::BTreeMap::new();
+        for t in totals {
+            let Some(slot) = per_period.get_mut(t.period) else { continue };
+            *slot += t.amount;
+            let key = (t.spender, t.kind, t.data_type.as_str(), t.provider.as_str());
+            details
+                .entry(key)
+                .or_insert_with(|| ConsumptionSum {
+                    spender: t.spender,
+                    kind: t.kind,
+                    data_type: t.data_type.clone(),
+                    provider: t.provider.clone(),
+                    amount: 0,
+                })
+                .amount += t.amount;
+        }
+        let per_detail = details.into_values().filter(|d| d.amount != 0).collect();
+        Self { per_period, per_detail }
+    }
+
+    /// `per_detail` put in its order (spender, kind, data type, provider), for stores that
+    /// add up in an order of their own.
+    #[must_use]
+    pub fn sorted(mut self) -> Self {
+        self.per_detail.sort_by(|a, b| a.key().cmp(&b.key()));
+        self
+    }
+
+    /// Every period's sum added up.
+    #[must_use]
+    pub fn total(&self) -> i64 {
+        self.per_period.iter().sum()
+    }
+}
+
 /// A consumption as the usage report reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumptionRecord {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use account_core::domain::credits::{CreditKind, EntryType};
+use account_core::domain::credits::{ConsumptionSums, CreditKind, EntryType};
 use account_core::domain::mail::MailKind;
 use account_core::ids::MemberId;
 use account_core::mocks::{MockStore, MockTx};
@@ -470,7 +470,10 @@ async fn rule_14_a_session_report_is_the_callers_report_with_the_member_authenti
     let mut tx = MockTx::default();
     tx.members.expect_get().never();
     tx.members.expect_lock().never();
-    tx.credits.expect_consumption_totals().times(1).returning(|_, _, _| Ok(Vec::new()));
+    tx.credits
+        .expect_consumption_sums()
+        .times(1)
+        .returning(|_, _, _| Ok(ConsumptionSums::default()));
     tx.credits.expect_allocations_of_member().times(1).returning(|_| Ok(Vec::new()));
     let mut store = MockStore::new();
     let mut tx = Some(tx);

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use account_core::domain::audit::Principal;
 use account_core::domain::credits::{
-    Allocation, ConsumptionDetail, ConsumptionRecord, ConsumptionTotal, CreditKind, CreditPool,
-    EntryType, LedgerEntry,
+    Allocation, ConsumptionDetail, ConsumptionRecord, ConsumptionSum, ConsumptionSums,
+    ConsumptionTotal, CreditKind, CreditPool, EntryType, LedgerEntry,
 };
 use account_core::domain::text::{DataType, EventId, Provider, Reason};
 use account_core::ids::{LedgerEntryId, MemberId, OrganisationId};
@@ -400,53 +400,18 @@ impl CreditRepo for SeaTx {
         spender: Option<MemberId>,
         bounds: &[DateTime<Utc>],
     ) -> Result<Vec<ConsumptionTotal>, StoreError> {
-        let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
-            return Ok(Vec::new());
-        };
-        let periods = bounds.len() - 1;
-        if periods == 0 {
-            return Ok(Vec::new());
-        }
-        let plan = rollups::plan(bounds);
-        let query = match &plan {
-            // Bounds less than a day apart: the raw consumptions, summed per period.
-            None => {
-                let inner = bounds[1..periods].iter().enumerate().map(|(i, b)| (*b, label(i)));
-                Some(raw_sums(org, spender, (*first, *last), inner, label(periods - 1), None))
-            }
-            Some(plan) => planned_sums(org, spender, plan),
-        };
-        let Some(query) = query else { return Ok(Vec::new()) };
-        // Sums are keyed by the index of their (kind, data type, provider): a report has a
-        // few distinct ones and hundreds of rows, so each is kept and parsed once, and no
-        // strings are cloned or compared per row.
-        let mut details: HashMap<(String, String, String), usize> = HashMap::new();
-        let mut sums: BTreeMap<(usize, Option<Uuid>, usize), i64> = BTreeMap::new();
-        for (label, spender, k, data_type, provider, amount) in self.sums(&query).await? {
-            let effects = match &plan {
-                Some(plan) => plan.effects(label),
-                None => usize::try_from(label).ok().map(|period| vec![(period, 1)]),
-            }
-            .ok_or_else(|| corrupt("usage sum label"))?;
-            let next = details.len();
-            let detail = *details.entry((k, data_type, provider)).or_insert(next);
-            for (period, sign) in effects {
-                *sums.entry((period, spender, detail)).or_default() += sign * amount;
+        let Some(sums) = Sums::of(org, spender, bounds) else { return Ok(Vec::new()) };
+        let mut details = Details::default();
+        let mut totals: BTreeMap<(usize, Option<Uuid>, usize), i64> = BTreeMap::new();
+        for (label, spender, k, data_type, provider, amount) in self.sum_rows(&sums.query).await? {
+            let detail = details.index(k, data_type, provider);
+            for (period, sign) in sums.effects(label)? {
+                *totals.entry((period, spender, detail)).or_default() += sign * amount;
             }
         }
-        let mut details: Vec<_> = details.into_iter().collect();
-        details.sort_unstable_by_key(|(_, i)| *i);
-        let parsed = details
-            .iter()
-            .map(|((k, data_type, provider), _)| {
-                Ok((
-                    kind("ledger_entries.kind", k)?,
-                    parse("ledger_entries.data_type", DataType::from_stored(data_type))?,
-                    parse("ledger_entries.provider", Provider::from_stored(provider))?,
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        sums.into_iter()
+        let parsed = details.parsed()?;
+        totals
+            .into_iter()
             .filter(|(_, amount)| *amount != 0)
             .map(|((period, spender, detail), amount)| {
                 let (kind, data_type, provider) =
@@ -461,6 +426,129 @@ impl CreditRepo for SeaTx {
                 })
             })
             .collect()
+    }
+
+    /// The same rows as [`Self::consumption_totals`], added up per period and per detail
+    /// as they arrive: no sum per period and detail, and each detail's names parsed and
+    /// cloned once, not once per period.
+    async fn consumption_sums(
+        &mut self,
+        org: OrganisationId,
+        spender: Option<MemberId>,
+        bounds: &[DateTime<Utc>],
+    ) -> Result<ConsumptionSums, StoreError> {
+        let mut per_period = vec![0; bounds.len().saturating_sub(1)];
+        let Some(sums) = Sums::of(org, spender, bounds) else {
+            return Ok(ConsumptionSums { per_period, per_detail: Vec::new() });
+        };
+        let mut details = Details::default();
+        let mut per_detail: BTreeMap<(Option<Uuid>, usize), i64> = BTreeMap::new();
+        for (label, spender, k, data_type, provider, amount) in self.sum_rows(&sums.query).await? {
+            let detail = details.index(k, data_type, provider);
+            for (period, sign) in sums.effects(label)? {
+                if let Some(slot) = per_period.get_mut(period) {
+                    *slot += sign * amount;
+                    *per_detail.entry((spender, detail)).or_default() += sign * amount;
+                }
+            }
+        }
+        let parsed = details.parsed()?;
+        let per_detail = per_detail
+            .into_iter()
+            .filter(|(_, amount)| *amount != 0)
+            .map(|((spender, detail), amount)| {
+                let (kind, data_type, provider) =
+                    parsed.get(detail).cloned().ok_or_else(|| corrupt("usage sum"))?;
+                Ok(ConsumptionSum {
+                    spender: spender.map(MemberId::from_uuid),
+                    kind,
+                    data_type,
+                    provider,
+                    amount,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(ConsumptionSums { per_period, per_detail }.sorted())
+    }
+}
+
+/// The (kind, data type, provider) of summed rows, each kept and parsed once: a report has a
+/// few distinct ones and up to hundreds of rows, so sums are keyed by their index, and no
+/// strings are cloned or compared per row.
+#[derive(Default)]
+struct Details(HashMap<(String, String, String), usize>);
+
+impl Details {
+    /// The index of a row's detail.
+    fn index(&mut self, k: String, data_type: String, provider: String) -> usize {
+        let next = self.0.len();
+        *self.0.entry((k, data_type, provider)).or_insert(next)
+    }
+
+    /// Every detail parsed, by index.
+    fn parsed(self) -> Result<Vec<(CreditKind, DataType, Provider)>, StoreError> {
+        let mut details: Vec<_> = self.0.into_iter().collect();
+        details.sort_unstable_by_key(|(_, i)| *i);
+        details
+            .into_iter()
+            .map(|((k, data_type, provider), _)| detail_of(&k, &data_type, &provider))
+            .collect()
+    }
+}
+
+/// A consumption's kind, data type and provider, parsed from their stored text.
+fn detail_of(
+    k: &str,
+    data_type: &str,
+    provider: &str,
+) -> Result<(CreditKind, DataType, Provider), StoreError> {
+    Ok((
+        kind("ledger_entries.kind", k)?,
+        parse("ledger_entries.data_type", DataType::from_stored(data_type))?,
+        parse("ledger_entries.provider", Provider::from_stored(provider))?,
+    ))
+}
+
+/// The statement that sums a usage report's consumption per label, spender, kind, data type
+/// and provider, and how its labels count in the report's periods.
+struct Sums {
+    /// `None` when the raw consumptions are summed per period (labels are the periods).
+    plan: Option<Plan>,
+    query: SelectStatement,
+}
+
+impl Sums {
+    /// The sums of `bounds` (`consumption_totals`' arguments), or `None` when there is
+    /// nothing to read.
+    fn of(
+        org: OrganisationId,
+        spender: Option<MemberId>,
+        bounds: &[DateTime<Utc>],
+    ) -> Option<Self> {
+        let (first, last) = (bounds.first()?, bounds.last()?);
+        let periods = bounds.len() - 1;
+        if periods == 0 {
+            return None;
+        }
+        let plan = rollups::plan(bounds);
+        let query = match &plan {
+            // Bounds less than a day apart: the raw consumptions, summed per period.
+            None => {
+                let inner = bounds[1..periods].iter().enumerate().map(|(i, b)| (*b, label(i)));
+                Some(raw_sums(org, spender, (*first, *last), inner, label(periods - 1), None))
+            }
+            Some(plan) => planned_sums(org, spender, plan),
+        }?;
+        Some(Self { plan, query })
+    }
+
+    /// The periods, each with its sign, that a row labelled `label` counts in.
+    fn effects(&self, label: i64) -> Result<Vec<(usize, i64)>, StoreError> {
+        match &self.plan {
+            Some(plan) => plan.effects(label),
+            None => usize::try_from(label).ok().map(|period| vec![(period, 1)]),
+        }
+        .ok_or_else(|| corrupt("usage sum label"))
     }
 }
 
@@ -539,7 +627,7 @@ fn raw_sums(
 }
 
 /// `select` summed per `label` (as `period`), spender, kind, data type and provider, the
-/// sum as `amount`: the shape of every usage sum ([`SeaTx::sums`] reads it).
+/// sum as `amount`: the shape of every usage sum ([`SeaTx::sum_rows`] reads it).
 fn summed<E: EntityTrait>(
     select: Select<E>,
     label: Expr,
@@ -653,7 +741,7 @@ impl SeaTx {
     /// and each row is a hand-off from the connection's thread (about a third of the report's
     /// CPU time went to moving them one by one). PostgreSQL sends rows in one stream, and
     /// building the JSON there cost more than it saved, so it answers them as they are.
-    async fn sums(&self, query: &SelectStatement) -> Result<Vec<Sum>, StoreError> {
+    async fn sum_rows(&self, query: &SelectStatement) -> Result<Vec<Sum>, StoreError> {
         let rows: Vec<SumRow> = if self.backend() == DbBackend::Postgres {
             let rows = self.r().query_all(query).await.map_err(db_err)?;
             rows.iter()

@@ -2,8 +2,8 @@
 
 use account_core::domain::audit::Principal;
 use account_core::domain::credits::{
-    ConsumptionDetail, ConsumptionRecord, ConsumptionTotal, CreditKind, CreditPool, EntryType,
-    LedgerEntry,
+    ConsumptionDetail, ConsumptionRecord, ConsumptionSum, ConsumptionSums, ConsumptionTotal,
+    CreditKind, CreditPool, EntryType, LedgerEntry,
 };
 use account_core::domain::text::{DataType, EventId, Provider, Reason};
 use account_core::ids::MemberId;
@@ -442,6 +442,41 @@ pub(crate) async fn consumption_totals_per_period_spender_and_type(f: Factory) {
     assert_eq!(periods, [(100, 3), (120, 2), (249, 4), (250, 5), (400, 6)]);
     assert!(tx.credits().consumption_totals(org.id, None, &[at(0)]).await.unwrap().is_empty());
     assert!(tx.credits().consumption_totals(org.id, None, &[]).await.unwrap().is_empty());
+
+    // The same consumption summed per period and per detail, as usage reports read it.
+    let sum = |spender: MemberId, kind, data_type: &str, amount| ConsumptionSum {
+        spender: Some(spender),
+        kind,
+        data_type: DataType::parse(data_type).unwrap(),
+        provider: Provider::parse("acme-data").unwrap(),
+        amount,
+    };
+    let team = tx.credits().consumption_sums(org.id, None, &bounds).await.unwrap();
+    let mut details = vec![
+        sum(sub.id, CreditKind::Export, "email", 7),
+        sum(sub.id, CreditKind::DirectDial, "phone_number", 2),
+        sum(admin.id, CreditKind::Export, "email", 5),
+    ];
+    details.sort_by_key(|d| (d.spender, d.kind));
+    assert_eq!(team, ConsumptionSums { per_period: vec![9, 5], per_detail: details });
+    let of_sub = tx.credits().consumption_sums(org.id, Some(sub.id), &[at(0), at(1000)]).await;
+    assert_eq!(
+        of_sub.unwrap(),
+        ConsumptionSums {
+            per_period: vec![15],
+            per_detail: vec![
+                sum(sub.id, CreditKind::Export, "email", 13),
+                sum(sub.id, CreditKind::DirectDial, "phone_number", 2),
+            ],
+        }
+    );
+    // Periods with nothing spent are zeros; no bounds or one bound, no periods.
+    let fine = tx.credits().consumption_sums(org.id, None, &seconds).await.unwrap();
+    assert_eq!(fine.per_period.len(), 500);
+    assert_eq!((fine.per_period[100], fine.per_period[101], fine.total()), (3, 0, 20));
+    let none = tx.credits().consumption_sums(org.id, None, &[at(0)]).await.unwrap();
+    assert_eq!(none, ConsumptionSums::default());
+    assert_eq!(tx.credits().consumption_sums(org.id, None, &[]).await.unwrap(), none);
 }
 
 /// Sums per period, spender, kind, data type and provider of the raw consumptions that
@@ -566,6 +601,13 @@ pub(crate) async fn consumption_totals_match_raw_sums_in_any_zone(f: Factory) {
                 assert_eq!(
                     got, expected,
                     "offset {offset} min, spender {spender:?}, bounds {bounds:?}"
+                );
+                // The same sums per period and per detail, as usage reports read them.
+                let both = tx.credits().consumption_sums(org.id, spender, bounds).await.unwrap();
+                assert_eq!(
+                    both,
+                    ConsumptionSums::of(&expected, bounds.len() - 1),
+                    "sums, offset {offset} min, spender {spender:?}, bounds {bounds:?}"
                 );
             }
         }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Page, StoreError};
 use crate::domain::credits::{
-    Allocation, ConsumptionRecord, ConsumptionTotal, CreditKind, CreditPool, EntryType, LedgerEntry,
+    Allocation, ConsumptionRecord, ConsumptionSums, ConsumptionTotal, CreditKind, CreditPool,
+    EntryType, LedgerEntry,
 };
 use crate::domain::text::EventId;
 use crate::ids::{LedgerEntryId, MemberId, OrganisationId};
@@ -156,4 +157,22 @@ pub trait CreditRepo: Send {
         spender: Option<MemberId>,
         bounds: &[DateTime<Utc>],
     ) -> Result<Vec<ConsumptionTotal>, StoreError>;
+    /// [`Self::consumption_totals`] summed the two ways a usage report shows them: per
+    /// period, and per spender, kind, data type and provider over all the periods
+    /// ([`ConsumptionSums::of`] the totals, which is what this default does). A store that can
+    /// add up both in its statement overrides it, so that a year's report moves a dozen
+    /// periods' and a dozen details' sums instead of their cross product. One consistent read,
+    /// as the totals.
+    ///
+    /// # Errors
+    /// Driver failures only.
+    async fn consumption_sums(
+        &mut self,
+        org: OrganisationId,
+        spender: Option<MemberId>,
+        bounds: &[DateTime<Utc>],
+    ) -> Result<ConsumptionSums, StoreError> {
+        let totals = self.consumption_totals(org, spender, bounds).await?;
+        Ok(ConsumptionSums::of(&totals, bounds.len().saturating_sub(1)))
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::{CreditService, MyCredits, credits_of};
-use crate::domain::credits::{ConsumptionTotal, CreditKind};
+use crate::domain::credits::{ConsumptionSum, ConsumptionSums, CreditKind};
 use crate::domain::member::{Member, Role};
 use crate::domain::text::{DataType, Provider};
 use crate::domain::timezone::Timezone;
@@ -191,14 +191,14 @@ async fn report_for(
     };
     let starts = series_starts(query);
     let bounds = series_bounds(query, timezone, &starts);
-    let totals = tx
+    let sums = tx
         .credits()
-        .consumption_totals(viewer.org_id, spender.as_ref().map(|m| m.id), &bounds)
+        .consumption_sums(viewer.org_id, spender.as_ref().map(|m| m.id), &bounds)
         .await?;
-    let mut report = build_report(query, timezone, &starts, &totals);
+    let mut report = build_report(query, timezone, &starts, &sums);
     match &spender {
         Some(member) => report.credits = Some(credits_of(tx, member).await?),
-        None => report.members = member_breakdown(tx, &totals).await?,
+        None => report.members = member_breakdown(tx, &sums.per_detail).await?,
     }
     Ok(report)
 }
@@ -303,40 +303,37 @@ fn series_bounds(
     bounds
 }
 
-/// Adds the store's sums into totals and a gap-free series of local buckets (one per entry of
-/// `starts`, the sums' periods).
+/// The report of the store's sums: the totals of its details, and a gap-free series of local
+/// buckets (one per entry of `starts`, the sums' periods).
 pub(crate) fn build_report(
     query: &UsageQuery,
     timezone: Timezone,
     starts: &[NaiveDate],
-    totals: &[ConsumptionTotal],
+    sums: &ConsumptionSums,
 ) -> UsageReport {
-    // Keyed by the totals' own names: hundreds of totals, a few names.
+    // Keyed by the sums' own names: a few names.
     let mut by_kind = BTreeMap::new();
     let mut by_data_type: BTreeMap<&str, (&DataType, i64)> = BTreeMap::new();
     let mut by_provider: BTreeMap<&str, (&Provider, i64)> = BTreeMap::new();
-    let mut per_bucket = vec![0_i64; starts.len()];
-    let mut total = 0;
-    for t in totals {
-        total += t.amount;
-        *by_kind.entry(t.kind).or_insert(0) += t.amount;
-        by_data_type.entry(t.data_type.as_str()).or_insert((&t.data_type, 0)).1 += t.amount;
-        by_provider.entry(t.provider.as_str()).or_insert((&t.provider, 0)).1 += t.amount;
-        if let Some(bucket) = per_bucket.get_mut(t.period) {
-            *bucket += t.amount;
-        }
+    for d in &sums.per_detail {
+        *by_kind.entry(d.kind).or_insert(0) += d.amount;
+        by_data_type.entry(d.data_type.as_str()).or_insert((&d.data_type, 0)).1 += d.amount;
+        by_provider.entry(d.provider.as_str()).or_insert((&d.provider, 0)).1 += d.amount;
     }
     let series = starts
         .iter()
-        .zip(per_bucket)
-        .map(|(start, total)| UsagePoint { start: *start, total })
+        .enumerate()
+        .map(|(i, start)| UsagePoint {
+            start: *start,
+            total: sums.per_period.get(i).copied().unwrap_or(0),
+        })
         .collect();
     UsageReport {
         from: query.from,
         to: query.to,
         timezone,
         bucket: query.bucket,
-        total,
+        total: sums.total(),
         by_kind: sorted(by_kind),
         by_data_type: by_data_type.into_values().map(|(d, n)| (d.clone(), n)).collect(),
         by_provider: by_provider.into_values().map(|(p, n)| (p.clone(), n)).collect(),
@@ -348,11 +345,11 @@ pub(crate) fn build_report(
 
 async fn member_breakdown(
     tx: &mut dyn Tx,
-    totals: &[ConsumptionTotal],
+    details: &[ConsumptionSum],
 ) -> Result<Vec<MemberUsage>, StoreError> {
     type PerType<'a> = BTreeMap<&'a str, (&'a DataType, i64)>;
     let mut per_member: BTreeMap<Option<MemberId>, (i64, PerType<'_>)> = BTreeMap::new();
-    for r in totals {
+    for r in details {
         let slot = per_member.entry(r.spender).or_default();
         slot.0 += r.amount;
         slot.1.entry(r.data_type.as_str()).or_insert((&r.data_type, 0)).1 += r.amount;
