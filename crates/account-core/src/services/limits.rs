@@ -34,7 +34,7 @@ impl Context {
         let mut refused: Option<Exhausted> = None;
         for (budget, state) in keys.iter().zip(states) {
             match budget.rate.take(state, now) {
-                Ok(next) => taken.push((budget.key.as_str(), next)),
+                Ok(next) => taken.push((budget.key.clone(), next)),
                 Err(e) => {
                     refused = Some(refused.map_or(e, |r| if e.wait > r.wait { e } else { r }))
                 }
@@ -43,9 +43,7 @@ impl Context {
         if let Some(refused) = refused {
             return Ok(Err(refused));
         }
-        for (key, next) in taken {
-            tx.limits().put(key, next).await?;
-        }
+        tx.limits().put(&taken).await?;
         Ok(Ok(()))
     }
 
@@ -71,10 +69,15 @@ impl Context {
     ) -> Result<(), StoreError> {
         let now = self.now();
         let (keys, states) = lock(tx, budgets).await?;
-        for (budget, state) in keys.iter().zip(states) {
-            if let Some(back) = budget.rate.refund(state, now) {
-                tx.limits().put(&budget.key, back).await?;
-            }
+        let back: Vec<(String, _)> = keys
+            .iter()
+            .zip(states)
+            .filter_map(|(budget, state)| {
+                Some((budget.key.clone(), budget.rate.refund(state, now)?))
+            })
+            .collect();
+        if !back.is_empty() {
+            tx.limits().put(&back).await?;
         }
         Ok(())
     }

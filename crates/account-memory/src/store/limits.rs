@@ -12,8 +12,11 @@ impl LimitRepo for MemTx {
         // Write units are serialised whole: reading is locking.
         Ok(keys.iter().map(|k| self.s().limits.get(k).copied()).collect())
     }
-    async fn put(&mut self, key: &str, state: DateTime<Utc>) -> Result<(), StoreError> {
-        self.w("limits.put")?.limits.insert(key.to_owned(), state);
+    async fn put(&mut self, states: &[(String, DateTime<Utc>)]) -> Result<(), StoreError> {
+        let limits = &mut self.w("limits.put")?.limits;
+        for (key, state) in states {
+            limits.insert(key.clone(), *state);
+        }
         Ok(())
     }
     async fn known(&mut self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -1,5 +1,7 @@
 //! `LimitRepo` over the `limits` and `known_clients` tables.
 
+use std::collections::BTreeMap;
+
 use account_core::ports::{LimitRepo, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -50,12 +52,22 @@ impl LimitRepo for SeaTx {
             .collect())
     }
 
-    async fn put(&mut self, key: &str, state: DateTime<Utc>) -> Result<(), StoreError> {
-        let row = limits::ActiveModel { key: Set(key.to_owned()), state: Set(micros(state)) };
+    async fn put(&mut self, states: &[(String, DateTime<Utc>)]) -> Result<(), StoreError> {
+        // One statement for every key (PostgreSQL answers each statement in a round trip of
+        // its own); one row per key, as one statement may not upsert a row twice.
+        let last: BTreeMap<&str, DateTime<Utc>> =
+            states.iter().map(|(key, state)| (key.as_str(), *state)).collect();
+        let rows = last.iter().map(|(key, state)| limits::ActiveModel {
+            key: Set((*key).to_owned()),
+            state: Set(micros(*state)),
+        });
         let replace =
             OnConflict::column(limits::Column::Key).update_column(limits::Column::State).to_owned();
-        self.write_later(limits::Entity::insert(row).on_conflict(replace), Queued::Insert(1))
-            .await?;
+        let n = u64::try_from(last.len()).unwrap_or(u64::MAX);
+        if n > 0 {
+            let insert = limits::Entity::insert_many(rows).on_conflict(replace);
+            self.write_later(insert, Queued::Insert(n)).await?;
+        }
         Ok(())
     }
 

@@ -17,9 +17,12 @@ pub(crate) async fn limit_rows_lock_put_known_remember_purge(f: Factory) {
     let keys = ["a:1".to_owned(), "b:2".to_owned(), "c:3".to_owned()];
     let mut tx = write(&store).await;
     assert_eq!(tx.limits().lock(&keys).await.unwrap(), vec![None, None, None]);
-    tx.limits().put("a:1", at(10)).await.unwrap();
-    tx.limits().put("c:3", at(100)).await.unwrap();
-    tx.limits().put("c:3", at(200)).await.unwrap();
+    // Several keys in one write; a key given twice keeps its last state; a later write
+    // replaces an earlier one.
+    let state = |key: &str, t| (key.to_owned(), at(t));
+    tx.limits().put(&[state("a:1", 10), state("c:3", 100)]).await.unwrap();
+    tx.limits().put(&[state("c:3", 150), state("c:3", 200)]).await.unwrap();
+    tx.limits().put(&[]).await.unwrap();
     tx.limits().remember("client:x", at(50)).await.unwrap();
     tx.limits().remember("client:y", at(500)).await.unwrap();
     tx.limits().remember("client:y", at(400)).await.unwrap();
@@ -36,7 +39,7 @@ pub(crate) async fn limit_rows_lock_put_known_remember_purge(f: Factory) {
 
     // A dropped unit leaves nothing.
     let mut tx = write(&store).await;
-    tx.limits().put("b:2", at(7)).await.unwrap();
+    tx.limits().put(&[("b:2".to_owned(), at(7))]).await.unwrap();
     drop(tx);
     let mut tx = write(&store).await;
     assert_eq!(tx.limits().lock(&keys[1..2]).await.unwrap(), vec![None]);

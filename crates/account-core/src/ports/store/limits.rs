@@ -20,11 +20,12 @@ pub trait LimitRepo: Send {
     /// # Errors
     /// Driver failures only.
     async fn lock(&mut self, keys: &[String]) -> Result<Vec<Option<DateTime<Utc>>>, StoreError>;
-    /// Stores a key's state.
+    /// Stores each key's state, all in one write (a unit takes or refunds every budget of an
+    /// attempt at once); where a key is given twice, its last state.
     ///
     /// # Errors
     /// Driver failures only.
-    async fn put(&mut self, key: &str, state: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn put(&mut self, states: &[(String, DateTime<Utc>)]) -> Result<(), StoreError>;
     /// Whether `key` names a client remembered until after `now`.
     ///
     /// # Errors
