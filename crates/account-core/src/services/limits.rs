@@ -76,9 +76,7 @@ impl Context {
                 Some((budget.key.clone(), budget.rate.refund(state, now)?))
             })
             .collect();
-        if !back.is_empty() {
-            tx.limits().put(&back).await?;
-        }
+        tx.limits().put(&back).await?;
         Ok(())
     }
 }

@@ -400,22 +400,17 @@ impl CreditRepo for SeaTx {
         spender: Option<MemberId>,
         bounds: &[DateTime<Utc>],
     ) -> Result<Vec<ConsumptionTotal>, StoreError> {
-        let Some(sums) = Sums::of(org, spender, bounds) else { return Ok(Vec::new()) };
-        let mut details = Details::default();
         let mut totals: BTreeMap<(usize, Option<Uuid>, usize), i64> = BTreeMap::new();
-        for (label, spender, k, data_type, provider, amount) in self.sum_rows(&sums.query).await? {
-            let detail = details.index(k, data_type, provider);
-            for (period, sign) in sums.effects(label)? {
-                *totals.entry((period, spender, detail)).or_default() += sign * amount;
-            }
-        }
-        let parsed = details.parsed()?;
+        let details = self
+            .add_up_sums(org, spender, bounds, |period, spender, detail, amount| {
+                *totals.entry((period, spender, detail)).or_default() += amount;
+            })
+            .await?;
         totals
             .into_iter()
             .filter(|(_, amount)| *amount != 0)
             .map(|((period, spender, detail), amount)| {
-                let (kind, data_type, provider) =
-                    parsed.get(detail).cloned().ok_or_else(|| corrupt("usage sum"))?;
+                let (kind, data_type, provider) = details.get(detail)?;
                 Ok(ConsumptionTotal {
                     period,
                     spender: spender.map(MemberId::from_uuid),
@@ -438,27 +433,20 @@ impl CreditRepo for SeaTx {
         bounds: &[DateTime<Utc>],
     ) -> Result<ConsumptionSums, StoreError> {
         let mut per_period = vec![0; bounds.len().saturating_sub(1)];
-        let Some(sums) = Sums::of(org, spender, bounds) else {
-            return Ok(ConsumptionSums { per_period, per_detail: Vec::new() });
-        };
-        let mut details = Details::default();
         let mut per_detail: BTreeMap<(Option<Uuid>, usize), i64> = BTreeMap::new();
-        for (label, spender, k, data_type, provider, amount) in self.sum_rows(&sums.query).await? {
-            let detail = details.index(k, data_type, provider);
-            for (period, sign) in sums.effects(label)? {
+        let details = self
+            .add_up_sums(org, spender, bounds, |period, spender, detail, amount| {
                 if let Some(slot) = per_period.get_mut(period) {
-                    *slot += sign * amount;
-                    *per_detail.entry((spender, detail)).or_default() += sign * amount;
+                    *slot += amount;
+                    *per_detail.entry((spender, detail)).or_default() += amount;
                 }
-            }
-        }
-        let parsed = details.parsed()?;
+            })
+            .await?;
         let per_detail = per_detail
             .into_iter()
             .filter(|(_, amount)| *amount != 0)
             .map(|((spender, detail), amount)| {
-                let (kind, data_type, provider) =
-                    parsed.get(detail).cloned().ok_or_else(|| corrupt("usage sum"))?;
+                let (kind, data_type, provider) = details.get(detail)?;
                 Ok(ConsumptionSum {
                     spender: spender.map(MemberId::from_uuid),
                     kind,
@@ -469,6 +457,32 @@ impl CreditRepo for SeaTx {
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(ConsumptionSums { per_period, per_detail }.sorted())
+    }
+}
+
+impl SeaTx {
+    /// Reads the sums of `bounds` (one statement) and hands each summed row to `add` once per
+    /// period it counts in: `add(period, spender, detail, signed amount)`, the detail an index
+    /// into the parsed details returned.
+    async fn add_up_sums(
+        &self,
+        org: OrganisationId,
+        spender: Option<MemberId>,
+        bounds: &[DateTime<Utc>],
+        mut add: impl FnMut(usize, Option<Uuid>, usize, i64) + Send,
+    ) -> Result<ParsedDetails, StoreError> {
+        let mut details = Details::default();
+        if let Some(sums) = Sums::of(org, spender, bounds) {
+            for (label, spender, k, data_type, provider, amount) in
+                self.sum_rows(&sums.query).await?
+            {
+                let detail = details.index(k, data_type, provider);
+                for (period, sign) in sums.effects(label)? {
+                    add(period, spender, detail, sign * amount);
+                }
+            }
+        }
+        details.parsed()
     }
 }
 
@@ -486,13 +500,24 @@ impl Details {
     }
 
     /// Every detail parsed, by index.
-    fn parsed(self) -> Result<Vec<(CreditKind, DataType, Provider)>, StoreError> {
+    fn parsed(self) -> Result<ParsedDetails, StoreError> {
         let mut details: Vec<_> = self.0.into_iter().collect();
         details.sort_unstable_by_key(|(_, i)| *i);
         details
             .into_iter()
             .map(|((k, data_type, provider), _)| detail_of(&k, &data_type, &provider))
-            .collect()
+            .collect::<Result<_, _>>()
+            .map(ParsedDetails)
+    }
+}
+
+/// [`Details`] parsed, by index.
+struct ParsedDetails(Vec<(CreditKind, DataType, Provider)>);
+
+impl ParsedDetails {
+    /// The detail of index `i`.
+    fn get(&self, i: usize) -> Result<(CreditKind, DataType, Provider), StoreError> {
+        self.0.get(i).cloned().ok_or_else(|| corrupt("usage sum"))
     }
 }
 
