@@ -660,6 +660,15 @@ async fn sqlite_connections_are_configured(f: F) {
         Some(true),
         "SQLite keeps memory statistics: LIBSQLITE3_FLAGS not applied?"
     );
+    // ...and without the extensions the server never uses.
+    for extension in ["ENABLE_FTS3", "ENABLE_FTS5", "ENABLE_RTREE", "ENABLE_DBSTAT_VTAB"] {
+        let built_in = store.sqlite_compiled_with(extension).await.unwrap();
+        assert_eq!(
+            built_in,
+            Some(false),
+            "SQLite built with {extension}: LIBSQLITE3_FLAGS not applied?"
+        );
+    }
 }
 
 /// A SQLite file stamps its commits (its WAL index), so `KeptSessions` wraps it; an
