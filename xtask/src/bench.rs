@@ -6,6 +6,7 @@
 //! when a request errored or an invariant broke; it asserts no performance thresholds (those are
 //! reported against the targets in the docs).
 
+pub mod ab;
 mod http;
 mod report;
 mod seed;
@@ -289,27 +290,11 @@ fn load_shaped(
         let (running, max_kib) = (running.clone(), max_kib.clone());
         std::thread::spawn(move || sample_rss(pid, running, max_kib))
     };
-    let mut cmd = Command::new("wrk");
-    cmd.args([
-        &format!("-t{threads}"),
-        &format!("-c{connections}"),
-        &format!("-d{secs}s"),
-        "--timeout",
-        "10s",
-        "-s",
-    ])
-    .arg(&path)
-    .arg(url);
     eprintln!("bench: {name}: wrk -t{threads} -c{connections} -d{secs}s {url}");
-    let result = cmd.output();
+    let result = run_wrk(&path, url, secs, shape);
     running.store(false, Ordering::Relaxed);
     let _ = sampler.join();
-    let out = result.map_err(|e| format!("cannot start wrk: {e}"))?;
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        return Err(format!("wrk failed with {}: {text}", out.status));
-    }
+    let text = result?;
     fs::write(out_dir.join(format!("{name}.wrk.txt")), &text).map_err(|e| e.to_string())?;
     let summary = wrk::parse_output(&text)?;
     let statuses = wrk::statuses(&text);
@@ -317,6 +302,31 @@ fn load_shaped(
         eprintln!("bench: {name}: non-2xx statuses: {statuses}");
     }
     Ok((summary, max_kib.load(Ordering::Relaxed) as f64 / 1024.0))
+}
+
+/// Runs wrk with `script` against `url` for `secs` seconds; what it printed.
+fn run_wrk(script: &Path, url: &str, secs: u32, shape: Shape) -> Result<String, String> {
+    let Shape { threads, connections } = shape;
+    let out = Command::new("wrk")
+        .args([
+            &format!("-t{threads}"),
+            &format!("-c{connections}"),
+            &format!("-d{secs}s"),
+            "--timeout",
+            "10s",
+            "-s",
+        ])
+        .arg(script)
+        .arg(url)
+        .output()
+        .map_err(|e| format!("cannot start wrk: {e}"))?;
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("wrk failed with {}: {text}", out.status))
+    }
 }
 
 /// Runs `f` over `items` on `workers` threads, keeping the order.

@@ -134,7 +134,10 @@ commands:
   bench [--quick] [--keep] [--only SCENARIO,…] [--backend sqlite|postgres]
                     load the `dist` server with wrk against its baselines (docs/benchmarks.md);
                     --keep leaves the PostgreSQL database for profiling; --only and --backend
-                    run part of it (and leave docs/benchmarks.md as it is)";
+                    run part of it (and leave docs/benchmarks.md as it is)
+  ab A_BIN B_BIN --db FILE.db --script FILE.lua [--rounds 12] [--secs 3]
+                    two server binaries on copies of one SQLite database, loaded in short
+                    wrk slices alternating between them: B's requests per second over A's";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -149,6 +152,8 @@ fn main() -> ExitCode {
                 &only,
             )
         }),
+        Some("ab") => bench::ab::Args::parse(&args)
+            .and_then(|ab| bench::ab::run(&tidy::workspace_root(), &ab)),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("screenshots") => screenshots(),
         Some("help" | "--help" | "-h") | None => {
