@@ -13,8 +13,9 @@
 //! the stamp against commits from another pool. An unknown header version, a header being written
 //! (copies differ) or a missing file gives no stamp, so nothing is kept.
 //!
-//! Reading it costs a `stat` of the file and a 96-byte `pread` from the page cache (a few
-//! microseconds), and no hand-off to a connection's thread.
+//! Reading it costs a 96-byte `pread` from the page cache and an `fstat` of the open file (a
+//! microsecond or two), and no hand-off to a connection's thread; the path is looked up again
+//! (`stat`) only when the file read last has been deleted.
 //!
 //! **The file stays open.** SQLite coordinates processes with POSIX advisory locks on this
 //! file (a shared lock that every process with a connection holds, among others), and POSIX
@@ -24,9 +25,11 @@
 //! took itself for the only user, rebuilt the WAL index, and the server died of `SIGBUS` on
 //! the truncated mapping (<https://sqlite.org/howtocorrupt.html>, 2.2). So each WAL index is
 //! opened once per process and kept in [`HELD`] while it is the file at its path; SQLite
-//! deletes it and makes a new one when the last connection closes, so each reading compares
-//! the path's file with the one held, and a file no longer at its path (which nothing can
-//! open again, so its locks coordinate nobody) is let go when a new one is taken. The sea
+//! deletes it and makes a new one when the last connection closes, so each reading checks
+//! that the file it read still has a name, looks the path up again when it has not, and a
+//! file no longer at its path (which nothing can open again, so its locks coordinate nobody)
+//! is let go when a new one is taken. (SQLite never renames a WAL index; a file moved aside
+//! by hand while the server runs is followed as SQLite's open connections follow it.) The sea
 //! check `reading_the_stamp_keeps_sqlites_locks` reads `/proc/locks` before and after.
 
 use std::fs::File;
@@ -106,6 +109,19 @@ impl WalIndex {
 
     /// The current stamp, or `None` when it cannot be read as a complete, known header.
     pub(crate) fn stamp(&self) -> Option<ChangeStamp> {
+        let mut bytes = [0u8; 2 * HEADER];
+        // The file last read, while it still has a name: read first, then asked whether it is
+        // linked (`fstat`), so that what was read came from a file SQLite had not deleted yet.
+        // SQLite only ever deletes a WAL index (when the last connection closes) and makes a
+        // new one, so a linked file is the one at the path; this saves looking the path up
+        // (`stat`), most of the cost of a reading.
+        let last = self.last.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(held) = last
+            && read_at(&held.file, &mut bytes).is_some()
+            && linked(&held.file)
+        {
+            return stamp_of(&bytes);
+        }
         let id = FileId::at(&self.path)?;
         let held = {
             let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
@@ -118,10 +134,21 @@ impl WalIndex {
                 }
             }
         };
-        let mut bytes = [0u8; 2 * HEADER];
         read_at(&held.file, &mut bytes)?;
         stamp_of(&bytes)
     }
+}
+
+/// Whether `file` still has a name (a link count above zero, by `fstat`).
+#[cfg(unix)]
+fn linked(file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().is_ok_and(|m| m.nlink() > 0)
+}
+
+#[cfg(not(unix))]
+fn linked(_: &File) -> bool {
+    false
 }
 
 #[cfg(unix)]
@@ -215,6 +242,35 @@ mod tests {
         let mut future = old;
         future[..4].copy_from_slice(&3_050_000u32.to_ne_bytes());
         assert_eq!(stamp_of(&both(future, future)), None);
+    }
+
+    /// A WAL index rewritten in place gives its new stamp; one deleted and made again (as
+    /// SQLite does when the last connection closes and a new one opens) is followed to the
+    /// new file, not read from the deleted one.
+    #[cfg(unix)]
+    #[test]
+    fn follows_a_rewritten_and_a_new_index() {
+        let dir = std::env::temp_dir().join(format!("wal-index-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("x.db");
+        let shm = dir.join("x.db-shm");
+        let write = |h: [u8; HEADER]| std::fs::write(&shm, both(h, h)).unwrap();
+        let stamp = |h: [u8; HEADER]| stamp_of(&both(h, h)).unwrap();
+        let (a, b, c) = (header(1, 4, [1, 2]), header(2, 8, [1, 2]), header(1, 0, [5, 6]));
+        let index = WalIndex::of(db.to_str().unwrap()).unwrap();
+        write(a);
+        assert_eq!(index.stamp(), Some(stamp(a)));
+        // In place: the same file, read again.
+        let file = std::fs::OpenOptions::new().write(true).open(&shm).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&file, &both(b, b), 0).unwrap();
+        assert_eq!(index.stamp(), Some(stamp(b)));
+        // Deleted and made again: the held file still reads `b`, the path's reads `c`.
+        std::fs::remove_file(&shm).unwrap();
+        write(c);
+        assert_eq!(index.stamp(), Some(stamp(c)));
+        std::fs::remove_file(&shm).unwrap();
+        assert_eq!(index.stamp(), None, "no file, no stamp");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
