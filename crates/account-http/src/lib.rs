@@ -17,6 +17,7 @@ mod errors;
 mod etag;
 mod headers;
 mod idempotency;
+mod ids;
 mod metrics;
 mod middleware;
 mod pagination;

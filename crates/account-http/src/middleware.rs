@@ -48,9 +48,7 @@ fn sane_request_id(value: &str) -> bool {
 }
 
 fn new_request_id(state: &AppState) -> String {
-    let mut bytes = [0u8; 16];
-    state.accounts.fill_random(&mut bytes);
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(state.ids.next()).into_uuid().to_string()
 }
 
 /// Turns an error that escaped an operation (or never reached one) into problem+json.

@@ -39,6 +39,8 @@ pub(crate) struct AppState {
     pub headers: SecurityHeaders,
     pub trusted_proxies: TrustedProxies,
     pub span_parent: Option<crate::trace::SpanParentHook>,
+    /// Request and trace ids.
+    pub ids: crate::ids::Ids,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             headers: SecurityHeaders::new(config.hsts_max_age),
             trusted_proxies: config.trusted_proxies.clone(),
             span_parent: config.span_parent.clone(),
+            ids: crate::ids::Ids::default(),
         }
     }
 

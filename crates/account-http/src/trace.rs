@@ -1,6 +1,6 @@
 //! W3C Trace Context: the trace id of an incoming `traceparent` header is honoured (logged
 //! with the request, so that its lines join the caller's trace); a request without a valid
-//! one gets a fresh trace id from the `Random` port. The parsed header is also handed to the
+//! one gets a fresh trace id (`ids.rs`). The parsed header is also handed to the
 //! server's [`SpanParentHook`], if any, so that an exporter of spans can make the request span
 //! a child of the caller's (the `otlp` feature of `account-server`).
 
@@ -113,14 +113,7 @@ pub(crate) fn trace_id(
     state: &AppState,
 ) -> (Option<TraceParent>, String) {
     let parent = traceparent.and_then(TraceParent::parse);
-    let id = parent.map_or_else(
-        || {
-            let mut bytes = [0u8; 16];
-            state.accounts.fill_random(&mut bytes);
-            to_hex(&bytes)
-        },
-        |p| to_hex(&p.trace_id),
-    );
+    let id = parent.map_or_else(|| to_hex(&state.ids.next()), |p| to_hex(&p.trace_id));
     (parent, id)
 }
 

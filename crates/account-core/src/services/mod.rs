@@ -136,7 +136,7 @@ impl Accounts {
         self.ctx.now()
     }
 
-    /// Fills `dest` from the domain's random source (request ids, form tokens).
+    /// Fills `dest` from the domain's random source (the console's form keys).
     pub fn fill_random(&self, dest: &mut [u8]) {
         self.ctx.ports.random.fill(dest);
     }
