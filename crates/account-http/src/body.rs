@@ -76,7 +76,7 @@ impl<T: ParseFromJSON> ParsePayload for JsonBody<T> {
             })?
         };
         if let MetaSchemaRef::Reference(name) = T::schema_ref() {
-            let schema = &crate::server::document()["components"]["schemas"][name.as_str()];
+            let schema = &crate::server::checked_document()["components"]["schemas"][name.as_str()];
             let mut faults = Vec::new();
             check(schema, &value, "", &mut faults);
             if !faults.is_empty() {
@@ -153,7 +153,7 @@ pub(crate) fn parameter_problem(err: &poem::Error) -> Option<Problem> {
 fn path_parameter(path: &str, index: usize) -> Option<String> {
     let path = path.strip_prefix(crate::server::BASE_PATH)?;
     let segments: Vec<&str> = path.split('/').collect();
-    let templates = crate::server::document()["paths"].as_object()?;
+    let templates = crate::server::checked_document()["paths"].as_object()?;
     templates
         .keys()
         .map(|t| t.split('/').collect::<Vec<_>>())
@@ -256,7 +256,7 @@ fn resolve(schema: &Value) -> &Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
             let name = reference.rsplit('/').next().unwrap_or_default();
-            &crate::server::document()["components"]["schemas"][name]
+            &crate::server::checked_document()["components"]["schemas"][name]
         }
         None => schema,
     }
