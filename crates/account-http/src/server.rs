@@ -62,13 +62,27 @@ pub(crate) fn document() -> &'static serde_json::Value {
     DOC.get_or_init(|| serde_json::from_str(spec()).unwrap_or_default())
 }
 
+/// What the server keeps of the document, read from one parse of it: the route table, and
+/// what the request checks read (see [`checked_document`]). The whole document as a value
+/// holds about 2.8 MB of heap, three quarters of it the operations, which nothing reads once
+/// the route table is made.
+struct DocumentParts {
+    routes: Routes,
+    checked: serde_json::Value,
+}
+
+fn document_parts() -> &'static DocumentParts {
+    static PARTS: OnceLock<DocumentParts> = OnceLock::new();
+    PARTS.get_or_init(|| {
+        let doc = serde_json::from_str(spec()).unwrap_or_default();
+        DocumentParts { routes: routes_of(&doc), checked: checked_part(doc) }
+    })
+}
+
 /// What the request checks read of the document, kept for the process's life: its schemas
-/// (`components.schemas`) and its path templates (`paths`, each `null`). The whole document
-/// as a value holds about 2.8 MB of heap, three quarters of it the operations, which nothing
-/// reads once the route table is made.
+/// (`components.schemas`) and its path templates (`paths`, each `null`).
 pub(crate) fn checked_document() -> &'static serde_json::Value {
-    static CHECKED: OnceLock<serde_json::Value> = OnceLock::new();
-    CHECKED.get_or_init(|| checked_part(serde_json::from_str(spec()).unwrap_or_default()))
+    &document_parts().checked
 }
 
 fn checked_part(mut doc: serde_json::Value) -> serde_json::Value {
@@ -103,8 +117,7 @@ pub(crate) fn allow_table() -> &'static AllowTable {
 
 /// Operation id → method and path, for the access log.
 fn routes() -> &'static Routes {
-    static ROUTES: OnceLock<Routes> = OnceLock::new();
-    ROUTES.get_or_init(|| routes_of(&serde_json::from_str(spec()).unwrap_or_default()))
+    &document_parts().routes
 }
 
 fn routes_of(doc: &serde_json::Value) -> Routes {
