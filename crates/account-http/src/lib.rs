@@ -18,6 +18,7 @@ mod etag;
 mod headers;
 mod idempotency;
 mod ids;
+mod json;
 mod metrics;
 mod middleware;
 mod pagination;

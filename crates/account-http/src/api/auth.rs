@@ -1,11 +1,11 @@
 //! Log-in (throttled), log-out, the caller's sessions, accepting an invitation, and password
 //! reset (rule 22).
 
+use crate::json::Json;
 use account_core::ids::SessionId;
 use poem::Request;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::{ApiTags, State};

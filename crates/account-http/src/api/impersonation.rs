@@ -2,10 +2,10 @@
 //! an hour, on a session hanging on their own. Every response made under it carries the
 //! `Accounts-Impersonation` header.
 
+use crate::json::Json;
 use account_core::ids::MemberId;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::{ApiTags, State};

@@ -1,12 +1,12 @@
 //! Integrations with an API key (`X-Api-Key`): recording consumption (idempotent on the
 //! client's event id, and on `Idempotency-Key`) and reading usage.
 
+use crate::json::Json;
 use account_core::ids::MemberId;
 use account_core::services::credits::{ConsumeInput, UsageScope};
 use chrono::NaiveDate;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::me::usage_query;

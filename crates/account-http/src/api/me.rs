@@ -1,6 +1,7 @@
 //! The caller's own account: profile (ETag / If-Match), preferences, products and services,
 //! password, the email change, deletion, API keys, credits and usage.
 
+use crate::json::Json;
 use account_core::ids::ApiKeyId;
 use account_core::services::auth::Authenticated;
 use account_core::services::credits::{UsageQuery, UsageReport as CoreUsageReport, UsageScope};
@@ -9,7 +10,6 @@ use account_core::services::profile::DeleteConfirmation;
 use chrono::NaiveDate;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, ResponseContent};
 use uuid::Uuid;
 

@@ -2,13 +2,13 @@
 //! registration number, credits), members (find, rename, password reset, API keys), the products catalogue,
 //! the mail outbox and weekly digests.
 
+use crate::json::Json;
 use account_core::domain::credits::EntryType;
 use account_core::ids::{ApiKeyId, MemberId, OrganisationId, ProductId};
 use account_core::ports::Page;
 use account_core::services::operator::NewPlanSeats;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::{ApiTags, State};

@@ -1,11 +1,11 @@
 //! The organisation page: the organisation (registration number read-only), its customer info
 //! (ETag / If-Match) and its contact addresses (add, verify by code, roles, remove).
 
+use crate::json::Json;
 use account_core::domain::contact::ContactRole as CoreContactRole;
 use account_core::ids::ContactId;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::{ApiTags, State};

@@ -1,13 +1,13 @@
 //! Health: whether the server runs and its store answers (for load balancers and probes).
 
-use poem_openapi::payload::Json;
+use crate::json::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::{ApiTags, State};
 use crate::responses::responses;
 
 /// The server is up and its store answers.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Health {
     /// Always `ok`.

@@ -1,6 +1,7 @@
 //! The admin's team page: summary, credit overview, members (enabled / disabled tabs), adding
 //! sub-users, profiles, status and role, credits, members' API keys, usage, ledger, audit log.
 
+use crate::json::Json;
 use account_core::domain::audit::AuditCursor;
 use account_core::ids::{ApiKeyId, AuditEntryId, LedgerEntryId, MemberId};
 use account_core::ports::{LedgerCursor, LedgerFilter, Page};
@@ -10,7 +11,6 @@ use account_core::services::team::NewMember;
 use chrono::NaiveDate;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, ResponseContent};
 use uuid::Uuid;
 

@@ -26,7 +26,7 @@ impl fmt::Debug for LoginRequest {
 }
 
 /// A session as its owner sees it.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Session {
     /// Its id.
@@ -38,6 +38,7 @@ pub(crate) struct Session {
     /// When it ends at the latest.
     pub expires_at: Timestamp,
     /// The client (user agent) it was opened from.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub client: Option<String>,
     /// True for the session making this request.
@@ -64,7 +65,7 @@ page!(
 );
 
 /// A new session and its bearer token, shown this once.
-#[derive(Object, Clone)]
+#[derive(serde::Serialize, Object, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct LoggedIn {
     /// Send as `Authorization: Bearer <token>`. Only a digest of it is stored.
@@ -99,7 +100,7 @@ impl LoggedIn {
 }
 
 /// How many sessions ended.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct RevokedSessions {
     /// Sessions ended.
@@ -123,7 +124,7 @@ impl fmt::Debug for AcceptInvitationRequest {
 }
 
 /// The member who can now log in.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct AcceptedInvitation {
     /// The member.
@@ -162,7 +163,7 @@ impl fmt::Debug for CompletePasswordResetRequest {
 }
 
 /// The password is set; every session ended, API keys still work.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct PasswordResetDone {
     /// The member, who can now log in with the new password.

@@ -22,20 +22,25 @@ use super::{Balance, MemberStatus, Role, Timestamp, page, ts};
 use crate::errors::{Invalid, invalid_field};
 
 /// The editable profile. On save, absent or empty optional fields clear the value.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Profile {
     /// First name (required).
     pub first_name: String,
     /// Last name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Phone in E.164, like `+46701234567`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// Company.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// Job title.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// LinkedIn profile URL, like `https://www.linkedin.com/in/your-name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub linkedin: Option<String>,
 }
 
@@ -66,7 +71,7 @@ impl Profile {
 }
 
 /// Set while the request runs under an impersonation.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct ImpersonationState {
     /// The admin acting as this member.
@@ -76,7 +81,7 @@ pub(crate) struct ImpersonationState {
 }
 
 /// The caller: identity, profile, preferences and products and services.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Me {
     /// The member.
@@ -102,6 +107,7 @@ pub(crate) struct Me {
     /// When the member was created.
     pub created_at: Timestamp,
     /// Present while an admin impersonates this member (the page's banner).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub impersonation: Option<ImpersonationState>,
 }
@@ -127,8 +133,9 @@ impl Me {
 }
 
 /// File format of exports.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "ExportFormat", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum ExportFormat {
     /// Comma-separated values.
     Csv,
@@ -137,7 +144,7 @@ pub(crate) enum ExportFormat {
 }
 
 /// Notification switches.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Notifications {
     /// Mail when credits allocated to me run low.
@@ -149,7 +156,7 @@ pub(crate) struct Notifications {
 }
 
 /// Defaults applied to exports.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct ExportDefaults {
     /// File format.
@@ -161,7 +168,7 @@ pub(crate) struct ExportDefaults {
 }
 
 /// Preferences (a full replacement on save). A time-zone change applies from now on.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Preferences {
     /// Notification switches.
@@ -215,7 +222,7 @@ impl Preferences {
 }
 
 /// An entry of the products catalogue.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Product {
     /// Its id.
@@ -246,14 +253,16 @@ page!(
 );
 
 /// One of the caller's products and services.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Offering {
     /// The catalogue entry, when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub product_id: Option<Uuid>,
     /// The text, or the catalogue entry's name (absent for an entry no longer in the active
     /// catalogue).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
 }
@@ -273,7 +282,7 @@ impl Offering {
 }
 
 /// The caller's products and services.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Offerings {
     /// In the order given, de-duplicated.
@@ -337,33 +346,40 @@ impl fmt::Debug for ChangePasswordRequest {
 }
 
 /// Where an email change stands.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "EmailChangeStage", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum EmailChangeStage {
     /// A code went to the current address.
+    #[serde(rename = "awaiting_current_code")]
     #[oai(rename = "awaiting_current_code")]
     CurrentCode,
     /// The current address is confirmed; waiting for the new address, typed twice.
+    #[serde(rename = "awaiting_new_address")]
     #[oai(rename = "awaiting_new_address")]
     NewAddress,
     /// A code went to the new address.
+    #[serde(rename = "awaiting_new_code")]
     #[oai(rename = "awaiting_new_code")]
     NewCode,
 }
 
 /// The caller's email change in progress.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct EmailChange {
     /// The step it is at.
     pub stage: EmailChangeStage,
     /// The new address, once submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub new_email: Option<String>,
     /// When the last code sent stops working.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub code_expires_at: Option<Timestamp>,
     /// Wrong tries left for the current code.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub tries_left: Option<u8>,
     /// When the whole flow stops being usable.
@@ -412,7 +428,7 @@ pub(crate) struct NewEmailRequest {
 }
 
 /// The login email after a change.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct EmailChanged {
     /// The new login email.
@@ -446,7 +462,7 @@ pub(crate) struct CreateApiKeyRequest {
 }
 
 /// What the caller can spend, per kind.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct MyCredits {
     /// True for admins, who spend the team pool's unallocated credits.

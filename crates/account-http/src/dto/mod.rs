@@ -85,6 +85,12 @@ impl ToJSON for Timestamp {
     }
 }
 
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.rfc3339())
+    }
+}
+
 /// Optional timestamps.
 pub(crate) fn ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
     t.map(Timestamp)
@@ -95,12 +101,13 @@ pub(crate) fn ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
 macro_rules! page {
     ($(#[$meta:meta])* $name:ident, $item:ty) => {
         $(#[$meta])*
-        #[derive(poem_openapi::Object, Debug, Clone)]
+        #[derive(poem_openapi::Object, serde::Serialize, Debug, Clone)]
         #[oai(skip_serializing_if_is_none)]
         pub(crate) struct $name {
             /// The items of this page.
             pub items: Vec<$item>,
             /// Pass as `cursor` to get the next page; absent on the last page.
+            #[serde(skip_serializing_if = "Option::is_none")]
             #[oai(skip_serializing_if_is_none)]
             pub next_cursor: Option<String>,
         }
@@ -109,8 +116,9 @@ macro_rules! page {
 pub(crate) use page;
 
 /// A member's role.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "Role", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Role {
     /// Manages the organisation.
     Admin,
@@ -137,8 +145,9 @@ impl From<Role> for CoreRole {
 }
 
 /// Whether a member holds a licence and may act.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "MemberStatus", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum MemberStatus {
     /// Holds a licence (pending invitations included).
     Enabled,
@@ -165,8 +174,9 @@ impl From<MemberStatus> for CoreMemberStatus {
 }
 
 /// A kind of credit (calling minutes are one).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "CreditKind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum CreditKind {
     /// Export credits.
     Export,
@@ -201,8 +211,9 @@ impl From<CreditKind> for CoreCreditKind {
 }
 
 /// What a ledger entry did.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "EntryType", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum EntryType {
     /// Credits added to the pool.
     Grant,
@@ -241,8 +252,9 @@ impl From<EntryType> for CoreEntryType {
 }
 
 /// A contact address's role.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "ContactRole", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum ContactRole {
     /// Receives invoices.
     Billing,
@@ -273,7 +285,7 @@ impl From<ContactRole> for CoreContactRole {
 }
 
 /// One kind of a member's credits.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Balance {
     /// The kind.
@@ -293,7 +305,7 @@ impl From<&CoreBalance> for Balance {
 }
 
 /// An API key as listed: never its secret.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct ApiKey {
     /// Its id.
@@ -301,6 +313,7 @@ pub(crate) struct ApiKey {
     /// Its owner.
     pub member_id: Uuid,
     /// The owner's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub label: Option<String>,
     /// The start of the secret that identifies it: `ack_`, the key's id in hex and the
@@ -310,6 +323,7 @@ pub(crate) struct ApiKey {
     /// When it was created.
     pub created_at: Timestamp,
     /// When it was last used (updated at most once a minute).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub last_used_at: Option<Timestamp>,
 }
@@ -334,7 +348,7 @@ page!(
 );
 
 /// A new or rotated API key with its secret, shown this once.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct CreatedApiKey {
     /// The key as it will be listed.
@@ -350,14 +364,16 @@ impl From<&account_core::services::api_keys::CreatedApiKey> for CreatedApiKey {
 }
 
 /// Who did something, in the ledger and the audit log.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 #[oai(rename = "Principal")]
 pub(crate) struct PrincipalRef {
     /// `member`, `operator` or `system`.
+    #[serde(rename = "type")]
     #[oai(rename = "type")]
     pub kind: String,
     /// The member, for `member`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub member_id: Option<Uuid>,
 }
@@ -373,8 +389,9 @@ impl From<Principal> for PrincipalRef {
 }
 
 /// Report granularity.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "Bucket", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Bucket {
     /// Local days.
     Day,
@@ -405,7 +422,7 @@ impl From<CoreBucket> for Bucket {
 }
 
 /// Credits spent under one name (a kind, data type or provider).
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Total {
     /// The name.
@@ -415,7 +432,7 @@ pub(crate) struct Total {
 }
 
 /// One bucket of a usage series.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct UsagePoint {
     /// First local day of the bucket.
@@ -425,13 +442,15 @@ pub(crate) struct UsagePoint {
 }
 
 /// One member's share of a team report.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct MemberUsage {
     /// The member (absent if the spender was not a member).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub member_id: Option<Uuid>,
     /// Their display name; absent once they deleted their account.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     /// Credits they spent.
@@ -442,7 +461,7 @@ pub(crate) struct MemberUsage {
 
 /// A usage report: credits spent per kind, data type and provider over a period, bucketed by
 /// local day, week or month.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct UsageReport {
     /// First local day.
@@ -468,6 +487,7 @@ pub(crate) struct UsageReport {
     /// One member's report only (`/me/usage`, a member's usage, an integration's): what the
     /// member holds now per kind: `allocated`, `used`, and `available` (what remains), as
     /// `GET /me/credits` gives them. Absent from team reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub credits: Option<me::MyCredits>,
 }
@@ -520,7 +540,7 @@ impl From<&CoreUsageReport> for UsageReport {
 }
 
 /// An empty success body with a message, for actions that return nothing else.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Done {
     /// What happened.

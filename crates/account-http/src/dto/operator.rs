@@ -60,7 +60,7 @@ impl CreateOrganisationRequest {
 }
 
 /// A member as support sees them.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct OperatorMember {
     /// Its id.
@@ -100,7 +100,7 @@ impl From<&CoreMember> for OperatorMember {
 }
 
 /// A created organisation and its first admin.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct CreatedOrganisation {
     /// The organisation.
@@ -116,7 +116,7 @@ impl From<&CoreCreated> for CreatedOrganisation {
 }
 
 /// An organisation with member counts and pools.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct OrganisationDetail {
     /// The organisation.
@@ -221,7 +221,7 @@ pub(crate) struct UpdateProductRequest {
 }
 
 /// A mail waiting in the outbox (never its content).
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct PendingMail {
     /// Its id (also its Message-ID).
@@ -235,9 +235,11 @@ pub(crate) struct PendingMail {
     /// Earliest next attempt.
     pub next_attempt_at: Timestamp,
     /// The last delivery error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub last_error: Option<String>,
     /// When it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub sent_at: Option<Timestamp>,
 }
@@ -271,7 +273,7 @@ pub(crate) struct RunDigestsRequest {
 }
 
 /// What a digest run did.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct DigestRun {
     /// Digests sent.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{ContactRole, Timestamp, page, ts};
 
 /// An organisation (the "account").
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Organisation {
     /// Its id.
@@ -48,7 +48,7 @@ impl From<&CoreOrganisation> for Organisation {
 }
 
 /// One plan's licences.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct PlanSeats {
     /// The plan.
@@ -64,17 +64,21 @@ page!(
 );
 
 /// Customer info (a full replacement on save: absent or empty fields clear the value).
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct CustomerInfo {
     /// The person to contact about the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_person: Option<String>,
     /// The postal address, one string per line (at most 6 lines of 100 characters; blank
     /// lines are dropped; absent or empty clears it).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub postal_address: Option<Vec<String>>,
     /// The company name used on invoices.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// The purchase-order number printed on invoices.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_order_number: Option<String>,
 }
 
@@ -102,7 +106,7 @@ impl CustomerInfo {
 }
 
 /// A contact address of the organisation.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Contact {
     /// Its id.
@@ -112,11 +116,13 @@ pub(crate) struct Contact {
     /// True once its code was entered.
     pub verified: bool,
     /// When it was verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub verified_at: Option<Timestamp>,
     /// Roles it holds (none while unverified).
     pub roles: Vec<ContactRole>,
     /// While unverified: when the code sent last stops working.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub code_expires_at: Option<Timestamp>,
     /// When it was added.

@@ -16,7 +16,7 @@ use super::me::Profile;
 use super::{Balance, CreditKind, EntryType, MemberStatus, PrincipalRef, Role, Timestamp, page};
 
 /// The licence summary, in all and per plan.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct TeamSummary {
     /// Enabled members, pending invitations included.
@@ -30,7 +30,7 @@ pub(crate) struct TeamSummary {
 }
 
 /// One plan's licences and the members on it.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct PlanUse {
     /// The plan.
@@ -71,7 +71,7 @@ pub(crate) struct SetMemberPlanRequest {
 }
 
 /// A team pool of one kind.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct PoolOverview {
     /// The kind.
@@ -99,7 +99,7 @@ impl From<&CorePool> for PoolOverview {
 }
 
 /// The team credit overview, one pool per kind.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct TeamCredits {
     /// The pools.
@@ -107,7 +107,7 @@ pub(crate) struct TeamCredits {
 }
 
 /// A member as the team page shows them.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Member {
     /// Its id.
@@ -195,7 +195,7 @@ pub(crate) struct CreditMoveRequest {
 }
 
 /// A pool's balances.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Pool {
     /// The kind.
@@ -223,7 +223,7 @@ impl From<&account_core::domain::credits::CreditPool> for Pool {
 }
 
 /// A member's allocation and the pool after an allocation or reclaim.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct AllocationResult {
     /// The member.
@@ -254,7 +254,7 @@ impl From<&AllocationOutcome> for AllocationResult {
 }
 
 /// What a consumption was for.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct ConsumptionDetail {
     /// Data type (`email`, `phone_number`, `direct_dial`, `export`, `call_minute`, …).
@@ -266,7 +266,7 @@ pub(crate) struct ConsumptionDetail {
 }
 
 /// One entry of the credit ledger.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct LedgerEntry {
     /// Its id.
@@ -278,19 +278,23 @@ pub(crate) struct LedgerEntry {
     /// How much (always positive; `entry_type` gives the direction).
     pub amount: i64,
     /// The member whose allocation moved or was spent (absent for pool-level entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub member_id: Option<Uuid>,
     /// Who did it (the admin, when impersonating).
     pub actor: PrincipalRef,
     /// Whom the actor was acting as, when impersonating.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub acting_as: Option<Uuid>,
     /// When.
     pub at: Timestamp,
     /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
     /// For consumption entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub consumption: Option<ConsumptionDetail>,
 }
@@ -323,7 +327,7 @@ page!(
 );
 
 /// One entry of the audit log.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct AuditEntry {
     /// Its id.
@@ -333,6 +337,7 @@ pub(crate) struct AuditEntry {
     /// Who really did it (under impersonation, the admin).
     pub actor: PrincipalRef,
     /// Under impersonation, the sub-user the admin acted as.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub acting_as: Option<Uuid>,
     /// What, like `member.disabled`.
@@ -372,7 +377,7 @@ pub(crate) struct StartImpersonationRequest {
 }
 
 /// A started impersonation and its bearer token, shown this once.
-#[derive(Object, Clone)]
+#[derive(serde::Serialize, Object, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Impersonation {
     /// Send as `Authorization: Bearer <token>` to act as the member; every response then
@@ -426,7 +431,7 @@ pub(crate) struct ConsumptionRequest {
 }
 
 /// A recorded consumption.
-#[derive(Object, Debug, Clone)]
+#[derive(serde::Serialize, Object, Debug, Clone)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct Consumption {
     /// The ledger entry.

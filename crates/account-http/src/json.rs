@@ -1,0 +1,146 @@
+//! JSON answers written from the DTO by serde in one pass, where poem-openapi's `Json` builds a
+//! `serde_json::Value` tree first; debug builds check every answer against poem-openapi's own
+//! serialisation, which is the one the OpenAPI document describes.
+//!
+//! A DTO in an answer derives both `poem_openapi::Object` (its schema, and `ToJSON`) and
+//! `serde::Serialize`, with the same names: field names as declared (poem-openapi's default,
+//! and serde's), enums' `rename_all` repeated as `#[serde(rename_all = ...)]`, and
+//! `#[serde(skip_serializing_if = "Option::is_none")]` on each optional field of an object
+//! marked `#[oai(skip_serializing_if_is_none)]`. A difference between the two is a bug the
+//! test suite finds: in builds with debug assertions (every test, the black-box servers
+//! included), [`Json::into_response`] serialises both ways, and when they differ logs both
+//! with the type's name and answers a 500.
+
+use poem::{IntoResponse, Response};
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use serde::Serialize;
+
+use crate::problem::{Problem, ProblemJson};
+
+/// A JSON answer (`application/json; charset=utf-8`) with `T`'s schema.
+#[derive(Debug, Clone)]
+pub(crate) struct Json<T>(pub T);
+
+impl<T: Type> Payload for Json<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn check_content_type(content_type: &str) -> bool {
+        <poem_openapi::payload::Json<T> as Payload>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: ToJSON + Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => {
+                #[cfg(debug_assertions)]
+                if let Some(problem) = differs_from_document(&self.0, &body) {
+                    return ProblemJson(problem).into_response();
+                }
+                Response::builder().content_type(Self::CONTENT_TYPE).body(body)
+            }
+            Err(error) => {
+                // Only a map with keys that are not strings, or a failing `Serialize` impl,
+                // make serde_json fail; no DTO has either.
+                tracing::error!(%error, dto = std::any::type_name::<T>(), "an answer could not be serialised");
+                ProblemJson(Problem::internal()).into_response()
+            }
+        }
+    }
+}
+
+impl<T: ToJSON + Serialize> ApiResponse for Json<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: Self::CONTENT_TYPE,
+                    schema: Self::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+/// In debug builds: the 500 problem, after logging both forms, when serde wrote `body`
+/// differently from poem-openapi's `ToJSON` (the document's serialisation).
+#[cfg(debug_assertions)]
+fn differs_from_document<T: ToJSON>(value: &T, body: &[u8]) -> Option<Problem> {
+    let ours: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let document = value.to_json().unwrap_or_default();
+    if ours == document {
+        return None;
+    }
+    let dto = std::any::type_name::<T>();
+    tracing::error!(dto, %ours, %document, "serde and poem-openapi serialise a DTO differently");
+    Some(Problem::internal())
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::Object;
+
+    use super::*;
+
+    #[derive(Object, Serialize, Debug, Clone)]
+    #[oai(skip_serializing_if_is_none)]
+    struct Agrees {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    }
+
+    /// `note` is left out by poem-openapi and written as `null` by serde.
+    #[derive(Object, Serialize, Debug, Clone)]
+    #[oai(skip_serializing_if_is_none)]
+    struct Drifts {
+        name: String,
+        note: Option<String>,
+    }
+
+    async fn answer(resp: Response) -> (u16, Option<String>, String) {
+        let status = resp.status().as_u16();
+        let content_type = resp.content_type().map(str::to_owned);
+        (status, content_type, resp.into_body().into_string().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn writes_what_poem_openapi_writes() {
+        let resp = Json(Agrees { name: "a".into(), note: None }).into_response();
+        let (status, content_type, body) = answer(resp).await;
+        assert_eq!(status, 200);
+        assert_eq!(content_type.as_deref(), Some("application/json; charset=utf-8"));
+        assert_eq!(body, r#"{"name":"a"}"#);
+    }
+
+    #[tokio::test]
+    async fn a_drifting_dto_is_a_500_in_debug_builds() {
+        let (status, _, body) =
+            answer(Json(Drifts { name: "a".into(), note: None }).into_response()).await;
+        if cfg!(debug_assertions) {
+            assert_eq!(status, 500, "{body}");
+            assert!(body.contains("internal-error"), "{body}");
+        } else {
+            assert_eq!(status, 200);
+        }
+    }
+}
