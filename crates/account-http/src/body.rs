@@ -123,9 +123,9 @@ pub(crate) fn malformed_problem(faults: Vec<FieldProblem>) -> Malformed {
 }
 
 tokio::task_local! {
-    /// The path of the request being served, to name a path parameter that does not parse
+    /// The URI of the request being served, to name a path parameter that does not parse
     /// (poem-openapi names them `param0`, `param1`, … in its errors).
-    pub(crate) static REQUEST_PATH: String;
+    pub(crate) static REQUEST_URI: poem::http::Uri;
 }
 
 /// A parameter or header that poem-openapi could not parse, named as the problem's field.
@@ -141,7 +141,7 @@ pub(crate) fn parameter_problem(err: &poem::Error) -> Option<Problem> {
         .name
         .strip_prefix("param")
         .and_then(|i| i.parse::<usize>().ok())
-        .and_then(|i| REQUEST_PATH.try_with(|path| path_parameter(path, i)).ok().flatten())
+        .and_then(|i| REQUEST_URI.try_with(|uri| path_parameter(uri.path(), i)).ok().flatten())
         .unwrap_or_else(|| e.name.to_owned());
     Some(refuse_parameter(malformed_problem(vec![fault(
         &name,

@@ -24,12 +24,12 @@ pub const IMPERSONATION: &str = "accounts-impersonation";
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 tokio::task_local! {
-    static CURRENT_REQUEST_ID: String;
+    static CURRENT_REQUEST_ID: Arc<str>;
 }
 
 /// The id of the request being served, for problem bodies of 5xx responses.
 pub(crate) fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+    CURRENT_REQUEST_ID.try_with(|id| id.to_string()).ok()
 }
 
 /// What the middleware shares with the handlers of one request.
@@ -47,8 +47,9 @@ fn sane_request_id(value: &str) -> bool {
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn new_request_id(state: &AppState) -> String {
-    uuid::Builder::from_random_bytes(state.ids.next()).into_uuid().to_string()
+fn new_request_id(state: &AppState) -> Arc<str> {
+    let id = uuid::Builder::from_random_bytes(state.ids.next()).into_uuid();
+    id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).into()
 }
 
 /// Turns an error that escaped an operation (or never reached one) into problem+json.
@@ -82,13 +83,16 @@ pub(crate) async fn observe<E: Endpoint>(
     state: Arc<AppState>,
 ) -> poem::Result<Response> {
     let start = Instant::now();
-    let method = req.method().to_string();
-    let path = req.uri().path().to_owned();
+    // A standard method and the URI (which shares the request's buffer) clone without
+    // allocating.
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let path = uri.path();
     let client = crate::client_addr::of(&req, &state.trusted_proxies);
     let request_id = req
         .header(REQUEST_ID)
         .filter(|v| sane_request_id(v))
-        .map_or_else(|| new_request_id(&state), str::to_owned);
+        .map_or_else(|| new_request_id(&state), Arc::from);
     let (parent, trace_id) = crate::trace::trace_id(req.header(crate::trace::TRACEPARENT), &state);
     let context = RequestContext { impersonation: Arc::new(OnceLock::new()) };
     req.set_data(context.clone());
@@ -119,9 +123,10 @@ pub(crate) async fn observe<E: Endpoint>(
         }
         Ok(Ok(bytes)) => {
             req.set_body(bytes);
-            let path = req.uri().path().to_owned();
-            let call = CURRENT_REQUEST_ID
-                .scope(request_id.clone(), crate::body::REQUEST_PATH.scope(path, next.call(req)));
+            let call = CURRENT_REQUEST_ID.scope(
+                request_id.clone(),
+                crate::body::REQUEST_URI.scope(uri.clone(), next.call(req)),
+            );
             match call.instrument(span.clone()).await {
                 Ok(r) => r.into_response(),
                 Err(e) => {
@@ -141,7 +146,7 @@ pub(crate) async fn observe<E: Endpoint>(
         .into_response(),
     };
 
-    state.headers.apply(&path, || crate::server::allow_table().methods(&path), &mut resp);
+    state.headers.apply(path, || crate::server::allow_table().methods(path), &mut resp);
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static(REQUEST_ID), v);
@@ -153,9 +158,10 @@ pub(crate) async fn observe<E: Endpoint>(
     }
 
     let operation = resp.data::<OperationId>().map(|o| o.0);
+    let pattern = resp.data::<PathPattern>().map(|p| p.0.clone());
     let route = match operation.and_then(|o| state.routes.get(o)) {
-        Some((_, path)) => path.clone(),
-        None => resp.data::<PathPattern>().map_or_else(|| "-".to_owned(), |p| p.0.to_string()),
+        Some((_, path)) => path.as_str(),
+        None => pattern.as_deref().unwrap_or("-"),
     };
     let status = resp.status().as_u16();
     state.metrics.request(operation, status, start.elapsed());

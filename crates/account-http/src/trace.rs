@@ -6,8 +6,6 @@
 
 use std::sync::Arc;
 
-use account_core::domain::secret::to_hex;
-
 use crate::state::AppState;
 
 /// The W3C Trace Context request header.
@@ -106,20 +104,40 @@ impl std::fmt::Debug for SpanParentHook {
     }
 }
 
+/// A trace id, written as 32 lowercase hex digits when logged (and only then).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TraceId([u8; 16]);
+
+impl std::fmt::Display for TraceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
 /// The request's `traceparent`, if valid, and the trace id to log: the caller's, else a new
 /// one.
 pub(crate) fn trace_id(
     traceparent: Option<&str>,
     state: &AppState,
-) -> (Option<TraceParent>, String) {
+) -> (Option<TraceParent>, TraceId) {
     let parent = traceparent.and_then(TraceParent::parse);
-    let id = parent.map_or_else(|| to_hex(&state.ids.next()), |p| to_hex(&p.trace_id));
+    let id = TraceId(parent.map_or_else(|| state.ids.next(), |p| p.trace_id));
     (parent, id)
 }
 
 #[cfg(test)]
 mod tests {
+    use account_core::domain::secret::to_hex;
+
     use super::*;
+
+    #[test]
+    fn a_trace_id_is_logged_as_its_hex() {
+        let parsed = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        let id = TraceId(parsed.unwrap().trace_id());
+        assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(id.to_string(), to_hex(&id.0));
+    }
 
     #[test]
     fn reads_valid_headers_only() {
