@@ -69,14 +69,13 @@ impl SessionAuth {
 pub(crate) struct SessionMeAuth((Authenticated, Me));
 
 impl SessionMeAuth {
-    /// The authenticated session.
-    pub(crate) fn authenticated(&self) -> &Authenticated {
-        &self.0.0
-    }
-
     /// The caller's member record and organisation, as read with the session.
     pub(crate) fn me(&self) -> &Me {
         &self.0.1
+    }
+    /// Both, by value.
+    pub(crate) fn into_parts(self) -> (Authenticated, Me) {
+        self.0
     }
 }
 

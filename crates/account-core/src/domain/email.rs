@@ -86,6 +86,12 @@ impl EmailAddress {
         &self.0
     }
 
+    /// The value, as an owned string (for an answer built without copying it).
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
     /// The case-folded form used for uniqueness and look-up.
     #[must_use]
     pub fn key(&self) -> String {

@@ -63,6 +63,12 @@ impl LinkedInUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The value, as an owned string (for an answer built without copying it).
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for LinkedInUrl {

@@ -339,7 +339,8 @@ impl MeApi {
     #[oai(path = "/me", method = "get", operation_id = "getMe", tag = "ApiTags::Me")]
     async fn get_me(&self, auth: SessionMeAuth) -> GetMeResponse {
         // Authentication read the member and organisation with the session (one statement).
-        GetMeResponse::Ok(Json(Me::new(auth.me(), impersonation_of(auth.authenticated()))))
+        let (authenticated, me) = auth.into_parts();
+        GetMeResponse::Ok(Json(Me::new(me, impersonation_of(&authenticated))))
     }
 
     /// Read my profile

@@ -57,6 +57,19 @@ impl From<&CoreProfile> for Profile {
     }
 }
 
+impl From<CoreProfile> for Profile {
+    fn from(p: CoreProfile) -> Self {
+        Self {
+            first_name: p.first_name.into_string(),
+            last_name: p.last_name.map(|v| v.into_string()),
+            phone: p.phone.map(|v| v.into_string()),
+            company: p.company.map(|v| v.into_string()),
+            job_title: p.job_title.map(|v| v.into_string()),
+            linkedin: p.linkedin.map(|v| v.into_string()),
+        }
+    }
+}
+
 impl Profile {
     pub(crate) fn to_input(&self) -> ProfileInput {
         ProfileInput {
@@ -113,20 +126,21 @@ pub(crate) struct Me {
 }
 
 impl Me {
-    pub(crate) fn new(me: &CoreMe, impersonation: Option<ImpersonationState>) -> Self {
-        let m = &me.member;
+    /// The answer to `GET /me`, moving the strings out of what authentication read.
+    pub(crate) fn new(me: CoreMe, impersonation: Option<ImpersonationState>) -> Self {
+        let CoreMe { member: m, organisation } = me;
         Self {
             id: m.id.as_uuid(),
             organisation_id: m.org_id.as_uuid(),
-            organisation_name: me.organisation.name.as_str().to_owned(),
-            username: m.username.as_str().to_owned(),
-            email: m.email.as_str().to_owned(),
+            organisation_name: organisation.name.into_string(),
+            username: m.username.into_string(),
+            email: m.email.into_string(),
             role: m.role.into(),
             status: m.status.into(),
-            plan: m.plan.as_str().to_owned(),
-            profile: (&m.profile).into(),
+            plan: m.plan.into_string(),
             preferences: (&m.preferences).into(),
             created_at: m.created_at.into(),
+            profile: m.profile.into(),
             impersonation,
         }
     }
