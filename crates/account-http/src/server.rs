@@ -169,11 +169,13 @@ impl std::fmt::Debug for Pages {
     }
 }
 
-/// The API's own paths go to the API; every other path to the pages. (A catch-all route
-/// beside the API would hand the pages a path parameter of its own.)
+/// The API's own paths go to the API; with pages, every other path to the pages. (A
+/// catch-all route beside the API would hand the pages a path parameter of its own.) The
+/// route table is held as it is, not boxed: the one box around the whole application is
+/// enough, and each box moves the future it calls to the heap on every request.
 struct WithPages {
-    api: BoxEndpoint<'static, Response>,
-    pages: Arc<BoxEndpoint<'static, Response>>,
+    api: Route,
+    pages: Option<Arc<BoxEndpoint<'static, Response>>>,
 }
 
 fn is_api_path(path: &str) -> bool {
@@ -186,10 +188,9 @@ impl poem::Endpoint for WithPages {
     type Output = Response;
 
     async fn call(&self, req: poem::Request) -> poem::Result<Response> {
-        if is_api_path(req.uri().path()) {
-            self.api.call(req).await
-        } else {
-            self.pages.call(req).await
+        match &self.pages {
+            Some(pages) if !is_api_path(req.uri().path()) => pages.call(req).await,
+            _ => self.api.call(req).await,
         }
     }
 }
@@ -333,11 +334,8 @@ impl HttpServer {
                 })),
             );
         }
-        let api = route.at("/healthz", get(alive)).at("/readyz", get(ready)).boxed();
-        let app = match &self.pages {
-            Some(Pages(pages)) => WithPages { api, pages: pages.clone() }.boxed(),
-            None => api,
-        };
+        let api = route.at("/healthz", get(alive)).at("/readyz", get(ready));
+        let app = WithPages { api, pages: self.pages.as_ref().map(|Pages(pages)| pages.clone()) };
         app.data(state)
             // Inside `observe`, so that a panic's 500 gets the request id and an access line.
             .with(CatchPanic::new().with_handler(crate::panics::into_response))
