@@ -29,7 +29,8 @@ pub(crate) const BODY_STATUSES: StatusSet =
 /// Every status a parameter or header can be refused with before the handler runs.
 pub(crate) const PARAMETER_STATUSES: StatusSet = <Malformed as Problems>::STATUSES;
 
-/// A JSON request body of type `T`, checked against `T`'s schema in the document.
+/// A JSON body of type `T`: a request's, checked against `T`'s schema in the document before
+/// it is parsed; or an answer's, written by serde (`json.rs`, which names it `Json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JsonBody<T>(pub T);
 

@@ -14,31 +14,14 @@
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Payload;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
-use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::ToJSON;
 use serde::Serialize;
 
+/// A JSON answer (`application/json; charset=utf-8`) with `T`'s schema: the same type as a
+/// JSON request body, whose `Payload` (content type and schema) it shares.
+pub(crate) use crate::body::JsonBody as Json;
 use crate::problem::{Problem, ProblemJson};
-
-/// A JSON answer (`application/json; charset=utf-8`) with `T`'s schema.
-#[derive(Debug, Clone)]
-pub(crate) struct Json<T>(pub T);
-
-impl<T: Type> Payload for Json<T> {
-    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
-
-    fn check_content_type(content_type: &str) -> bool {
-        <poem_openapi::payload::Json<T> as Payload>::check_content_type(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-}
 
 impl<T: ToJSON + Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
