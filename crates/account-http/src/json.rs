@@ -8,8 +8,8 @@
 //! `#[serde(skip_serializing_if = "Option::is_none")]` on each optional field of an object
 //! marked `#[oai(skip_serializing_if_is_none)]`. A difference between the two is a bug the
 //! test suite finds: in builds with debug assertions (every test, the black-box servers
-//! included), [`Json::into_response`] serialises both ways, and when they differ logs both
-//! with the type's name and answers a 500.
+//! included), [`Json::into_response`] serialises both ways, and when they differ logs the
+//! type's name and where they differ, and answers a 500.
 
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
@@ -64,8 +64,10 @@ impl<T: ToJSON + Serialize> ApiResponse for Json<T> {
     }
 }
 
-/// In debug builds: the 500 problem, after logging both forms, when serde wrote `body`
-/// differently from poem-openapi's `ToJSON` (the document's serialisation).
+/// In debug builds: the 500 problem, after logging where the forms differ, when serde wrote
+/// `body` differently from poem-openapi's `ToJSON` (the document's serialisation). The log
+/// names the type and the paths that differ, never the values: an answer may carry a token
+/// shown once.
 #[cfg(debug_assertions)]
 fn differs_from_document<T: ToJSON>(value: &T, body: &[u8]) -> Option<Problem> {
     let ours: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -73,9 +75,35 @@ fn differs_from_document<T: ToJSON>(value: &T, body: &[u8]) -> Option<Problem> {
     if ours == document {
         return None;
     }
+    let mut paths = Vec::new();
+    differing_paths(&ours, &document, "$", &mut paths);
     let dto = std::any::type_name::<T>();
-    tracing::error!(dto, %ours, %document, "serde and poem-openapi serialise a DTO differently");
+    tracing::error!(dto, paths = %paths.join(", "), "serde and poem-openapi serialise a DTO differently");
     Some(Problem::internal())
+}
+
+/// The paths below `at` where `a` and `b` differ (a key one side lacks, or another value).
+#[cfg(debug_assertions)]
+fn differing_paths(a: &serde_json::Value, b: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for key in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let path = format!("{at}.{key}");
+                match (x.get(key), y.get(key)) {
+                    (Some(v), Some(w)) => differing_paths(v, w, &path, out),
+                    _ => out.push(path),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                differing_paths(v, w, &format!("{at}[{i}]"), out);
+            }
+        }
+        _ if a != b => out.push(at.to_owned()),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +141,17 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(content_type.as_deref(), Some("application/json; charset=utf-8"));
         assert_eq!(body, r#"{"name":"a"}"#);
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    fn names_where_two_forms_differ_without_their_values() {
+        let a = serde_json::json!({"token": "acs_1", "items": [1, 2], "note": null});
+        let b = serde_json::json!({"token": "acs_2", "items": [1, 3], "extra": true});
+        let mut paths = Vec::new();
+        differing_paths(&a, &b, "$", &mut paths);
+        paths.sort();
+        assert_eq!(paths, ["$.extra", "$.items[1]", "$.note", "$.token"]);
     }
 
     #[tokio::test]
