@@ -14,7 +14,7 @@
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Payload;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::types::ToJSON;
 use serde::Serialize;
 
@@ -43,20 +43,10 @@ impl<T: ToJSON + Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// Documented as poem-openapi's `Json` answer: a 200 with `T`'s schema.
 impl<T: ToJSON + Serialize> ApiResponse for Json<T> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: Self::CONTENT_TYPE,
-                    schema: Self::schema_ref(),
-                }],
-                headers: vec![],
-            }],
-        }
+        <poem_openapi::payload::Json<T> as ApiResponse>::meta()
     }
 
     fn register(registry: &mut Registry) {

@@ -158,10 +158,9 @@ pub(crate) async fn observe<E: Endpoint>(
     }
 
     let operation = resp.data::<OperationId>().map(|o| o.0);
-    let pattern = resp.data::<PathPattern>().map(|p| p.0.clone());
     let route = match operation.and_then(|o| state.routes.get(o)) {
         Some((_, path)) => path.as_str(),
-        None => pattern.as_deref().unwrap_or("-"),
+        None => resp.data::<PathPattern>().map_or("-", |p| &p.0),
     };
     let status = resp.status().as_u16();
     state.metrics.request(operation, status, start.elapsed());

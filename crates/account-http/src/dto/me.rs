@@ -46,14 +46,7 @@ pub(crate) struct Profile {
 
 impl From<&CoreProfile> for Profile {
     fn from(p: &CoreProfile) -> Self {
-        Self {
-            first_name: p.first_name.as_str().to_owned(),
-            last_name: p.last_name.as_ref().map(|v| v.as_str().to_owned()),
-            phone: p.phone.as_ref().map(|v| v.as_str().to_owned()),
-            company: p.company.as_ref().map(|v| v.as_str().to_owned()),
-            job_title: p.job_title.as_ref().map(|v| v.as_str().to_owned()),
-            linkedin: p.linkedin.as_ref().map(|v| v.as_str().to_owned()),
-        }
+        p.clone().into()
     }
 }
 
