@@ -1,13 +1,15 @@
 //! `cargo xtask bench [--quick]`: builds the server with the `dist` profile, seeds it (SQLite, and
 //! PostgreSQL when `ACCOUNTS_TEST_POSTGRES_URL` is set), loads each scenario with wrk at 64
-//! connections, measures the baselines (a bare poem endpoint, pgbench running the allocation's SQL,
-//! argon2id's hash rate) in the same run, checks the credit invariants after the load, and writes
+//! connections, measures the baselines (a bare poem endpoint, pgbench or rusqlite running the
+//! server's SQL, argon2id's hash rate) in slices alternating with the scenarios whose targets
+//! name them (`paired.rs`), checks the credit invariants after the load, and writes
 //! `<target>/bench/results.json` (and, in full mode, the table in `docs/benchmarks.md`). It fails
 //! when a request errored or an invariant broke; it asserts no performance thresholds (those are
 //! reported against the targets in the docs).
 
 pub mod ab;
 mod http;
+mod paired;
 mod report;
 mod seed;
 mod sqlite_alloc;
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use paired::{Side, Slice};
 use report::Row;
 use seed::{Bulk, Db, SeededOrg};
 
@@ -268,40 +271,35 @@ fn load(
     secs: u32,
     pid: u32,
 ) -> Result<(wrk::WrkSummary, f64), String> {
-    load_shaped(out_dir, name, url, script, secs, pid, SHAPE)
+    let path = write_script(out_dir, name, script)?;
+    eprintln!("bench: {name}: wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s {url}");
+    let (result, rss) = sampling(pid, || run_wrk(&path, url, secs, SHAPE));
+    Ok((read_wrk(out_dir, name, &result?)?, rss))
 }
 
-/// [`load`] with another number of wrk threads and connections.
-fn load_shaped(
-    out_dir: &Path,
-    name: &str,
-    url: &str,
-    script: &str,
-    secs: u32,
-    pid: u32,
-    shape: Shape,
-) -> Result<(wrk::WrkSummary, f64), String> {
-    let Shape { threads, connections } = shape;
-    let path = out_dir.join(format!("{name}.lua"));
-    fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
+/// What wrk printed for `name`: kept in `<name>.wrk.txt`, its statuses other than 2xx
+/// reported, its result line read.
+fn read_wrk(dir: &Path, name: &str, text: &str) -> Result<wrk::WrkSummary, String> {
+    fs::write(dir.join(format!("{name}.wrk.txt")), text).map_err(|e| e.to_string())?;
+    let statuses = wrk::statuses(text);
+    if !statuses.is_empty() {
+        eprintln!("bench: {name}: non-2xx statuses: {statuses}");
+    }
+    wrk::parse_output(text)
+}
+
+/// Runs `f` while sampling the RSS of `pid`; what it returned and the highest RSS, in MiB.
+fn sampling<T>(pid: u32, f: impl FnOnce() -> T) -> (T, f64) {
     let running = Arc::new(AtomicBool::new(true));
     let max_kib = Arc::new(AtomicU64::new(0));
     let sampler = {
         let (running, max_kib) = (running.clone(), max_kib.clone());
         std::thread::spawn(move || sample_rss(pid, running, max_kib))
     };
-    eprintln!("bench: {name}: wrk -t{threads} -c{connections} -d{secs}s {url}");
-    let result = run_wrk(&path, url, secs, shape);
+    let result = f();
     running.store(false, Ordering::Relaxed);
     let _ = sampler.join();
-    let text = result?;
-    fs::write(out_dir.join(format!("{name}.wrk.txt")), &text).map_err(|e| e.to_string())?;
-    let summary = wrk::parse_output(&text)?;
-    let statuses = wrk::statuses(&text);
-    if !statuses.is_empty() {
-        eprintln!("bench: {name}: non-2xx statuses: {statuses}");
-    }
-    Ok((summary, max_kib.load(Ordering::Relaxed) as f64 / 1024.0))
+    (result, max_kib.load(Ordering::Relaxed) as f64 / 1024.0)
 }
 
 /// Runs wrk with `script` against `url` for `secs` seconds; what it printed.
@@ -739,20 +737,16 @@ SELECT "sessions".*, "members".*, "organisations".* FROM "sessions" LEFT JOIN "m
     )
 }
 
-/// Runs pgbench with `script` at the bench's concurrency; returns tps, p50, p99, failures.
-fn pgbench(out_dir: &Path, name: &str, url: &str, script: &str, secs: u32) -> Result<Row, String> {
-    pgbench_with(out_dir, name, url, script, secs, &[])
-}
-
-/// [`pgbench`] with more pgbench options (`-M prepared`).
-fn pgbench_with(
+/// Runs pgbench with `script` (and `options`, such as `-M prepared`) at the bench's
+/// concurrency for `secs` seconds; the slice with every transaction's latency.
+fn pgbench(
     out_dir: &Path,
     name: &str,
     url: &str,
     script: &str,
     secs: u32,
     options: &[&str],
-) -> Result<Row, String> {
+) -> Result<Slice, String> {
     let path = out_dir.join(format!("{name}.sql"));
     fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
     let log_dir = out_dir.join(format!("{name}-log"));
@@ -775,22 +769,22 @@ fn pgbench_with(
         let log = fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
         latencies.extend(report::pgbench_latencies_us(&log));
     }
-    latencies.sort_by(f64::total_cmp);
-    Ok(Row {
-        scenario: name.to_owned(),
-        backend: "postgres".into(),
-        rps: tps,
-        p50_ms: report::percentile(&latencies, 50.0).map(|us| us / 1e3),
-        p99_ms: report::percentile(&latencies, 99.0).map(|us| us / 1e3),
-        errors: failed,
-        server_rss_mib: None,
-        ..Row::default()
-    })
+    let mut slice = Slice::from_latencies_us(f64::from(secs), failed, latencies);
+    // pgbench's rate leaves out the time its 64 connections took to open.
+    slice.count = tps * f64::from(secs);
+    Ok(slice)
 }
 
-/// The baselines shared by both backends.
+/// The baselines shared by both backends: the bare poem endpoint, which stays up for the whole
+/// run (targets pair it with their scenario's slices), and argon2id's hash rate.
 struct Baselines {
+    /// Its own row, measured alone before the backends.
     poem: Row,
+    poem_server: Process,
+    /// The bare endpoint's wrk script.
+    poem_script: PathBuf,
+    bin_dir: PathBuf,
+    /// Measured alone before the backends, for the table's heading.
     argon2_per_core: f64,
     cores: u32,
 }
@@ -815,37 +809,27 @@ fn baselines(bin_dir: &Path, out_dir: &Path, secs: u32) -> Result<Baselines, Str
         secs,
         poem.pid(),
     )?;
-    drop(poem);
-    let rate = output({
-        let mut c = Command::new(bin_dir.join("poem-baseline"));
-        c.args(["argon2", "3"]);
-        c
-    })?;
-    let argon2_per_core =
-        rate.trim().parse::<f64>().map_err(|e| format!("argon2 rate `{rate}`: {e}"))?;
+    let argon2_per_core = argon2_rate(bin_dir, 3)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
     eprintln!("bench: argon2id m=7MiB t=5 p=1: {argon2_per_core:.1} hashes/s on one core");
     Ok(Baselines {
         poem: Row::measured("baseline_poem_bare", "poem", &summary, rss),
+        poem_server: poem,
+        poem_script: out_dir.join("baseline_poem_bare.lua"),
+        bin_dir: bin_dir.to_owned(),
         argon2_per_core,
         cores,
     })
 }
 
-/// The baselines of one backend, measured on its seeded database before the load.
-#[derive(Default)]
-struct Local {
-    /// pgbench or rusqlite running the allocation's statements, spread and on one pool.
-    allocate_spread: Option<Row>,
-    allocate_hot_pool: Option<Row>,
-    /// pgbench running `GET /me`'s statement (PostgreSQL).
-    get_me: Option<Row>,
-}
-
-impl Local {
-    fn rows(self) -> impl Iterator<Item = Row> {
-        [self.get_me, self.allocate_spread, self.allocate_hot_pool].into_iter().flatten()
-    }
+/// argon2id hashes per second on one core with the server's parameters, over `secs` seconds.
+fn argon2_rate(bin_dir: &Path, secs: u32) -> Result<f64, String> {
+    let rate = output({
+        let mut c = Command::new(bin_dir.join("poem-baseline"));
+        c.args(["argon2", &secs.to_string()]);
+        c
+    })?;
+    rate.trim().parse::<f64>().map_err(|e| format!("argon2 rate `{rate}`: {e}"))
 }
 
 /// The ids of the sessions the load's members hold (API and console).
@@ -857,92 +841,137 @@ fn member_session_ids(db: &Db) -> Result<Vec<String>, String> {
     Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
 }
 
-fn local_baselines(dir: &Path, db: &Db, size: Size) -> Result<Local, String> {
+/// A baseline a scenario's target names, loaded in slices paired with the scenario's.
+enum Baseline {
+    /// The bare poem endpoint.
+    Bare,
+    /// argon2id on one core, times the cores.
+    Argon2,
+    /// pgbench running `script` with `options`; the baseline gets a row of its own.
+    Pgbench { name: &'static str, script: String, options: &'static [&'static str] },
+    /// The rusqlite allocation over bulk members `1..=members`; a row of its own.
+    Rusqlite { name: &'static str, members: u64 },
+}
+
+impl Baseline {
+    fn name(&self, base: &Baselines) -> String {
+        match self {
+            Self::Bare => "baseline_poem_bare".to_owned(),
+            Self::Argon2 => format!("argon2id_hashes_per_s_x{}_cores", base.cores),
+            Self::Pgbench { name, .. } | Self::Rusqlite { name, .. } => (*name).to_owned(),
+        }
+    }
+
+    /// Whether the baseline is measured only here, so its slices make a row of the table.
+    fn has_row(&self) -> bool {
+        matches!(self, Self::Pgbench { .. } | Self::Rusqlite { .. })
+    }
+}
+
+/// The baselines a scenario's targets name, each with the least ratio its target asks for
+/// (docs/benchmarks.md, "Targets"); empty for a scenario without a ratio target.
+fn paired_baselines(
+    scenario: &str,
+    db: &Db,
+    size: Size,
+) -> Result<Vec<(Baseline, Option<f64>)>, String> {
     let per_org = size.per_org - 1;
     let hot = per_org.min(size.bulk());
-    Ok(match db {
-        Db::Postgres(url) => Local {
-            allocate_spread: Some(pgbench(
-                dir,
-                "pgbench_allocate_spread",
-                url,
-                &pgbench_script(size.bulk(), per_org),
-                size.secs,
-            )?),
-            allocate_hot_pool: Some(pgbench(
-                dir,
-                "pgbench_allocate_hot_pool",
-                url,
-                &pgbench_script(hot, per_org),
-                size.secs,
-            )?),
-            get_me: Some(pgbench_with(
-                dir,
-                "pgbench_get_me",
-                url,
-                &pgbench_get_me_script(&member_session_ids(db)?),
-                size.secs,
-                &["-M", "prepared"],
-            )?),
-        },
-        Db::Sqlite(path) => Local {
-            allocate_spread: Some(sqlite_alloc::run(
-                path,
-                "rusqlite_allocate_spread",
-                size.bulk(),
-                per_org,
-                size.secs,
-            )?),
-            allocate_hot_pool: Some(sqlite_alloc::run(
-                path,
-                "rusqlite_allocate_hot_pool",
-                hot,
-                per_org,
-                size.secs,
-            )?),
-            get_me: None,
-        },
+    Ok(match (scenario, db) {
+        ("get_me", Db::Sqlite(_)) => vec![(Baseline::Bare, Some(0.5))],
+        ("get_me", Db::Postgres(_)) => vec![
+            (Baseline::Bare, Some(0.15)),
+            (
+                Baseline::Pgbench {
+                    name: "pgbench_get_me",
+                    script: pgbench_get_me_script(&member_session_ids(db)?),
+                    options: &["-M", "prepared"],
+                },
+                Some(0.5),
+            ),
+        ],
+        ("allocate_spread", Db::Sqlite(_)) => vec![(
+            Baseline::Rusqlite { name: "rusqlite_allocate_spread", members: size.bulk() },
+            Some(0.5),
+        )],
+        ("allocate_hot_pool", Db::Sqlite(_)) => vec![(
+            Baseline::Rusqlite { name: "rusqlite_allocate_hot_pool", members: hot },
+            Some(0.5),
+        )],
+        ("allocate_spread", Db::Postgres(_)) => vec![(
+            Baseline::Pgbench {
+                name: "pgbench_allocate_spread",
+                script: pgbench_script(size.bulk(), per_org),
+                options: &[],
+            },
+            Some(0.7),
+        )],
+        ("allocate_hot_pool", Db::Postgres(_)) => vec![(
+            Baseline::Pgbench {
+                name: "pgbench_allocate_hot_pool",
+                script: pgbench_script(hot, per_org),
+                options: &[],
+            },
+            None,
+        )],
+        ("login", _) => vec![(Baseline::Argon2, Some(0.9))],
+        _ => Vec::new(),
     })
 }
 
-/// Sets the baselines and targets of a scenario's row (docs/benchmarks.md, "Targets").
-fn compare(row: &mut Row, backend: &str, local: &Local, base: &Baselines) {
-    let poem =
-        |row: &mut Row, min: Option<f64>| row.compare("baseline_poem_bare", base.poem.rps, min);
-    let with = |row: &mut Row, b: &Option<Row>, min: Option<f64>| {
-        if let Some(b) = b {
-            row.compare(&b.scenario, b.rps, min);
-        }
+/// Seconds per slice of a paired measurement; a scenario runs `secs / SLICE_SECS` of them
+/// (at least one), and so does each of its baselines.
+const SLICE_SECS: u32 = 2;
+
+/// Runs wrk with the script at `script` against `url` for `secs` seconds; one slice (wrk's
+/// output is kept in `<name>.wrk.txt`, the last slice's).
+fn wrk_slice(
+    dir: &Path,
+    name: &str,
+    url: &str,
+    script: &Path,
+    secs: u32,
+    shape: Shape,
+) -> Result<Slice, String> {
+    let text = run_wrk(script, url, secs, shape)?;
+    let summary = read_wrk(dir, name, &text)?;
+    Ok(Slice {
+        count: summary.requests as f64,
+        seconds: summary.seconds,
+        errors: summary.errors,
+        permille_ms: wrk::permille_ms(&text),
+    })
+}
+
+/// Waits (at most 5 s) until process `pid` has used under 10 ms of CPU in 100 ms: work a slice
+/// left queued (log-ins waiting for a hashing thread) is done before the next slice starts.
+fn settle(pid: u32) {
+    let ticks = || -> Option<u64> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+        let rest = stat.rsplit_once(')')?.1;
+        let mut fields = rest.split_whitespace().skip(11);
+        Some(fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?)
     };
-    let (alloc_min, hot_min) = if backend == "sqlite" { (0.5, Some(0.5)) } else { (0.7, None) };
-    match row.scenario.as_str() {
-        "get_me" if backend == "sqlite" => poem(row, Some(0.5)),
-        "get_me" => {
-            poem(row, Some(0.15));
-            with(row, &local.get_me, Some(0.5));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = ticks();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = ticks();
+        if now.zip(last).is_none_or(|(now, last)| now.saturating_sub(last) <= 1) {
+            return;
         }
-        "allocate_spread" => with(row, &local.allocate_spread, Some(alloc_min)),
-        "allocate_hot_pool" => with(row, &local.allocate_hot_pool, hot_min),
-        "usage_year_10k_entries" => {
-            poem(row, None);
-            row.p99_target_ms = Some(25.0);
-        }
-        "login" => row.compare(
-            &format!("argon2id_hashes_per_s_x{}_cores", base.cores),
-            base.argon2_per_core * f64::from(base.cores),
-            Some(0.9),
-        ),
-        _ => poem(row, None),
+        last = now;
     }
 }
 
 /// Server processes in the scale-out scenario.
 const PROCESSES: u32 = 3;
 
-/// `allocate_spread` against [`PROCESSES`] server processes on one PostgreSQL database: one
-/// wrk whose threads each connect to one process (wrk's `setup()` sets each thread's address),
-/// so the latencies of all of them land in one histogram and the p99 is exact; 21 connections
-/// per thread (63 in all). `first` is the running server; the others start here and stop
+/// `allocate_spread` against [`PROCESSES`] server processes on one PostgreSQL database,
+/// paired with the same load against `first` alone: one wrk whose threads each connect to one
+/// process (wrk's `setup()` sets each thread's address), so the latencies of all of them land
+/// in one histogram; 21 connections per thread (63 in all). The others start here and stop
 /// after. RSS is the first process's.
 fn scale_out(
     bin_dir: &Path,
@@ -951,7 +980,7 @@ fn scale_out(
     first: &Process,
     scenario: &Scenario,
     nonce: &str,
-    secs: u32,
+    size: Size,
 ) -> Result<Row, String> {
     let mut ports = vec![port_of(&first.addr)?];
     let mut others = Vec::new();
@@ -968,20 +997,119 @@ fn scale_out(
         wrk::STATUSES
     );
     let script = wrk::script(&scenario.items, PROCESSES, &format!("{nonce}-{name}"), &request);
+    let three = write_script(dir, name, &script)?;
+    let one = dir.join(format!("{}.lua", scenario.name));
     let shape = Shape { threads: PROCESSES, connections: CONNECTIONS / PROCESSES * PROCESSES };
     let url = format!("http://{}", first.addr);
-    let result = load_shaped(dir, name, &url, &script, secs, first.pid(), shape);
+    eprintln!("bench: {name}: wrk -t{} -c{} in slices", shape.threads, shape.connections);
+    let sides: Vec<Side<'_>> = vec![
+        Box::new(|secs| wrk_slice(dir, name, &url, &three, secs, shape)),
+        Box::new(|secs| wrk_slice(dir, scenario.name, &url, &one, secs, SHAPE)),
+    ];
+    let (slices, rss) = paired_slices(sides, size, &[first.pid()]);
     drop(others);
-    let (summary, rss) = result?;
-    Ok(Row::measured(name, "postgres", &summary, rss))
+    let slices = slices?;
+    let mut row = Row::merged(name, "postgres", &paired::merge(&slices[0]), Some(rss));
+    row.compare("allocate_spread (1 process)", paired::merge(&slices[1]).rps, Some(1.0));
+    Ok(row)
+}
+
+/// Runs `sides` in paired slices ([`paired::run`]) for a run of `size`, settling `pids` after
+/// each slice and sampling the first one's RSS; each side's slices and the highest RSS.
+fn paired_slices(
+    mut sides: Vec<Side<'_>>,
+    size: Size,
+    pids: &[u32],
+) -> (Result<Vec<Vec<Slice>>, String>, f64) {
+    let rounds = (size.secs / SLICE_SECS).max(1);
+    let secs = size.secs.min(SLICE_SECS);
+    sampling(pids[0], || {
+        paired::run(&mut sides, rounds, secs, || pids.iter().copied().for_each(settle))
+    })
 }
 
 fn port_of(addr: &str) -> Result<u16, String> {
     addr.rsplit(':').next().and_then(|p| p.parse().ok()).ok_or_else(|| format!("no port in {addr}"))
 }
 
-/// One backend: fresh database, server, seed, its own baselines (pgbench or rusqlite),
-/// scenarios, the scale-out scenario (PostgreSQL), invariants.
+/// Writes a wrk script as `<dir>/<name>.lua`; its path.
+fn write_script(dir: &Path, name: &str, script: &str) -> Result<PathBuf, String> {
+    let path = dir.join(format!("{name}.lua"));
+    fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// One scenario on one backend: alone when no target names a baseline (the ratio to the bare
+/// endpoint's own row is then for reference), or in slices paired with the baselines its
+/// targets name; its row and those of the baselines measured only here.
+fn bench_scenario(
+    sc: &Scenario,
+    db: &Db,
+    server: &Process,
+    size: Size,
+    nonce: &str,
+    base: &Baselines,
+    dir: &Path,
+) -> Result<Vec<Row>, String> {
+    let backend = db.backend();
+    let url = format!("http://{}", server.addr);
+    let request = format!("{}{}", sc.request, wrk::STATUSES);
+    let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
+    let pairs = paired_baselines(sc.name, db, size)?;
+    if pairs.is_empty() {
+        let (summary, rss) = load(dir, sc.name, &url, &script, size.secs, server.pid())?;
+        let mut row = Row::measured(sc.name, backend, &summary, rss);
+        row.compare("baseline_poem_bare", base.poem.rps, None);
+        if sc.name == "usage_year_10k_entries" {
+            row.p99_target_ms = Some(25.0);
+        }
+        return Ok(vec![row]);
+    }
+    let path = write_script(dir, sc.name, &script)?;
+    let bare_url = &format!("http://{}/", base.poem_server.addr);
+    let per_org = size.per_org - 1;
+    let mut sides: Vec<Side<'_>> =
+        vec![Box::new(|secs| wrk_slice(dir, sc.name, &url, &path, secs, SHAPE))];
+    for (baseline, _) in &pairs {
+        let name = baseline.name(base);
+        eprintln!("bench: {}: paired with {name}", sc.name);
+        sides.push(match baseline {
+            Baseline::Bare => Box::new(move |secs| {
+                wrk_slice(dir, &name, bare_url, &base.poem_script, secs, SHAPE)
+            }),
+            Baseline::Argon2 => Box::new(|secs| {
+                let rate = argon2_rate(&base.bin_dir, secs)?;
+                let seconds = f64::from(secs);
+                let count = rate * f64::from(base.cores) * seconds;
+                Ok(Slice { count, seconds, ..Slice::default() })
+            }),
+            Baseline::Pgbench { name, script, options } => {
+                let Db::Postgres(db_url) = db else { unreachable!("pgbench runs on PostgreSQL") };
+                Box::new(move |secs| pgbench(dir, name, db_url, script, secs, options))
+            }
+            Baseline::Rusqlite { name, members } => {
+                let Db::Sqlite(file) = db else { unreachable!("rusqlite runs on SQLite") };
+                Box::new(move |secs| sqlite_alloc::run(file, name, *members, per_org, secs))
+            }
+        });
+    }
+    eprintln!("bench: {}: wrk -t{THREADS} -c{CONNECTIONS} in slices {url}", sc.name);
+    let (slices, rss) = paired_slices(sides, size, &[server.pid()]);
+    let slices = slices?;
+    let mut rows = vec![Row::merged(sc.name, backend, &paired::merge(&slices[0]), Some(rss))];
+    for ((baseline, min), slices) in pairs.iter().zip(&slices[1..]) {
+        let merged = paired::merge(slices);
+        let name = baseline.name(base);
+        rows[0].compare(&name, merged.rps, *min);
+        if baseline.has_row() {
+            rows.push(Row::merged(&name, backend, &merged, None));
+        }
+    }
+    Ok(rows)
+}
+
+/// One backend: fresh database, server, seed, the scenarios (each with the baselines its
+/// targets name), the scale-out scenario (PostgreSQL), invariants.
 fn bench_backend(
     bin_dir: &Path,
     out_dir: &Path,
@@ -998,28 +1126,27 @@ fn bench_backend(
     let mut server = start_server(&bin_dir.join("accounts"), db_url, &dir, "server.log")?;
     let now = unix_now();
     let seeded = seed(&server, db, size, now)?;
-    let mut rows = Vec::new();
+    let (mut rows, mut baseline_rows) = (Vec::new(), Vec::new());
     let nonce = format!("{}-{now}", std::process::id());
-    let url = format!("http://{}", server.addr);
-    let local = local_baselines(&dir, db, size)?;
     let scenarios = scenarios(&seeded, size);
     for sc in scenarios.iter().filter(|sc| only.scenario(sc.name)) {
-        let request = format!("{}{}", sc.request, wrk::STATUSES);
-        let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
-        let (summary, rss) = load(&dir, sc.name, &url, &script, size.secs, server.pid())?;
-        let mut row = Row::measured(sc.name, backend, &summary, rss);
-        compare(&mut row, backend, &local, base);
-        eprintln!("bench: {}", row.summary());
-        rows.push(row);
+        let mut measured = bench_scenario(sc, db, &server, size, &nonce, base, &dir)?.into_iter();
+        if let Some(row) = measured.next() {
+            eprintln!("bench: {}", row.summary());
+            rows.push(row);
+        }
+        baseline_rows.extend(measured);
     }
     if matches!(db, Db::Postgres(_))
         && only.scenario("allocate_spread_3_servers")
         && let Some(sc) = scenarios.iter().find(|s| s.name == "allocate_spread")
     {
-        let mut row = scale_out(bin_dir, &dir, db_url, &server, sc, &nonce, size.secs)?;
-        if let Some(one) = rows.iter().find(|r| r.scenario == "allocate_spread") {
-            row.compare("allocate_spread (1 process)", one.rps, Some(1.0));
+        if !dir.join("allocate_spread.lua").is_file() {
+            let request = format!("{}{}", sc.request, wrk::STATUSES);
+            let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
+            write_script(&dir, sc.name, &script)?;
         }
+        let row = scale_out(bin_dir, &dir, db_url, &server, sc, &nonce, size)?;
         eprintln!("bench: {}", row.summary());
         rows.push(row);
     }
@@ -1030,7 +1157,7 @@ fn bench_backend(
             "bench: {backend}: invariants hold (pools, allocations and consumption roll-ups equal their ledger sums, none over-allocated)"
         );
     }
-    rows.extend(local.rows());
+    rows.extend(baseline_rows);
     Ok((rows, broken.into_iter().map(|b| format!("{backend}: {b}")).collect()))
 }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::paired::Merged;
 use super::wrk::WrkSummary;
 
 /// One measurement (a scenario on a backend, or a baseline).
@@ -48,6 +49,21 @@ impl Row {
             p99_ms: Some(s.p99_ms),
             errors: s.errors,
             server_rss_mib: Some(rss_mib),
+            ..Self::default()
+        }
+    }
+
+    /// A row from slices added up ([`super::paired::merge`]), with the highest RSS seen
+    /// during them when the side is the server.
+    pub fn merged(scenario: &str, backend: &str, m: &Merged, rss_mib: Option<f64>) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            backend: backend.to_owned(),
+            rps: m.rps,
+            p50_ms: m.p50_ms,
+            p99_ms: m.p99_ms,
+            errors: m.errors,
+            server_rss_mib: rss_mib,
             ..Self::default()
         }
     }

@@ -10,11 +10,12 @@
 //! without the queueing.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::report::{Row, percentile};
+use super::paired::Slice;
 use super::seed::member_uuid;
 
 /// The PRAGMAs `account-sea` sets on every SQLite connection (`SeaStore::connect`):
@@ -131,13 +132,19 @@ fn allocate(conn: &mut Connection, k: u64, a: u64) -> Result<(), String> {
 
 /// Runs allocations to random bulk members `1..=members` (organisations of `per_org` bulk
 /// members; the actor is the first of the target's organisation, as in the pgbench script)
-/// for `secs` seconds; a row named `name` on `sqlite` with per-unit latencies.
-pub fn run(path: &Path, name: &str, members: u64, per_org: u64, secs: u32) -> Result<Row, String> {
+/// for `secs` seconds; the slice with every unit's latency. `name` is for messages.
+pub fn run(
+    path: &Path,
+    name: &str,
+    members: u64,
+    per_org: u64,
+    secs: u32,
+) -> Result<Slice, String> {
     let mut conn = Connection::open(path).map_err(sql_err("open"))?;
     conn.execute_batch(PRAGMAS).map_err(sql_err("PRAGMAs"))?;
     conn.set_prepared_statement_cache_capacity(32);
     eprintln!("bench: {name}: rusqlite, one writer, {secs} s");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()) ^ rng_seed());
     let per_org = per_org.max(1);
     let mut latencies_us = Vec::new();
     let mut errors = 0u64;
@@ -157,18 +164,13 @@ pub fn run(path: &Path, name: &str, members: u64, per_org: u64, secs: u32) -> Re
             }
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies_us.sort_by(f64::total_cmp);
-    Ok(Row {
-        scenario: name.to_owned(),
-        backend: "sqlite".into(),
-        rps: latencies_us.len() as f64 / elapsed.max(1e-9),
-        p50_ms: percentile(&latencies_us, 50.0).map(|us| us / 1e3),
-        p99_ms: percentile(&latencies_us, 99.0).map(|us| us / 1e3),
-        errors,
-        server_rss_mib: None,
-        ..Row::default()
-    })
+    Ok(Slice::from_latencies_us(started.elapsed().as_secs_f64(), errors, latencies_us))
+}
+
+/// Differs between the slices of one run, so that each picks its own members.
+fn rng_seed() -> u64 {
+    static SLICES: AtomicU64 = AtomicU64::new(0);
+    SLICES.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 #[cfg(test)]
@@ -218,8 +220,8 @@ mod tests {
             conn.execute("INSERT INTO members VALUES (?1, X'01', NULL)", params![m]).unwrap();
         }
         drop(conn);
-        let row = run(&path, "t", 2, 2, 0).unwrap();
-        assert_eq!(row.errors, 0);
+        let slice = run(&path, "t", 2, 2, 0).unwrap();
+        assert_eq!(slice.errors, 0);
         let mut conn = Connection::open(&path).unwrap();
         allocate(&mut conn, 2, 1).unwrap();
         allocate(&mut conn, 2, 1).unwrap();

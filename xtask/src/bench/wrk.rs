@@ -1,6 +1,7 @@
 //! wrk: the Lua scripts the bench generates for each scenario, and the parsing of what wrk
 //! prints. Every script ends with a `done()` that prints one `BENCH-RESULT` line with the
-//! numbers the report needs, so nothing depends on wrk's human-readable layout except the
+//! numbers the report needs and one `BENCH-PERMILLE-US` line with the latency distribution
+//! (for adding up slices, `paired.rs`), so nothing depends on wrk's human-readable layout except the
 //! cross-check of its `Non-2xx or 3xx responses` line.
 
 use std::fmt::Write as _;
@@ -52,6 +53,16 @@ pub fn parse_output(output: &str) -> Result<WrkSummary, String> {
         p99_ms: field("p99_us")? as f64 / 1e3,
         errors,
     })
+}
+
+/// The latency at every tenth of a percentile (0.1% … 100%), in milliseconds, from the
+/// `BENCH-PERMILLE-US` line of our `done()` (empty without one).
+pub fn permille_ms(output: &str) -> Vec<f64> {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix("BENCH-PERMILLE-US "))
+        .map(|l| l.split_whitespace().filter_map(|v| v.parse::<f64>().ok()).map(|us| us / 1e3))
+        .map_or_else(Vec::new, Iterator::collect)
 }
 
 /// wrk's own `Non-2xx or 3xx responses: N` line (0 when absent).
@@ -119,6 +130,9 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, math.floor(latency:percentile(50)),
     math.floor(latency:percentile(99)), summary.errors.connect, summary.errors.read,
     summary.errors.write, summary.errors.status, summary.errors.timeout))
+  local permille = {}
+  for i = 1, 1000 do table.insert(permille, math.floor(latency:percentile(i / 10))) end
+  io.write("BENCH-PERMILLE-US " .. table.concat(permille, " ") .. "\n")
 end
 "#;
 
@@ -213,6 +227,8 @@ BENCH-RESULT requests=12000 duration_us=2000000 p50_us=4800 p99_us=21500 connect
         assert_eq!(non_2xx("nothing here"), 0);
         assert_eq!(statuses("x\nBENCH-STATUSES 409=2 412=1\n"), "409=2 412=1");
         assert_eq!(statuses("BENCH-STATUSES \n"), "");
+        assert!(permille_ms("nothing here").is_empty());
+        assert_eq!(permille_ms("x\nBENCH-PERMILLE-US 1500 2000 9000\n"), vec![1.5, 2.0, 9.0]);
     }
 
     #[test]
