@@ -367,6 +367,48 @@ fn slow_clients_are_cut_within_the_configured_timeout() {
     app.stop();
 }
 
+/// A client that asks for answers and never reads them is cut at the idle timeout: forty
+/// pipelined requests for the OpenAPI document (half a megabyte each, far more than the
+/// sockets' buffers hold) stall the server's writes, and the connection ends about three
+/// seconds later instead of holding its task and buffers for as long as the client stays.
+#[test]
+fn a_client_that_does_not_read_its_answers_is_cut_at_the_idle_timeout() {
+    use std::io::{Read, Write};
+    let site = Site::new(Backend::Sqlite);
+    let mut cmd = site.serve_command();
+    cmd.env("ACCOUNTS_IDLE_TIMEOUT_SECONDS", "3");
+    let app = site.start(cmd);
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let one = app.get("/api/v1/openapi.json", &Auth::None).text.len();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let request = b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n";
+    for _ in 0..40 {
+        s.write_all(request).unwrap();
+    }
+    let (mut read, mut buf) = (0usize, vec![0u8; 1 << 16]);
+    // Still open and written to a second in: what follows is the timeout, not a refusal.
+    std::thread::sleep(Duration::from_secs(1));
+    read += s.read(&mut buf).unwrap();
+    assert!(read > 0, "the connection ended before any answer");
+    std::thread::sleep(Duration::from_secs(6));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let ended = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break "closed",
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break "reset",
+            Err(e) => panic!("the stalled connection was not cut ({read} bytes read): {e}"),
+        }
+    };
+    crate::support::say(&format!(
+        "a client that does not read: connection {ended} after {read} of {} bytes asked for (idle timeout 3 s)",
+        40 * one
+    ));
+    assert!(read < 40 * one, "every answer was written: {read} bytes");
+    app.get("/healthz", &Auth::None).expect(200);
+    app.stop();
+}
+
 #[test]
 fn the_access_log_is_json_one_line_per_request_without_secrets() {
     let site = Site::new(Backend::Sqlite);

@@ -171,6 +171,23 @@ impl AsyncWrite for Deadlined {
         this.poll_stalled_write(cx, polled)
     }
 
+    /// Forwarded, with [`Self::is_write_vectored`], so that hyper writes an answer's head and
+    /// body in one `writev` instead of first copying the body into a buffer of its own, which
+    /// it keeps, at the size of the largest answer, for as long as the connection lasts.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.poll_stalled_write(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.io).poll_flush(cx);
