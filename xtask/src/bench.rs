@@ -943,7 +943,7 @@ fn wrk_slice(
     })
 }
 
-/// Waits (at most 5 s) until process `pid` has used under 10 ms of CPU in 100 ms: work a slice
+/// Waits (at most 5 s) until process `pid` has used at most 10 ms of CPU in 100 ms: work a slice
 /// left queued (log-ins waiting for a hashing thread) is done before the next slice starts.
 fn settle(pid: u32) {
     let ticks = || -> Option<u64> {
