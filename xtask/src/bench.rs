@@ -563,6 +563,14 @@ struct Scenario {
     request: String,
 }
 
+impl Scenario {
+    /// Its wrk script for the bench's usual load, its unique values prefixed with `nonce`.
+    fn script(&self, nonce: &str) -> String {
+        let request = format!("{}{}", self.request, wrk::STATUSES);
+        wrk::script(&self.items, THREADS, &format!("{nonce}-{}", self.name), &request)
+    }
+}
+
 /// `GET path`, each request sending one of `items` (Lua string literals) as `header`.
 fn get(name: &'static str, items: Vec<String>, path: &str, header: &str) -> Scenario {
     let request = format!(
@@ -998,7 +1006,7 @@ fn scale_out(
     );
     let script = wrk::script(&scenario.items, PROCESSES, &format!("{nonce}-{name}"), &request);
     let three = write_script(dir, name, &script)?;
-    let one = dir.join(format!("{}.lua", scenario.name));
+    let one = write_script(dir, scenario.name, &scenario.script(nonce))?;
     let shape = Shape { threads: PROCESSES, connections: CONNECTIONS / PROCESSES * PROCESSES };
     let url = format!("http://{}", first.addr);
     eprintln!("bench: {name}: wrk -t{} -c{} in slices", shape.threads, shape.connections);
@@ -1053,8 +1061,7 @@ fn bench_scenario(
 ) -> Result<Vec<Row>, String> {
     let backend = db.backend();
     let url = format!("http://{}", server.addr);
-    let request = format!("{}{}", sc.request, wrk::STATUSES);
-    let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
+    let script = sc.script(nonce);
     let pairs = paired_baselines(sc.name, db, size)?;
     if pairs.is_empty() {
         let (summary, rss) = load(dir, sc.name, &url, &script, size.secs, server.pid())?;
@@ -1141,11 +1148,6 @@ fn bench_backend(
         && only.scenario("allocate_spread_3_servers")
         && let Some(sc) = scenarios.iter().find(|s| s.name == "allocate_spread")
     {
-        if !dir.join("allocate_spread.lua").is_file() {
-            let request = format!("{}{}", sc.request, wrk::STATUSES);
-            let script = wrk::script(&sc.items, THREADS, &format!("{nonce}-{}", sc.name), &request);
-            write_script(&dir, sc.name, &script)?;
-        }
         let row = scale_out(bin_dir, &dir, db_url, &server, sc, &nonce, size)?;
         eprintln!("bench: {}", row.summary());
         rows.push(row);
